@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Set up hookswarm in ./.venv. With --dev: the test tools and the pinned Claude Code CLI
+# (installed with npm into ./.claude-cli, where the tests look for it).
+set -euo pipefail
+cd "$(dirname "$0")"
+CLAUDE_CODE_VERSION="2.1.328"
+dev=0
+for arg in "$@"; do
+  case "$arg" in
+    --dev) dev=1 ;;
+    -h|--help) echo "usage: ./install.sh [--dev]"; exit 0 ;;
+    *) echo "install.sh: unknown option '$arg' (use --dev or nothing)" >&2; exit 2 ;;
+  esac
+done
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "install.sh: hookswarm needs Python >= 3.11; set PYTHON=/path/to/python3.11" >&2
+  exit 1
+fi
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+if [ "$dev" = 1 ]; then
+  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "install.sh: --dev needs npm (Node.js) to install the Claude Code CLI" >&2
+    exit 1
+  fi
+  have=$(.claude-cli/node_modules/.bin/claude --version 2>/dev/null | cut -d' ' -f1 || true)
+  if [ "$have" != "$CLAUDE_CODE_VERSION" ]; then
+    mkdir -p .claude-cli
+    npm install --prefix .claude-cli --no-audit --no-fund --loglevel=error \
+      "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION" >/dev/null
+  fi
+else
+  .venv/bin/python -m pip install --quiet -e .
+fi
+echo "hookswarm installed in .venv (activate with: source .venv/bin/activate)"
