@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 SHELL = "/bin/sh"
 _READ_CHUNK = 65536
@@ -162,7 +163,7 @@ class _PipeIO:
     def _service(self, key: selectors.SelectorKey) -> None:
         stream = key.fileobj
         if key.data is None:
-            self._write_some(stream)  # type: ignore[arg-type]
+            self._write_some(stream)
             return
         try:
             chunk = os.read(key.fd, _READ_CHUNK)
@@ -177,7 +178,7 @@ class _PipeIO:
             self.oversize = True
             del buffer[self._max:]
 
-    def _write_some(self, stream: object) -> None:
+    def _write_some(self, stream: Any) -> None:
         proc = self._proc
         assert proc.stdin
         try:
@@ -203,10 +204,11 @@ class _PipeIO:
                     break
                 if not chunk:
                     break
-                key.data += chunk
-                if len(key.data) > self._max:
+                buffer: bytearray = key.data
+                buffer += chunk
+                if len(buffer) > self._max:
                     self.oversize = True
-                    del key.data[self._max:]
+                    del buffer[self._max:]
 
     def _close(self, pidfd: int) -> None:
         self._sel.close()

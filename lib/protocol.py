@@ -14,7 +14,7 @@ TOOL_EVENTS = frozenset({"PreToolUse", "PostToolUse", "PostToolUseFailure", "Per
 AGENT_TOOL_NAMES = frozenset({"Agent", "Task"})
 
 
-class Block(Exception):  # noqa: N818 - the name reads as what the hook does
+class Block(Exception):
     """Raised by a ``call`` hook to block, exactly like a command hook's exit code 2."""
 
     def __init__(self, reason: str) -> None:

@@ -1,0 +1,68 @@
+"""The ``hookrun`` command line.
+
+``hookrun run`` is on the path of every prompt and tool call, so it is parsed by hand here and
+never imports click; every other verb goes through the click group in ``commands``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+USAGE_RUN = "usage: hookrun run [EVENT] [--config PATH]"
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["run"] and not {"-h", "--help"} & set(args):
+        code = run(args[1:])
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)  # abandoned call-hook threads must not hold the process open
+    from hookswarm.executor.commands import cli
+
+    cli.main(args=args, prog_name="hookrun")
+
+
+def run(args: list[str]) -> int:
+    """Run the hooks for one event; the payload arrives on stdin, the response leaves on stdout."""
+    parsed = _parse_run(args)
+    if isinstance(parsed, str):
+        os.write(2, f"hookrun: {parsed}\n{USAGE_RUN}\n".encode())
+        return 0  # fail open: a mistyped settings entry must not block the session
+    event, config_path = parsed
+    from hookswarm.executor.run import Invocation, run_event
+
+    raw = sys.stdin.buffer.read()
+    real_stdout = os.dup(1)
+    sys.stdout = sys.stderr  # stdout is the protocol channel: call hooks print to stderr
+    response = run_event(Invocation(raw=raw, event=event, config_path=config_path,
+                                    environ=os.environ, cwd=os.getcwd()))
+    if response.stderr:
+        os.write(2, response.stderr.encode())
+    if response.stdout:
+        _write_all(real_stdout, response.stdout.encode())
+    return response.exit_code
+
+
+def _parse_run(args: list[str]) -> tuple[str | None, str | None] | str:
+    event: str | None = None
+    config: str | None = None
+    rest = list(args)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--config" and rest:
+            config = rest.pop(0)
+        elif arg.startswith("--config="):
+            config = arg.partition("=")[2]
+        elif not arg.startswith("-") and event is None:
+            event = arg
+        else:
+            return f"unexpected argument {arg!r}"
+    return event, config
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]

@@ -1,0 +1,304 @@
+"""``.claude/hookrun.toml``: finding it, validating it strictly, and caching the result.
+
+Validation runs only when the file changed: the normalized form is cached as JSON keyed by
+the file's path, size, mtime and inode, so ``hookrun run`` usually skips ``tomllib`` and the
+checks entirely. Records here are NamedTuples and JSON is the stdlib's: dataclasses, pathlib
+and orjson each cost more import time than a whole ``hookrun run`` may spend on start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from hookswarm.executor import schedule
+from hookswarm.lib.errors import ConfigError
+
+CONFIG_ENV = "HOOKRUN_CONFIG"
+DEFAULT_TIMEOUT = 30.0
+ON_ERROR = ("allow", "block")
+CACHE_VERSION = 1
+
+EVENTS = (
+    "PreToolUse", "PostToolUse", "PostToolUseFailure", "PostToolBatch", "Notification",
+    "UserPromptSubmit", "UserPromptExpansion", "SessionStart", "SessionEnd", "Stop",
+    "StopFailure", "SubagentStart", "SubagentStop", "PreCompact", "PostCompact",
+    "PreModelSwitch", "PostModelSwitch", "PermissionRequest", "PermissionDenied", "Setup",
+    "TeammateIdle", "TaskCreated", "TaskCompleted", "Elicitation", "ElicitationResult",
+    "ConfigChange", "WorktreeCreate", "WorktreeRemove", "InstructionsLoaded", "CwdChanged",
+    "FileChanged", "DirectoryAdded", "MessageDisplay",
+)
+_TOP_KEYS = frozenset({"defaults", "hooks"})
+_DEFAULT_KEYS = frozenset({"timeout", "on_error"})
+_HOOK_KEYS = frozenset({"name", "event", "matcher", "command", "call", "after", "timeout",
+                        "on_error", "env", "options"})
+
+
+class HookSpec(NamedTuple):
+    """One ``[[hooks]]`` entry, normalized; ``position`` is its place in the file."""
+
+    position: int
+    name: str
+    event: str
+    command: str = ""
+    call: str = ""
+    matcher: str = ""
+    after: tuple[str, ...] = ()
+    timeout: float = DEFAULT_TIMEOUT
+    on_error: str = "allow"
+    env: Mapping[str, str] = {}
+    options: Mapping[str, Any] = {}
+
+    @property
+    def kind(self) -> str:
+        return "call" if self.call else "command"
+
+
+class Config(NamedTuple):
+    """A validated hookrun.toml."""
+
+    path: str
+    timeout: float
+    on_error: str
+    hooks: tuple[HookSpec, ...]
+
+    def for_event(self, event: str) -> tuple[HookSpec, ...]:
+        return tuple(hook for hook in self.hooks if hook.event == event)
+
+    def events(self) -> list[str]:
+        return sorted({hook.event for hook in self.hooks}, key=EVENTS.index)
+
+
+def find(explicit: str | None, *, environ: Mapping[str, str], cwd: str) -> str:
+    """The config path: ``--config``, ``$HOOKRUN_CONFIG``, the project's, then ``./.claude``."""
+    if explicit:
+        return explicit
+    if environ.get(CONFIG_ENV):
+        return environ[CONFIG_ENV]
+    project = environ.get("CLAUDE_PROJECT_DIR")
+    if project and os.path.isfile(os.path.join(project, ".claude", "hookrun.toml")):
+        return os.path.join(project, ".claude", "hookrun.toml")
+    return os.path.join(cwd, ".claude", "hookrun.toml")
+
+
+def load(path: str, *, cache_dir: str | None = None) -> Config:
+    """Read and validate ``path``, reusing the cached normalized form while it is unchanged."""
+    try:
+        stat = os.stat(path)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the config ({exc.strerror}); create it or point --config / "
+            f"{CONFIG_ENV} at it", path=path) from None
+    key = [CACHE_VERSION, os.path.abspath(path), stat.st_size, stat.st_mtime_ns, stat.st_ino]
+    cache = os.path.join(cache_dir, "config-cache.json") if cache_dir else None
+    cached = _read_cache(cache, key)
+    if cached is not None:
+        return cached
+    config = parse(read_toml(path), path)
+    _write_cache(cache, key, config)
+    return config
+
+
+def read_toml(path: str) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config ({exc.strerror})", path=str(path)) from None
+
+
+def fallback_on_error(path: str) -> str:
+    """The ``[defaults] on_error`` of a config that failed validation, if it can be read."""
+    try:
+        value = read_toml(path).get("defaults", {}).get("on_error")
+    except (ConfigError, AttributeError):
+        return "allow"
+    return value if value in ON_ERROR else "allow"
+
+
+def parse(data: Mapping[str, Any], path: str) -> Config:
+    """Validate a parsed TOML document; every error names the file, hook and key."""
+    _reject_unknown(data, _TOP_KEYS, path=path, hook="")
+    defaults = _table(data.get("defaults", {}), path=path, hook="", key="defaults")
+    _reject_unknown(defaults, _DEFAULT_KEYS, path=path, hook="", prefix="defaults.")
+    timeout = _timeout(defaults.get("timeout", DEFAULT_TIMEOUT), path=path, hook="",
+                       key="defaults.timeout")
+    on_error = _on_error(defaults.get("on_error", "allow"), path=path, hook="",
+                         key="defaults.on_error")
+    raw_hooks = data.get("hooks", [])
+    if not isinstance(raw_hooks, list):
+        raise ConfigError("must be an array of tables ([[hooks]])", path=path, key="hooks")
+    hooks = tuple(
+        _hook(index, raw, path=path, timeout=timeout, on_error=on_error)
+        for index, raw in enumerate(raw_hooks)
+    )
+    _check_graph(hooks, path)
+    return Config(path=path, timeout=timeout, on_error=on_error, hooks=hooks)
+
+
+def _hook(index: int, raw: Any, *, path: str, timeout: float, on_error: str) -> HookSpec:
+    label = f"#{index + 1}"
+    raw = _table(raw, path=path, hook=label, key="hooks")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError("every hook needs a non-empty string 'name'", path=path, hook=label,
+                          key="name")
+    _reject_unknown(raw, _HOOK_KEYS, path=path, hook=name)
+    event = raw.get("event")
+    if event not in EVENTS:
+        raise ConfigError(f"unknown event {event!r}; use one of Claude Code's events such as "
+                          "PreToolUse or UserPromptSubmit", path=path, hook=name, key="event")
+    command, call = raw.get("command", ""), raw.get("call", "")
+    _check_action(command, call, raw, path=path, hook=name)
+    return HookSpec(
+        position=index, name=name, event=event, command=command, call=call,
+        matcher=_string(raw.get("matcher", ""), path=path, hook=name, key="matcher"),
+        after=_names(raw.get("after", []), path=path, hook=name),
+        timeout=_timeout(raw.get("timeout", timeout), path=path, hook=name, key="timeout"),
+        on_error=_on_error(raw.get("on_error", on_error), path=path, hook=name, key="on_error"),
+        env=_env(raw.get("env", {}), path=path, hook=name),
+        options=_table(raw.get("options", {}), path=path, hook=name, key="options"),
+    )
+
+
+def _check_action(command: Any, call: Any, raw: Mapping[str, Any], *, path: str,
+                  hook: str) -> None:
+    if bool(command) == bool(call):
+        raise ConfigError("give exactly one of 'command' (a shell command) or 'call' "
+                          "(module:function)", path=path, hook=hook, key="command/call")
+    if command:
+        _string(command, path=path, hook=hook, key="command")
+        if "options" in raw:
+            raise ConfigError("'options' are passed to call hooks only; a command hook reads "
+                              "'env'", path=path, hook=hook, key="options")
+        return
+    _string(call, path=path, hook=hook, key="call")
+    module, _, attr = call.partition(":")
+    if not module or not attr:
+        raise ConfigError(f"{call!r} is not 'module:function' (e.g. 'myhooks.git:status')",
+                          path=path, hook=hook, key="call")
+    if "env" in raw:
+        raise ConfigError("'env' applies to command hooks; give a call hook 'options'",
+                          path=path, hook=hook, key="env")
+
+
+def _check_graph(hooks: tuple[HookSpec, ...], path: str) -> None:
+    names: dict[str, HookSpec] = {}
+    for hook in hooks:
+        if hook.name in names:
+            raise ConfigError(f"duplicate name (also hook #{names[hook.name].position + 1}); "
+                              "names must be unique", path=path, hook=hook.name, key="name")
+        names[hook.name] = hook
+    for hook in hooks:
+        for dep in hook.after:
+            if dep not in names:
+                raise ConfigError(f"unknown hook {dep!r}", path=path, hook=hook.name, key="after")
+            if names[dep].event != hook.event:
+                raise ConfigError(f"{dep!r} runs on {names[dep].event}, not {hook.event}; "
+                                  "'after' links hooks of the same event", path=path,
+                                  hook=hook.name, key="after")
+    cycle = schedule.find_cycle({hook.name: hook.after for hook in hooks})
+    if cycle:
+        raise ConfigError("dependency cycle " + " -> ".join(cycle), path=path,
+                          hook=cycle[0], key="after")
+
+
+def _reject_unknown(table: Mapping[str, Any], allowed: frozenset[str], *, path: str, hook: str,
+                    prefix: str = "") -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"unknown key; allowed: {', '.join(sorted(allowed))}",
+                              path=path, hook=hook, key=prefix + key)
+
+
+def _table(value: Any, *, path: str, hook: str, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError("must be a table", path=path, hook=hook, key=key)
+    return value
+
+
+def _string(value: Any, *, path: str, hook: str, key: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError("must be a string", path=path, hook=hook, key=key)
+    return value
+
+
+def _names(value: Any, *, path: str, hook: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError("must be a list of hook names", path=path, hook=hook, key="after")
+    return tuple(value)
+
+
+def _timeout(value: Any, *, path: str, hook: str, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError("must be a positive number of seconds", path=path, hook=hook, key=key)
+    return float(value)
+
+
+def _on_error(value: Any, *, path: str, hook: str, key: str) -> str:
+    if value not in ON_ERROR:
+        raise ConfigError('must be "allow" (fail open) or "block" (fail closed)', path=path,
+                          hook=hook, key=key)
+    return str(value)
+
+
+def _env(value: Any, *, path: str, hook: str) -> dict[str, str]:
+    table = _table(value, path=path, hook=hook, key="env")
+    if not all(isinstance(item, str) for item in table.values()):
+        raise ConfigError("values must be strings", path=path, hook=hook, key="env")
+    return table
+
+
+def _read_cache(cache: str | None, key: list[Any]) -> Config | None:
+    if cache is None:
+        return None
+    try:
+        with open(cache, "rb") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("key") != key:
+        return None
+    try:
+        return _from_json(data["config"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _write_cache(cache: str | None, key: list[Any], config: Config) -> None:
+    if cache is None:
+        return
+    tmp = f"{cache}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump({"key": key, "config": _to_json(config)}, handle, default=str)
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+
+
+def _to_json(config: Config) -> dict[str, Any]:
+    return {
+        "path": config.path, "timeout": config.timeout, "on_error": config.on_error,
+        "hooks": [
+            {"position": h.position, "name": h.name, "event": h.event, "command": h.command,
+             "call": h.call, "matcher": h.matcher, "after": list(h.after), "timeout": h.timeout,
+             "on_error": h.on_error, "env": dict(h.env), "options": dict(h.options)}
+            for h in config.hooks
+        ],
+    }
+
+
+def _from_json(data: dict[str, Any]) -> Config:
+    hooks = tuple(HookSpec(**{**raw, "after": tuple(raw["after"])}) for raw in data["hooks"])
+    return Config(path=data["path"], timeout=data["timeout"], on_error=data["on_error"],
+                  hooks=hooks)

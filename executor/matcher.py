@@ -1,0 +1,55 @@
+"""Claude Code's matcher semantics, as verified on the real CLI (claude-code-hooks.md §4.2)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from hookswarm.lib.protocol import AGENT_TOOL_NAMES
+
+_PLAIN = re.compile(r"^[A-Za-z0-9_|, ]+$")
+_MATCH_FIELD = {
+    "PreToolUse": "tool_name", "PostToolUse": "tool_name", "PostToolUseFailure": "tool_name",
+    "PermissionRequest": "tool_name", "PermissionDenied": "tool_name",
+    "SessionStart": "source", "SessionEnd": "reason", "Notification": "notification_type",
+    "PreCompact": "trigger", "PostCompact": "trigger", "SubagentStart": "agent_type",
+    "SubagentStop": "agent_type", "Setup": "trigger", "ConfigChange": "source",
+    "InstructionsLoaded": "load_reason", "StopFailure": "error",
+}
+
+
+def subject(event: str, payload: Mapping[str, Any]) -> str | None:
+    """The payload field a matcher is tested against, or None for events without matchers."""
+    field = _MATCH_FIELD.get(event)
+    if field is None:
+        return None
+    value = payload.get(field)
+    return value if isinstance(value, str) else ""
+
+
+def matches(matcher: str, event: str, payload: Mapping[str, Any]) -> bool:
+    """Does a hook with ``matcher`` fire for this payload?"""
+    target = subject(event, payload)
+    if target is None or matcher.strip() in ("", "*"):
+        return True
+    names = {target} | (AGENT_TOOL_NAMES if target in AGENT_TOOL_NAMES else set())
+    return any(_test(matcher, name) for name in names)
+
+
+@lru_cache(maxsize=256)
+def _alternatives(matcher: str) -> frozenset[str] | None:
+    if not _PLAIN.match(matcher):
+        return None
+    return frozenset(part.strip() for part in re.split(r"[|,]", matcher) if part.strip())
+
+
+def _test(matcher: str, name: str) -> bool:
+    words = _alternatives(matcher)
+    if words is not None:
+        return name in words
+    try:
+        return re.search(matcher, name) is not None
+    except re.error:
+        return False

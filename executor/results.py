@@ -1,0 +1,144 @@
+"""What one hook did, as a frozen record built only through constructors.
+
+Both hook forms end here: a command hook's process outcome and a ``call`` hook's return value
+(or exception) become the same :class:`HookResult`, read exactly as Claude Code reads a
+command hook: exit 0 prints an answer, exit 2 blocks with stderr, anything else fails.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from hookswarm.executor.config import HookSpec
+    from hookswarm.lib.process import ProcessOutcome
+
+MAX_OUTPUT = 1 << 20
+EXIT_NOT_FOUND = 127
+
+OK = "ok"
+BLOCKED = "blocked"
+ERROR = "error"
+TIMEOUT = "timeout"
+GARBLED = "garbled"
+OVERSIZE = "oversize"
+NOT_FOUND = "not_found"
+CANCELLED = "cancelled"
+SKIPPED = "skipped"
+FAILURES = frozenset({ERROR, TIMEOUT, GARBLED, OVERSIZE, NOT_FOUND})
+
+Answer = dict[str, Any] | str | None
+
+
+class HookResult(NamedTuple):
+    """One hook's outcome; ``start``/``end`` are seconds from the start of the run."""
+
+    position: int
+    name: str
+    status: str
+    exit_code: int | None = None
+    output: Answer = None
+    reason: str = ""
+    start: float = 0.0
+    end: float = 0.0
+    stdout_bytes: int = 0
+    stderr_bytes: int = 0
+
+    @classmethod
+    def from_process(cls, hook: HookSpec, outcome: ProcessOutcome) -> HookResult:
+        base = cls(position=hook.position, name=hook.name, status=OK, exit_code=outcome.exit_code,
+                   stdout_bytes=len(outcome.stdout), stderr_bytes=len(outcome.stderr))
+        stderr = _text(outcome.stderr).strip()
+        if outcome.launch_error:
+            return base._replace(status=NOT_FOUND, reason=f"could not start: "
+                           f"{outcome.launch_error}")
+        if outcome.cancelled:
+            return base._replace(status=CANCELLED, reason="cancelled: the outcome was decided")
+        if outcome.timed_out:
+            return base._replace(status=TIMEOUT, reason=f"timed out after {hook.timeout:g} s")
+        if outcome.oversize:
+            return base._replace(status=OVERSIZE,
+                           reason=f"printed more than {MAX_OUTPUT // 1024} KiB")
+        if outcome.exit_code == 2:
+            return base._replace(status=BLOCKED, reason=f"[{hook.command}]: {stderr}")
+        if outcome.exit_code == EXIT_NOT_FOUND:
+            return base._replace(status=NOT_FOUND, reason=f"command not found ({stderr})")
+        if outcome.exit_code != 0:
+            detail = f": {_first_line(stderr)}" if stderr else ""
+            return base._replace(status=ERROR, reason=f"exited {outcome.exit_code}{detail}")
+        return _with_answer(base, _text(outcome.stdout))
+
+    @classmethod
+    def from_call(cls, hook: HookSpec, value: object) -> HookResult:
+        base = cls(position=hook.position, name=hook.name, status=OK, exit_code=0)
+        if value is None:
+            return base
+        if isinstance(value, str):
+            return _with_answer(base._replace(stdout_bytes=len(value)), value)
+        if isinstance(value, dict):
+            return base._replace(output=value, stdout_bytes=len(json.dumps(value, default=str)))
+        return base._replace(status=GARBLED, exit_code=None,
+                       reason=f"returned {type(value).__name__}; return None, a str or a dict")
+
+    @classmethod
+    def call_blocked(cls, hook: HookSpec, reason: str) -> HookResult:
+        return cls(position=hook.position, name=hook.name, status=BLOCKED, exit_code=2,
+                   reason=f"[{hook.name}]: {reason}", stderr_bytes=len(reason))
+
+    @classmethod
+    def call_failed(cls, hook: HookSpec, exc: BaseException) -> HookResult:
+        return cls(position=hook.position, name=hook.name, status=ERROR, exit_code=1,
+                   reason=f"raised {type(exc).__name__}: {_first_line(str(exc))}")
+
+    @classmethod
+    def not_importable(cls, hook: HookSpec, error: str) -> HookResult:
+        return cls(position=hook.position, name=hook.name, status=NOT_FOUND,
+                   reason=f"cannot import {hook.call!r}: {error}")
+
+    @classmethod
+    def timed_out(cls, hook: HookSpec) -> HookResult:
+        return cls(position=hook.position, name=hook.name, status=TIMEOUT,
+                   reason=f"timed out after {hook.timeout:g} s")
+
+    @classmethod
+    def cancelled(cls, hook: HookSpec) -> HookResult:
+        return cls(position=hook.position, name=hook.name, status=CANCELLED,
+                   reason="cancelled: the outcome was decided")
+
+    @classmethod
+    def skipped(cls, hook: HookSpec) -> HookResult:
+        return cls(position=hook.position, name=hook.name, status=SKIPPED,
+                   reason="not started: the outcome was decided")
+
+    def timed(self, start: float, end: float) -> HookResult:
+        return self._replace(start=start, end=end)
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILURES
+
+
+def _with_answer(base: HookResult, stdout: str) -> HookResult:
+    """Exit 0: a JSON object is an answer, other text is plain output, broken JSON is garbage."""
+    stripped = stdout.strip()
+    if not stripped:
+        return base
+    if stripped[0] not in "{[":
+        return base._replace(output=stdout)
+    try:
+        parsed = json.loads(stripped)
+    except ValueError as exc:
+        return base._replace(status=GARBLED, reason=f"printed invalid JSON ({exc})")
+    if not isinstance(parsed, dict):
+        return base._replace(status=GARBLED, reason="printed JSON that is not an object")
+    return base._replace(output=parsed)
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line[:200]

@@ -1,0 +1,55 @@
+"""Running one hook of either form and turning what it did into a HookResult."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from hookswarm.executor.results import MAX_OUTPUT, HookResult
+from hookswarm.lib.protocol import Block
+
+if TYPE_CHECKING:
+    from hookswarm.executor.config import HookSpec
+    from hookswarm.lib.process import Child
+
+
+def run_command(
+    hook: HookSpec, stdin: bytes, *, cwd: str, environ: Mapping[str, str],
+    on_start: Callable[[Child], None],
+) -> HookResult:
+    """Run a command hook as Claude Code would: ``/bin/sh -c`` in the project, payload on stdin."""
+    from hookswarm.lib import process
+
+    env = {**environ, **hook.env}
+    child = process.start(process.shell_argv(hook.command), cwd=cwd, env=env)
+    if isinstance(child, process.ProcessOutcome):
+        return HookResult.from_process(hook, child)
+    on_start(child)
+    outcome = child.communicate(stdin, timeout=hook.timeout, max_output=MAX_OUTPUT)
+    return HookResult.from_process(hook, outcome)
+
+
+def run_call(hook: HookSpec, payload: dict[str, Any]) -> HookResult:
+    """Import and call a ``module:function`` hook with the payload and the hook's options."""
+    try:
+        function = resolve(hook.call)
+    except Exception as exc:
+        return HookResult.not_importable(hook, f"{type(exc).__name__}: {exc}")
+    try:
+        value = function(payload, **hook.options)
+    except Block as exc:
+        return HookResult.call_blocked(hook, exc.reason)
+    except Exception as exc:
+        return HookResult.call_failed(hook, exc)
+    return HookResult.from_call(hook, value)
+
+
+def resolve(target: str) -> Callable[..., Any]:
+    """``module:attr`` to the callable it names."""
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    function = getattr(module, attr)
+    if not callable(function):
+        raise TypeError(f"{target} is a {type(function).__name__}, not a function")
+    return function  # type: ignore[no-any-return]
