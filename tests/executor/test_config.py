@@ -1,0 +1,114 @@
+"""hookrun.toml validation (errors name file, hook and key) and the normalized-form cache."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from hookswarm.executor import config
+from hookswarm.lib.errors import ConfigError
+
+HOOK = '[[hooks]]\nname = "{name}"\nevent = "PreToolUse"\ncommand = "true"\n'
+
+
+def parse(toml: str) -> config.Config:
+    return config.parse(tomllib.loads(toml), "hookrun.toml")
+
+
+def test_a_full_hook_normalizes() -> None:
+    loaded = parse('[defaults]\ntimeout = 5\non_error = "block"\n'
+                   '[[hooks]]\nname = "a"\nevent = "PreToolUse"\nmatcher = "Bash"\n'
+                   'command = "x"\nenv = { K = "v" }\n'
+                   '[[hooks]]\nname = "b"\nevent = "PreToolUse"\ncall = "m:f"\nafter = "a"\n'
+                   'timeout = 1.5\non_error = "allow"\noptions = { mode = "warn" }\n')
+    a, b = loaded.hooks
+    assert (a.timeout, a.on_error, a.env, a.kind) == (5.0, "block", {"K": "v"}, "command")
+    assert (b.after, b.timeout, b.on_error, b.options, b.kind) == (
+        ("a",), 1.5, "allow", {"mode": "warn"}, "call")
+
+
+@pytest.mark.parametrize(("toml", "hook", "key", "words"), [
+    ('[[hooks]]\nname = "a"\nevent = "PreToolUse"\ncommand = "x"\ncommnd = "y"\n', "a",
+     "commnd", "unknown key"),
+    ('[defaults]\ntimeot = 3\n', "", "defaults.timeot", "unknown key"),
+    ('[hookz]\n', "", "hookz", "unknown key"),
+    (HOOK.format(name="a") + HOOK.format(name="a"), "a", "name", "duplicate name"),
+    ('[[hooks]]\nname = "a"\nevent = "PreToolUse"\n', "a", "command/call", "exactly one"),
+    ('[[hooks]]\nname = "a"\nevent = "PreToolUse"\ncommand = "x"\ncall = "m:f"\n', "a",
+     "command/call", "exactly one"),
+    ('[[hooks]]\nname = "a"\nevent = "PreToolUse"\ncall = "nocolon"\n', "a", "call",
+     "module:function"),
+    ('[[hooks]]\nname = "a"\nevent = "PreTool"\ncommand = "x"\n', "a", "event", "unknown event"),
+    ('[[hooks]]\nname = "a"\nevent = "PreToolUse"\ncommand = "x"\nafter = ["zz"]\n', "a",
+     "after", "unknown hook 'zz'"),
+    ('[[hooks]]\nname = "a"\nevent = "PreToolUse"\ncommand = "x"\ntimeout = 0\n', "a",
+     "timeout", "positive"),
+    ('[[hooks]]\nname = "a"\nevent = "PreToolUse"\ncommand = "x"\non_error = "deny"\n', "a",
+     "on_error", '"allow"'),
+    ('[[hooks]]\nname = "a"\nevent = "PreToolUse"\ncall = "m:f"\nenv = { A = "1" }\n', "a",
+     "env", "options"),
+    ('[[hooks]]\nevent = "PreToolUse"\ncommand = "x"\n', "#1", "name", "non-empty"),
+])
+def test_errors_name_the_file_hook_and_key(toml: str, hook: str, key: str, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(toml)
+    error = caught.value
+    assert (error.path, error.hook, error.key) == ("hookrun.toml", hook, key)
+    assert words in str(error)
+    assert str(error).startswith("hookrun.toml")
+
+
+def test_a_cycle_is_named_in_full() -> None:
+    toml = "".join(
+        f'[[hooks]]\nname = "{n}"\nevent = "Stop"\ncommand = "x"\nafter = ["{d}"]\n'
+        for n, d in [("a", "c"), ("b", "a"), ("c", "b")])
+    with pytest.raises(ConfigError, match="dependency cycle a -> c -> b -> a"):
+        parse(toml)
+
+
+def test_after_must_stay_within_one_event() -> None:
+    toml = (HOOK.format(name="a") +
+            '[[hooks]]\nname = "b"\nevent = "Stop"\ncommand = "x"\nafter = ["a"]\n')
+    with pytest.raises(ConfigError, match="same event"):
+        parse(toml)
+
+
+def test_search_order(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    (project / ".claude").mkdir(parents=True)
+    (project / ".claude" / "hookrun.toml").write_text("")
+    cwd = str(tmp_path)
+    env = {"CLAUDE_PROJECT_DIR": str(project)}
+    assert config.find("x.toml", environ={**env, "HOOKRUN_CONFIG": "y"}, cwd=cwd) == "x.toml"
+    assert config.find(None, environ={**env, "HOOKRUN_CONFIG": "y"}, cwd=cwd) == "y"
+    assert config.find(None, environ=env, cwd=cwd) == str(project / ".claude" / "hookrun.toml")
+    assert config.find(None, environ={}, cwd=cwd) == os.path.join(cwd, ".claude", "hookrun.toml")
+
+
+def test_the_cache_serves_an_unchanged_file_and_notices_a_change(tmp_path: Path) -> None:
+    path = tmp_path / "hookrun.toml"
+    path.write_text(HOOK.format(name="first"))
+    cache_dir = str(tmp_path / "cache")
+    assert config.load(str(path), cache_dir=cache_dir).hooks[0].name == "first"
+    cache = tmp_path / "cache" / "config-cache.json"
+    cached = cache.read_text()
+    assert '"first"' in cached
+    cache.write_text(cached.replace('"first"', '"from-cache"'))
+    assert config.load(str(path), cache_dir=cache_dir).hooks[0].name == "from-cache"
+    path.write_text(HOOK.format(name="second") + "\n")
+    assert config.load(str(path), cache_dir=cache_dir).hooks[0].name == "second"
+
+
+def test_a_corrupt_cache_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "hookrun.toml"
+    path.write_text(HOOK.format(name="a"))
+    (tmp_path / "config-cache.json").write_text("{broken")
+    assert config.load(str(path), cache_dir=str(tmp_path)).hooks[0].name == "a"
+
+
+def test_a_missing_file_says_how_to_fix_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="HOOKRUN_CONFIG"):
+        config.load(str(tmp_path / "absent.toml"))

@@ -1,0 +1,153 @@
+"""Faults in hooks and config: each gives its on_error outcome, names the hook, loses nothing."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from tests.executor.conftest import Project
+from tests.helpers.payloads import bash, prompt
+
+pytestmark = pytest.mark.timeout(60)
+
+GOOD = """
+[[hooks]]
+name = "good"
+event = "{event}"
+call = "goodhook:answer"
+"""
+GOOD_MODULE = """
+def answer(payload):
+    return {"hookSpecificOutput": {"hookEventName": payload["hook_event_name"],
+                                   "additionalContext": "still here"}}
+"""
+
+
+def with_bad_hook(project: Project, bad: str, *, event: str = "UserPromptSubmit",
+                  on_error: str = "allow", timeout: float = 10) -> None:
+    project.module("goodhook", GOOD_MODULE)
+    project.config(GOOD.format(event=event) + f"""
+[[hooks]]
+name = "bad"
+event = "{event}"
+{bad}
+timeout = {timeout}
+on_error = "{on_error}"
+""")
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_a_hang_is_killed_at_its_timeout_with_its_grandchild(project: Project) -> None:
+    hang = project.script("hang.py", f"""
+        import subprocess, sys, time
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        open("{project.root}/grandchild.pid", "w").write(str(child.pid))
+        time.sleep(60)
+    """)
+    with_bad_hook(project, f'command = "{hang}"', timeout=1)
+    ran = project.run(prompt())
+    assert ran.specific["additionalContext"] == "still here"
+    assert "hook 'bad' timed out after 1 s" in ran.stderr
+    assert ran.hooks()["bad"]["status"] == "timeout"
+    pid = int((project.root / "grandchild.pid").read_text())
+    deadline = time.monotonic() + 5
+    while not gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling for the kernel to reap, not synchronising with a hook
+    assert gone(pid)
+
+
+@pytest.mark.parametrize(("bad", "status", "message"), [
+    ('command = "echo boom >&2; exit 1"', "error", "exited 1: boom"),
+    ('command = "echo \'{not json\'"', "garbled", "printed invalid JSON"),
+    ('command = "head -c 10000000 /dev/zero | tr \'\\\\0\' x"', "oversize",
+     "printed more than 1024 KiB"),
+    ('command = "/no/such/hook --flag"', "not_found", "command not found"),
+    ('call = "no_such_module:check"', "not_found", "cannot import 'no_such_module:check'"),
+])
+def test_a_broken_hook_fails_open_and_is_named(project: Project, bad: str, status: str,
+                                               message: str) -> None:
+    with_bad_hook(project, bad)
+    ran = project.run(prompt())
+    assert ran.code == 0
+    assert ran.specific["additionalContext"] == "still here"
+    assert ran.hooks()["bad"]["status"] == status
+    line = next(line for line in ran.stderr.splitlines() if "hook 'bad'" in line)
+    assert message in line
+    assert "on_error" in line
+    assert "decision" not in ran.answer
+
+
+@pytest.mark.parametrize("bad", ['command = "exit 1"', 'command = "echo \'{oops\'"',
+                                 'call = "missing_mod:fn"'])
+def test_on_error_block_fails_closed(project: Project, bad: str) -> None:
+    with_bad_hook(project, bad, event="PreToolUse", on_error="block")
+    ran = project.run(bash())
+    assert ran.specific["permissionDecision"] == "deny"
+    assert "hook 'bad'" in ran.specific["permissionDecisionReason"]
+
+
+def test_a_call_hook_that_hangs_is_abandoned_at_its_timeout(project: Project) -> None:
+    project.module("stuck", "import threading\ndef wait(payload):\n    threading.Event().wait()\n")
+    with_bad_hook(project, 'call = "stuck:wait"', timeout=0.5)
+    ran = project.run(prompt())
+    assert ran.hooks()["bad"]["status"] == "timeout"
+    assert ran.specific["additionalContext"] == "still here"
+
+
+def test_a_call_hook_that_prints_does_not_corrupt_the_response(project: Project) -> None:
+    project.module("noisy", "def hook(payload):\n    print('debug output')\n    return 'ctx'\n")
+    project.config('[[hooks]]\nname = "noisy"\nevent = "UserPromptSubmit"\ncall = "noisy:hook"\n')
+    ran = project.run(prompt())
+    assert ran.specific["additionalContext"] == "ctx"
+    assert "debug output" in ran.stderr
+
+
+def test_a_call_hook_that_raises_block_blocks(project: Project) -> None:
+    project.module("guard", """
+        from hookswarm.lib.protocol import Block
+        def check(payload):
+            raise Block("not on main")
+    """)
+    project.config('[[hooks]]\nname = "guard"\nevent = "UserPromptSubmit"\ncall = "guard:check"\n')
+    ran = project.run(prompt())
+    assert ran.answer == {"decision": "block", "reason": "[guard]: not on main"}
+
+
+@pytest.mark.parametrize(("toml", "message"), [
+    ("[[hooks]\nname = ", "not valid TOML"),
+    ('[[hooks]]\nname = "x"\nevent = "UserPromptSubmit"\ncommand = "true"\nextra = 1\n',
+     "key 'extra': unknown key"),
+])
+def test_a_broken_config_fails_open_with_one_clear_line(project: Project, toml: str,
+                                                        message: str) -> None:
+    project.config(toml)
+    ran = project.run(prompt())
+    assert ran.code == 0
+    assert message in ran.stderr
+    assert "hookrun validate" in ran.stderr
+    assert len(ran.stderr.strip().splitlines()) == 1
+    assert ran.answer == {"systemMessage": ran.stderr.strip()}
+
+
+def test_a_broken_config_fails_closed_when_its_defaults_say_so(project: Project) -> None:
+    project.config('[defaults]\non_error = "block"\n[[hooks]]\nname = "x"\nevent = "Nope"\n'
+                   'command = "true"\n')
+    ran = project.run(bash())
+    assert ran.specific["permissionDecision"] == "deny"
+    assert "unknown event 'Nope'" in ran.specific["permissionDecisionReason"]
+
+
+def test_a_payload_that_is_not_json_fails_open(project: Project) -> None:
+    project.config('[[hooks]]\nname = "x"\nevent = "Stop"\ncommand = "exit 2"\n')
+    ran = project.run_raw("not json")
+    assert ran.code == 0
+    assert "not a JSON object" in ran.stderr
