@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+
 from hookswarm.executor import config as configuration
 from hookswarm.lib.errors import ConfigError
 
