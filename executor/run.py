@@ -39,10 +39,23 @@ class Invocation(NamedTuple):
     config_path: str | None
     environ: Mapping[str, str]
     cwd: str
+    record: bool = True
+
+
+class Outcome(NamedTuple):
+    """The merged response and every hook's result, in dependency-respecting config order."""
+
+    response: Response
+    results: list[HookResult]
 
 
 def run_event(invocation: Invocation) -> Response:
     """Run the hooks for the payload in ``invocation`` and return the merged response."""
+    return execute(invocation).response
+
+
+def execute(invocation: Invocation) -> Outcome:
+    """Run the hooks for the payload in ``invocation``; the response and each hook's result."""
     clock = time.perf_counter()
     try:
         payload = json.loads(invocation.raw)
@@ -61,16 +74,17 @@ def run_event(invocation: Invocation) -> Response:
     try:
         config = configuration.load(path, cache_dir=records.records_dir(project))
     except ConfigError as exc:
-        return _broken_config(event, path, exc)
+        return Outcome(_broken_config(event, path, exc), [])
     hooks = [h for h in config.for_event(event) if matches(h.matcher, event, payload)]
     if not hooks:
-        return Response()
+        return Outcome(Response(), [])
     started = time.perf_counter()
     results = _Graph(event, hooks, payload, invocation, project, started).execute()
     response = merge(event, results, on_error={h.name: h.on_error for h in hooks})
-    _record(project, event, payload, config, results, response,
-            setup=started - clock, total=time.perf_counter() - clock)
-    return response
+    if invocation.record:
+        _record(project, event, payload, config, results, response,
+                setup=started - clock, total=time.perf_counter() - clock)
+    return Outcome(response, results)
 
 
 def _project_dir(invocation: Invocation, payload: Mapping[str, Any]) -> str:
@@ -78,8 +92,8 @@ def _project_dir(invocation: Invocation, payload: Mapping[str, Any]) -> str:
     return project if isinstance(project, str) and project else invocation.cwd
 
 
-def _notice(line: str) -> Response:
-    return Response(stdout=json.dumps({"systemMessage": line}), stderr=line + "\n")
+def _notice(line: str) -> Outcome:
+    return Outcome(Response(stdout=json.dumps({"systemMessage": line}), stderr=line + "\n"), [])
 
 
 def _broken_config(event: str, path: str, exc: ConfigError) -> Response:
@@ -91,7 +105,7 @@ def _broken_config(event: str, path: str, exc: ConfigError) -> Response:
         response = merge(event, [blocked], on_error={})
         return Response(stdout=response.stdout, stderr=line + "\n" + response.stderr,
                         exit_code=response.exit_code, outcome="block")
-    return _notice(f"hookrun: {exc}; no hook ran (failing open); {fix}")
+    return _notice(f"hookrun: {exc}; no hook ran (failing open); {fix}").response
 
 
 class _Graph:
