@@ -1,0 +1,74 @@
+"""Summaries of run records: per hook runs, failures, timeouts, p50/p95, timeout pressure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+
+FAILED = frozenset({"error", "garbled", "oversize", "not_found"})
+NEAR_TIMEOUT = 0.8
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class HookStats(NamedTuple):
+    """What the records say about one hook."""
+
+    name: str
+    runs: int
+    failures: int
+    timeouts: int
+    p50_ms: float
+    p95_ms: float
+    max_ms: float
+    near_timeout: int
+
+
+def parse_duration(text: str) -> float:
+    """``90s``, ``30m``, ``12h``, ``7d``, ``2w`` to seconds."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a duration such as 90s, 30m, 12h or 7d")
+    return float(match.group(1)) * _UNIT[match.group(2)]
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of an already sorted list (0.0 when empty)."""
+    if not sorted_values:
+        return 0.0
+    rank = max(0, min(len(sorted_values) - 1, round(fraction * (len(sorted_values) - 1))))
+    return sorted_values[rank]
+
+
+def summarize(records: Iterable[Mapping[str, Any]], *,
+              since: float | None = None) -> list[HookStats]:
+    """Per-hook statistics over ``records`` newer than the epoch ``since``, slowest p95 first."""
+    durations: dict[str, list[float]] = {}
+    counts: dict[str, list[int]] = {}  # failures, timeouts, near-timeout
+    for record in records:
+        if since is not None and record.get("ts", 0) < since:
+            continue
+        for hook in record.get("hooks", ()):
+            _count(hook, durations, counts)
+    summary = [_stats(name, sorted(values), counts[name]) for name, values in durations.items()]
+    return sorted(summary, key=lambda s: (-s.p95_ms, s.name))
+
+
+def _count(hook: Mapping[str, Any], durations: dict[str, list[float]],
+           counts: dict[str, list[int]]) -> None:
+    name = hook.get("name", "?")
+    elapsed = float(hook.get("end_ms", 0)) - float(hook.get("start_ms", 0))
+    tally = counts.setdefault(name, [0, 0, 0])
+    durations.setdefault(name, []).append(elapsed)
+    status = hook.get("status")
+    tally[0] += status in FAILED
+    tally[1] += status == "timeout"
+    timeout = float(hook.get("timeout") or 0)
+    tally[2] += bool(timeout) and elapsed > NEAR_TIMEOUT * timeout * 1000
+
+
+def _stats(name: str, values: list[float], tally: list[int]) -> HookStats:
+    return HookStats(name=name, runs=len(values), failures=tally[0], timeouts=tally[1],
+                     p50_ms=percentile(values, 0.5), p95_ms=percentile(values, 0.95),
+                     max_ms=values[-1], near_timeout=tally[2])

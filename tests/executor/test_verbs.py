@@ -1,0 +1,172 @@
+"""The report verbs through the real ``hookrun`` command: validate, profile, stats, test, demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.executor.conftest import HOOKRUN, Project
+from tests.helpers.payloads import bash, prompt
+
+pytestmark = pytest.mark.timeout(120)
+
+CHAIN = """
+    [[hooks]]
+    name = "fetch"
+    event = "UserPromptSubmit"
+    command = "{slow}"
+    [[hooks]]
+    name = "render"
+    event = "UserPromptSubmit"
+    command = "echo rendered"
+    after = ["fetch"]
+    [[hooks]]
+    name = "side"
+    event = "UserPromptSubmit"
+    command = "echo side"
+"""
+
+
+def hookrun(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CLAUDE_PROJECT_DIR": str(project.root)}
+    env.pop("HOOKRUN_CONFIG", None)
+    return subprocess.run([HOOKRUN, *args], capture_output=True, text=True, cwd=project.root,
+                          env=env, timeout=100)
+
+
+def chain_project(project: Project) -> None:
+    slow = project.script("slow.py", "import time; time.sleep(0.2); print('fetched')")
+    project.config(CHAIN.format(slow=slow))
+
+
+def test_profile_reports_the_critical_path_and_writes_an_svg(project: Project) -> None:
+    chain_project(project)
+    done = hookrun(project, "profile", "UserPromptSubmit", "--runs", "3", "--json",
+                   "--svg", "t.svg")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["version"], report["command"]) == (1, "profile")
+    assert report["critical_path"] == ["fetch", "render"]
+    assert report["speedup"] > 1.0
+    rects = [el.get("data-hook") for el in ET.parse(project.root / "t.svg").getroot().iter()
+             if el.get("class") == "bar"]
+    assert rects == ["fetch", "render", "side"]
+
+
+def test_profile_prints_a_table_and_a_timeline(project: Project) -> None:
+    chain_project(project)
+    done = hookrun(project, "profile", "UserPromptSubmit", "--runs", "2")
+    assert "critical path: fetch -> render" in done.stdout
+    assert "sequential equivalent" in done.stdout
+    assert done.stdout.count("|") >= 6  # three timeline rows
+
+
+def test_profile_writes_no_run_records(project: Project) -> None:
+    chain_project(project)
+    hookrun(project, "profile", "UserPromptSubmit", "--runs", "2")
+    assert not (project.root / ".swarm" / "hooks" / "runs.jsonl").exists()
+
+
+def test_stats_reads_what_runs_recorded(project: Project) -> None:
+    project.config('[[hooks]]\nname = "a"\nevent = "PreToolUse"\ncommand = "exit 1"\n'
+                   '[[hooks]]\nname = "b"\nevent = "PreToolUse"\ncommand = "true"\n')
+    for _ in range(3):
+        project.run(bash())
+    data = json.loads(hookrun(project, "stats", "--json").stdout)
+    by_name = {h["name"]: h for h in data["hooks"]}
+    assert (by_name["a"]["runs"], by_name["a"]["failures"]) == (3, 3)
+    assert (by_name["b"]["runs"], by_name["b"]["failures"]) == (3, 0)
+    assert "slowest (p95)" in hookrun(project, "stats").stdout
+    assert json.loads(hookrun(project, "stats", "--since", "1s", "--json").stdout)["hooks"] \
+        is not None
+
+
+def test_stats_rejects_a_bad_since(project: Project) -> None:
+    done = hookrun(project, "stats", "--since", "soon")
+    assert done.returncode == 2
+    assert "such as 90s" in done.stderr
+
+
+def test_validate_reports_errors_and_warnings(project: Project) -> None:
+    project.config("""
+        [[hooks]]
+        name = "missing"
+        event = "PreToolUse"
+        command = "/nowhere/guard.sh --strict"
+        [[hooks]]
+        name = "noimport"
+        event = "Stop"
+        call = "not_a_module:fn"
+        [[hooks]]
+        name = "slow"
+        event = "UserPromptSubmit"
+        command = "true"
+        timeout = 45
+        [[hooks]]
+        name = "again"
+        event = "UserPromptSubmit"
+        command = "true"
+        [[hooks]]
+        name = "badregex"
+        event = "PreToolUse"
+        matcher = "Bash("
+        command = "true"
+    """)
+    done = hookrun(project, "validate", "--json")
+    assert done.returncode == 1
+    findings = {(f["level"], f["hook"]) for f in json.loads(done.stdout)["findings"]}
+    assert findings == {("error", "missing"), ("error", "noimport"), ("warning", "slow"),
+                        ("warning", "again"), ("error", "badregex")}
+
+
+def test_validate_names_a_cycle(project: Project) -> None:
+    project.config('[[hooks]]\nname = "a"\nevent = "Stop"\ncommand = "true"\nafter = ["b"]\n'
+                   '[[hooks]]\nname = "b"\nevent = "Stop"\ncommand = "true"\nafter = ["a"]\n')
+    done = hookrun(project, "validate")
+    assert done.returncode == 1
+    assert "dependency cycle a -> b -> a" in done.stderr
+
+
+def test_validate_passes_a_good_config(project: Project) -> None:
+    project.config('[[hooks]]\nname = "a"\nevent = "Stop"\ncommand = "true"\n')
+    done = hookrun(project, "validate")
+    assert (done.returncode, done.stdout.strip().endswith("OK, 1 hooks")) == (0, True)
+
+
+def test_golden_files_catch_a_changed_answer(project: Project) -> None:
+    project.config('[[hooks]]\nname = "g"\nevent = "PreToolUse"\ncommand = "echo no >&2; exit 2"\n')
+    fixture = project.root / "deny.json"
+    fixture.write_text(json.dumps({**bash("rm -rf x"), "cwd": str(project.root)}))
+    assert hookrun(project, "test", str(fixture)).returncode == 1  # no golden file yet
+    assert hookrun(project, "test", "--update", str(fixture)).returncode == 0
+    expected = json.loads((project.root / "deny.expected.json").read_text())
+    assert expected["response"]["hookSpecificOutput"]["permissionDecision"] == "deny"
+    assert hookrun(project, "test", str(fixture)).returncode == 0
+    project.config('[[hooks]]\nname = "g"\nevent = "PreToolUse"\ncommand = "true"\n')
+    changed = hookrun(project, "test", str(fixture))
+    assert changed.returncode == 1
+    assert "permissionDecision" in changed.stdout and "FAIL" in changed.stdout
+
+
+def test_demo_runs_three_variants_without_claude_code(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run([HOOKRUN, "demo"], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=100)
+    assert done.returncode == 0, done.stderr
+    for title in ("== sequential processes", "== parallel processes", "== hookrun"):
+        assert title in done.stdout
+    assert done.stdout.count("memory_size") == 3
+    assert "summary:" in done.stdout
+
+
+def test_run_help_goes_through_click(project: Project) -> None:
+    done = hookrun(project, "run", "--help")
+    assert done.returncode == 0 and "payload on stdin" in done.stdout
+    assert sys.executable  # the venv's hookrun is the one under test
+    _ = prompt
