@@ -45,27 +45,33 @@ def summarize(records: Iterable[Mapping[str, Any]], *,
               since: float | None = None) -> list[HookStats]:
     """Per-hook statistics over ``records`` newer than the epoch ``since``, slowest p95 first."""
     durations: dict[str, list[float]] = {}
-    counts: dict[str, list[int]] = {}  # failures, timeouts, near-timeout
+    tallies: dict[str, list[int]] = {}  # failures, timeouts, near-timeout
     for record in records:
         if since is not None and record.get("ts", 0) < since:
             continue
         for hook in record.get("hooks", ()):
-            _count(hook, durations, counts)
-    summary = [_stats(name, sorted(values), counts[name]) for name, values in durations.items()]
+            _count(hook, durations, tallies)
+    summary = [_stats(name, sorted(values), tallies[name]) for name, values in durations.items()]
     return sorted(summary, key=lambda s: (-s.p95_ms, s.name))
 
 
 def _count(hook: Mapping[str, Any], durations: dict[str, list[float]],
-           counts: dict[str, list[int]]) -> None:
+           tallies: dict[str, list[int]]) -> None:
     name = hook.get("name", "?")
-    elapsed = float(hook.get("end_ms", 0)) - float(hook.get("start_ms", 0))
-    tally = counts.setdefault(name, [0, 0, 0])
-    durations.setdefault(name, []).append(elapsed)
+    elapsed = hook.get("end_ms", 0) - hook.get("start_ms", 0)
+    values = durations.get(name)
+    if values is None:
+        values = durations[name] = []
+        tallies[name] = [0, 0, 0]
+    values.append(elapsed)
     status = hook.get("status")
-    tally[0] += status in FAILED
-    tally[1] += status == "timeout"
-    timeout = float(hook.get("timeout") or 0)
-    tally[2] += bool(timeout) and elapsed > NEAR_TIMEOUT * timeout * 1000
+    if status != "ok":
+        tally = tallies[name]
+        tally[0] += status in FAILED
+        tally[1] += status == "timeout"
+    timeout = hook.get("timeout")
+    if timeout and elapsed > NEAR_TIMEOUT * 1000 * timeout:
+        tallies[name][2] += 1
 
 
 def _stats(name: str, values: list[float], tally: list[int]) -> HookStats:
