@@ -72,6 +72,8 @@ def _absorb(merged: _Merged, event: str, result: HookResult, on_error: str) -> N
         merged.notes.append(note)
         if on_error == "block":
             merged.blocks.append(note)
+        if isinstance(result.output, dict):  # a JSON answer counts even from a failed exit
+            _absorb_json(merged, event, result.output)
     elif result.status == BLOCKED:
         merged.blocks.append(result.reason)
     elif result.status == OK and isinstance(result.output, str):

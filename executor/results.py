@@ -60,13 +60,17 @@ class HookResult(NamedTuple):
         if outcome.oversize:
             return base._replace(status=OVERSIZE,
                            reason=f"printed more than {MAX_OUTPUT // 1024} KiB")
+        # Claude Code reads a JSON answer on stdout whatever the exit code (verified on the CLI).
+        answer = _json_object(_text(outcome.stdout))
         if outcome.exit_code == 2:
-            return base._replace(status=BLOCKED, reason=f"[{hook.command}]: {stderr}")
+            reason = stderr or _reason(answer)
+            return base._replace(status=BLOCKED, reason=f"[{hook.command}]: {reason}")
         if outcome.exit_code == EXIT_NOT_FOUND:
             return base._replace(status=NOT_FOUND, reason=f"command not found ({stderr})")
         if outcome.exit_code != 0:
             detail = f": {_first_line(stderr)}" if stderr else ""
-            return base._replace(status=ERROR, reason=f"exited {outcome.exit_code}{detail}")
+            return base._replace(status=ERROR, output=answer,
+                                 reason=f"exited {outcome.exit_code}{detail}")
         return _with_answer(base, _text(outcome.stdout))
 
     @classmethod
@@ -133,6 +137,23 @@ def _with_answer(base: HookResult, stdout: str) -> HookResult:
     if not isinstance(parsed, dict):
         return base._replace(status=GARBLED, reason="printed JSON that is not an object")
     return base._replace(output=parsed)
+
+
+def _json_object(stdout: str) -> dict[str, Any] | None:
+    try:
+        parsed = json.loads(stdout) if stdout.strip().startswith("{") else None
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _reason(answer: dict[str, Any] | None) -> str:
+    if not answer:
+        return ""
+    specific = answer.get("hookSpecificOutput")
+    if isinstance(specific, dict) and specific.get("permissionDecisionReason"):
+        return str(specific["permissionDecisionReason"])
+    return str(answer.get("reason") or answer.get("stopReason") or "")
 
 
 def _text(data: bytes) -> str:

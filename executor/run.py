@@ -201,7 +201,7 @@ class _Graph:
         if result.status == BLOCKED or (result.failed and hook.on_error == "block"):
             return True
         answer = result.output
-        if result.status != OK or not isinstance(answer, dict):
+        if not isinstance(answer, dict):
             return False
         specific = answer.get("hookSpecificOutput")
         if self._event == "PreToolUse" and isinstance(specific, dict):

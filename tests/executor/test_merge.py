@@ -158,3 +158,11 @@ def test_legacy_pre_tool_use_decision_block_denies() -> None:
 def test_no_answers_print_nothing() -> None:
     response = merge("PreToolUse", [ok("quiet", None)], on_error={})
     assert (response.stdout, response.stderr, response.exit_code) == ("", "", 0)
+
+
+def test_a_json_answer_counts_even_from_a_failed_exit() -> None:
+    crashed = HookResult(position=0, name="odd", status="error", exit_code=1,
+                         output=decision("deny", "still denied"), reason="exited 1")
+    response = merge("PreToolUse", [crashed], on_error={"odd": "allow"})
+    assert specific(response.stdout)["permissionDecision"] == "deny"
+    assert "hook 'odd' exited 1" in response.stderr

@@ -1,0 +1,39 @@
+"""Fixtures shared by every tier; helpers live in tests/helpers, fake servers in tests/fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.messages_api import MessagesAPI
+
+
+@pytest.fixture(autouse=True, scope="session")
+def real_home_is_off_limits(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Point HOME at a regular file, so any write under ``~`` fails with NotADirectoryError.
+
+    Tests that need a home directory make their own (``run_claude`` gives each CLI run one).
+    """
+    blocker = tmp_path_factory.mktemp("off-limits") / "HOME-is-off-limits-in-tests"
+    blocker.write_text("Tests must not use the real home directory; give the code a tmp HOME.\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(blocker))
+        patch.delenv("CLAUDE_CONFIG_DIR", raising=False)
+        yield
+
+
+@pytest.fixture
+def messages_api() -> Iterator[MessagesAPI]:
+    """A started fake Messages API answering "done" until the test sets ``.script``."""
+    with MessagesAPI() as api:
+        yield api
+
+
+@pytest.fixture
+def claude_project(tmp_path: Path) -> Path:
+    """An empty project directory with a ``.claude/`` folder, for ``run_claude``."""
+    project = tmp_path / "project"
+    (project / ".claude").mkdir(parents=True)
+    return project

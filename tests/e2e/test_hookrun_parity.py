@@ -1,0 +1,314 @@
+"""Parity with Claude Code: the same hooks, configured natively and run through ``hookrun run``.
+
+Each case runs the real CLI twice against the scripted model — once with the hooks in
+``.claude/settings.json``, once with one ``hookrun run`` entry per event — and compares what
+the model received, whether the tool ran and how the run ended. The intended differences
+(config-order context, the first deny deciding, piped ``updatedInput``) are asserted
+explicitly at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakes.messages_api import (
+    MessagesAPI,
+    Reply,
+    Script,
+    reply,
+    system_texts,
+    tool_results,
+    tool_use,
+)
+from tests.helpers.claude_cli import run_claude, write_settings
+
+pytestmark = pytest.mark.timeout(120)
+
+HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
+PROMPT = "please run the tool"
+TOUCH = tool_use("Bash", {"command": "touch ran.txt", "description": "touch"})
+MARKERS = ("ran.txt", "rewritten.txt", "first.txt")
+
+
+@dataclass(frozen=True)
+class Hook:
+    name: str
+    event: str
+    source: str
+    matcher: str = ""
+    timeout: int = 10
+    after: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Observation:
+    files: frozenset[str]
+    requests: int
+    tool_errors: tuple[bool, ...]
+    seen: frozenset[str]
+    is_error: bool
+    terminal_reason: str
+    model_input: str = field(compare=False)
+    result_text: str = field(compare=False)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    hooks: Sequence[Hook]
+    check: Callable[[Observation], bool]
+    replies: Sequence[Reply] = (reply(TOUCH), reply("finished"))
+    tools: str = "Bash"
+    markers: Sequence[str] = ()
+
+
+def py(source: str) -> str:
+    return textwrap.dedent(source).strip() + "\n"
+
+
+def prints(text: str) -> str:
+    return py(f"import sys; sys.stdin.read(); print({text!r})")
+
+
+def answers(obj: dict[str, Any]) -> str:
+    return py(f"import json, sys; sys.stdin.read(); print(json.dumps({obj!r}))")
+
+
+def decision(value: str, reason: str) -> str:
+    return answers({"hookSpecificOutput": {"hookEventName": "PreToolUse",
+                                           "permissionDecision": value,
+                                           "permissionDecisionReason": reason}})
+
+
+def context(event: str, text: str) -> str:
+    return answers({"hookSpecificOutput": {"hookEventName": event, "additionalContext": text}})
+
+
+BLOCK_EXIT_2 = py("import sys; sys.stdin.read(); sys.stderr.write('NO-BASH'); sys.exit(2)")
+CRASH = py("import sys; sys.stdin.read(); raise SystemExit('CRASH-TRACE')")
+HANG = py("import sys, time; sys.stdin.read(); time.sleep(30)")
+REWRITE = answers({"hookSpecificOutput": {"hookEventName": "PreToolUse",
+                                          "updatedInput": {"command": "touch rewritten.txt",
+                                                           "description": "touch"}}})
+STOP_ONCE = py("""
+    import json, sys
+    payload = json.load(sys.stdin)
+    if not payload.get("stop_hook_active"):
+        print(json.dumps({"decision": "block", "reason": "KEEP-GOING"}))
+""")
+
+CASES = [
+    Case("plain-stdout-context", [Hook("ctx", "UserPromptSubmit", prints("CTX-PLAIN"))],
+         lambda o: "CTX-PLAIN" in o.seen, replies=[reply("hi")], markers=["CTX-PLAIN"]),
+    Case("json-additional-context",
+         [Hook("ctx", "UserPromptSubmit", context("UserPromptSubmit", "CTX-JSON"))],
+         lambda o: "CTX-JSON" in o.seen, replies=[reply("hi")], markers=["CTX-JSON"]),
+    Case("exit-2-blocks-the-tool", [Hook("guard", "PreToolUse", BLOCK_EXIT_2, "Bash")],
+         lambda o: "ran.txt" not in o.files and o.tool_errors == (True,) and "NO-BASH" in o.seen,
+         markers=["NO-BASH"]),
+    Case("json-decision-block-drops-the-prompt",
+         [Hook("gate", "UserPromptSubmit", answers({"decision": "block",
+                                                     "reason": "STOP-PROMPT"}))],
+         lambda o: o.requests == 0, replies=[reply("never")]),
+    Case("allow-and-deny-denies",
+         [Hook("yes", "PreToolUse", decision("allow", "fine"), "Bash"),
+          Hook("no", "PreToolUse", decision("deny", "DENY-1"), "Bash")],
+         lambda o: "ran.txt" not in o.files and "DENY-1" in o.seen, markers=["DENY-1"]),
+    Case("allow-and-ask-asks-which-denies-in-print-mode",
+         [Hook("yes", "PreToolUse", decision("allow", "fine"), "Bash"),
+          Hook("maybe", "PreToolUse", decision("ask", "ASK-1"), "Bash")],
+         lambda o: "ran.txt" not in o.files and "ASK-1" in o.seen, markers=["ASK-1"]),
+    Case("allow-skips-the-permission-check",
+         [Hook("yes", "PreToolUse", decision("allow", "fine"), "Bash")],
+         lambda o: "ran.txt" in o.files, tools="Read"),
+    Case("updated-input-rewrites-the-call",
+         [Hook("rewrite", "PreToolUse", REWRITE, "Bash")],
+         lambda o: o.files == {"rewritten.txt"}),
+    Case("system-message-stays-with-the-user",
+         [Hook("note", "PreToolUse", answers({"systemMessage": "SYS-MSG"}), "Bash")],
+         lambda o: "ran.txt" in o.files and "SYS-MSG" not in o.seen, markers=["SYS-MSG"]),
+    Case("continue-false-stops-after-the-tool",
+         [Hook("halt", "PreToolUse", answers({"continue": False, "stopReason": "HALT"}),
+               "Bash")],
+         lambda o: "ran.txt" in o.files and o.terminal_reason == "hook_stopped"),
+    Case("a-crash-fails-open", [Hook("crash", "PreToolUse", CRASH, "Bash")],
+         lambda o: "ran.txt" in o.files and "CRASH-TRACE" not in o.seen,
+         markers=["CRASH-TRACE"]),
+    Case("non-json-stdout-is-not-for-the-model",
+         [Hook("chatty", "PreToolUse", prints("PLAIN-LOG"), "Bash")],
+         lambda o: "ran.txt" in o.files and "PLAIN-LOG" not in o.seen, markers=["PLAIN-LOG"]),
+    Case("a-json-deny-counts-despite-exit-1",
+         [Hook("odd", "PreToolUse", py("""
+             import json, sys
+             sys.stdin.read()
+             print(json.dumps({"hookSpecificOutput": {"hookEventName": "PreToolUse",
+                 "permissionDecision": "deny", "permissionDecisionReason": "DENY-EXIT-1"}}))
+             sys.exit(1)
+         """), "Bash")],
+         lambda o: "ran.txt" not in o.files and "DENY-EXIT-1" in o.seen, markers=["DENY-EXIT-1"]),
+    Case("exit-2-with-only-json-gives-its-reason",
+         [Hook("quiet", "PreToolUse", py("""
+             import json, sys
+             sys.stdin.read()
+             print(json.dumps({"hookSpecificOutput": {"hookEventName": "PreToolUse",
+                 "permissionDecision": "deny", "permissionDecisionReason": "JSON-REASON"}}))
+             sys.exit(2)
+         """), "Bash")],
+         lambda o: "ran.txt" not in o.files and "JSON-REASON" in o.seen, markers=["JSON-REASON"]),
+    Case("a-timeout-fails-open", [Hook("hang", "PreToolUse", HANG, "Bash", timeout=1)],
+         lambda o: "ran.txt" in o.files),
+    Case("a-matcher-that-does-not-match",
+         [Hook("edits", "PreToolUse", BLOCK_EXIT_2, "Edit|Write")],
+         lambda o: "ran.txt" in o.files and o.tool_errors == (False,)),
+    Case("stop-block-continues-the-turn", [Hook("more", "Stop", STOP_ONCE)],
+         lambda o: o.requests == 2 and "KEEP-GOING" in o.model_input,
+         replies=[reply("first"), reply("second")], markers=["KEEP-GOING"]),
+]
+
+
+def write_project(root: Path, hooks: Sequence[Hook], *, through_hookrun: bool) -> None:
+    (root / "hooks").mkdir(parents=True)
+    (root / ".claude").mkdir()
+    for hook in hooks:
+        (root / "hooks" / f"{hook.name}.py").write_text(hook.source)
+    if through_hookrun:
+        write_hookrun(root, hooks)
+    else:
+        write_settings(root, {"hooks": native_hooks(hooks)})
+
+
+def command(hook: Hook) -> str:
+    return f"{sys.executable} hooks/{hook.name}.py"
+
+
+def native_hooks(hooks: Sequence[Hook]) -> dict[str, list[dict[str, Any]]]:
+    config: dict[str, list[dict[str, Any]]] = {}
+    for hook in hooks:
+        group: dict[str, Any] = {"hooks": [{"type": "command", "command": command(hook),
+                                            "timeout": hook.timeout}]}
+        if hook.matcher:
+            group["matcher"] = hook.matcher
+        config.setdefault(hook.event, []).append(group)
+    return config
+
+
+def write_hookrun(root: Path, hooks: Sequence[Hook]) -> None:
+    lines = []
+    for hook in hooks:
+        lines += ["[[hooks]]", f"name = {json.dumps(hook.name)}",
+                  f"event = {json.dumps(hook.event)}", f"command = {json.dumps(command(hook))}",
+                  f"timeout = {hook.timeout}", f"matcher = {json.dumps(hook.matcher)}",
+                  f"after = {json.dumps(list(hook.after))}", ""]
+    (root / ".claude" / "hookrun.toml").write_text("\n".join(lines))
+    events = {hook.event for hook in hooks}
+    write_settings(root, {"hooks": {event: [{"hooks": [
+        {"type": "command", "command": f"{HOOKRUN} run", "timeout": 60}]}] for event in events}})
+
+
+def observe(root: Path, case: Case) -> Observation:
+    with MessagesAPI(Script({PROMPT: list(case.replies)})) as api:
+        run = run_claude(root, PROMPT, api=api, extra_args=["--allowedTools", case.tools])
+        conversation = api.conversation(PROMPT)
+    last = conversation[-1].body if conversation else {}
+    results = tool_results(last)
+    model_input = "\n".join([*system_texts(last), *(r.content for r in results),
+                             json.dumps(last.get("messages", []))])
+    result = run.result
+    return Observation(
+        files=frozenset(name for name in MARKERS if (root / name).exists()),
+        requests=len(conversation),
+        tool_errors=tuple(r.is_error for r in results),
+        seen=frozenset(m for m in case.markers if m in model_input),
+        is_error=bool(result.get("is_error")),
+        terminal_reason=str(result.get("terminal_reason", "")),
+        model_input=model_input,
+        result_text=str(result.get("result", "")),
+    )
+
+
+def both(tmp_path: Path, case: Case) -> tuple[Observation, Observation]:
+    native, hookrun = tmp_path / "native", tmp_path / "hookrun"
+    write_project(native, case.hooks, through_hookrun=False)
+    write_project(hookrun, case.hooks, through_hookrun=True)
+    return observe(native, case), observe(hookrun, case)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_hookrun_matches_claude_code(tmp_path: Path, case: Case) -> None:
+    native, hookrun = both(tmp_path, case)
+    assert case.check(native), f"the case does not show what it claims natively: {native}"
+    assert hookrun == native
+
+
+def test_a_blocked_prompt_reads_the_same(tmp_path: Path) -> None:
+    case = next(c for c in CASES if c.id == "json-decision-block-drops-the-prompt")
+    native, hookrun = both(tmp_path, case)
+    assert "STOP-PROMPT" in native.result_text
+    assert hookrun.result_text == native.result_text
+
+
+SLOW_CONTEXT = py("""
+    import json, sys, time
+    sys.stdin.read()
+    time.sleep(0.5)
+    print("CTX-SLOW")
+""")
+SLOW_DENY = py("""
+    import json, sys, time
+    sys.stdin.read()
+    time.sleep(0.5)
+    print(json.dumps({"hookSpecificOutput": {"hookEventName": "PreToolUse",
+        "permissionDecision": "deny", "permissionDecisionReason": "DENY-SLOW"}}))
+""")
+SLOW_SUFFIX = py("""
+    import json, sys, time
+    payload = json.load(sys.stdin)
+    time.sleep(0.5)
+    command = payload["tool_input"]["command"].replace("ran", "first")
+    print(json.dumps({"hookSpecificOutput": {"hookEventName": "PreToolUse",
+        "updatedInput": {"command": command, "description": "touch"}}}))
+""")
+
+
+def test_context_keeps_config_order_where_claude_code_uses_completion_order(
+        tmp_path: Path) -> None:
+    case = Case("order", [Hook("slow", "UserPromptSubmit", SLOW_CONTEXT),
+                          Hook("fast", "UserPromptSubmit", prints("CTX-FAST"))],
+                lambda o: True, replies=[reply("hi")])
+    native, hookrun = both(tmp_path, case)
+
+    def order(o: Observation) -> bool:
+        return o.model_input.index("CTX-SLOW") < o.model_input.index("CTX-FAST")
+
+    assert not order(native)  # completion order: the fast hook's context comes first
+    assert order(hookrun)  # config order
+
+
+def test_the_first_deny_decides_and_cancels_the_rest(tmp_path: Path) -> None:
+    case = Case("deny", [Hook("slow", "PreToolUse", SLOW_DENY, "Bash"),
+                         Hook("fast", "PreToolUse", decision("deny", "DENY-FAST"), "Bash")],
+                lambda o: True, markers=["DENY-SLOW", "DENY-FAST"])
+    native, hookrun = both(tmp_path, case)
+    assert native.files == hookrun.files == frozenset()
+    assert native.seen == {"DENY-SLOW"}  # Claude Code waits for all and keeps the last deny
+    assert hookrun.seen == {"DENY-FAST"}  # hookrun answers at the first deny
+    records = (tmp_path / "hookrun" / ".swarm" / "hooks" / "runs.jsonl").read_text()
+    statuses = {h["name"]: h["status"] for h in json.loads(records.splitlines()[-1])["hooks"]}
+    assert statuses == {"slow": "cancelled", "fast": "ok"}
+
+
+def test_updated_input_is_piped_along_after_edges(tmp_path: Path) -> None:
+    hooks = [Hook("rewrite", "PreToolUse", REWRITE, "Bash"),
+             Hook("suffix", "PreToolUse", SLOW_SUFFIX, "Bash", after=("rewrite",))]
+    case = Case("pipe", hooks, lambda o: True)
+    native, hookrun = both(tmp_path, case)
+    assert native.files == {"first.txt"}  # each hook saw the original; the last to finish won
+    assert hookrun.files == {"rewritten.txt"}  # the dependent rewrote the first rewrite
