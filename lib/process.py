@@ -15,7 +15,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,12 +97,14 @@ class Child:
         if timed_out or io.oversize:
             kill_group(self._proc.pid)
         exit_code = self._reap()
+        # A child that finished on its own before the cancel landed keeps its real outcome.
+        cancelled = self._cancelled.is_set() and exit_code < 0 and not timed_out
         return ProcessOutcome(
-            exit_code=None if (timed_out or self._cancelled.is_set()) else exit_code,
+            exit_code=None if (timed_out or cancelled) else exit_code,
             stdout=bytes(io.stdout),
             stderr=bytes(io.stderr),
             timed_out=timed_out,
-            cancelled=self._cancelled.is_set() and not timed_out,
+            cancelled=cancelled,
             oversize=io.oversize,
         )
 
@@ -236,3 +238,214 @@ def start(
 def shell_argv(command: str) -> list[str]:
     """How Claude Code runs a command hook: ``/bin/sh -c COMMAND``."""
     return [SHELL, "-c", command]
+
+
+# ---------------------------------------------------------------- async: the swarm coordinator
+#
+# The coordinator drives many children from one anyio event loop: output arrives by callback as
+# it is printed, the exit is seen through a pidfd, and a child's exit takes its whole group down
+# with it before the child is reaped (while its pid, and so its group id, cannot be reused).
+# anyio is imported inside the functions: ``import hookswarm.lib.process`` must stay cheap.
+
+OutputSink = Callable[[int, bytes], None]
+"""Receives ``(1 | 2, chunk)``: which stream the chunk came from, and the bytes."""
+
+
+class AsyncChild:
+    """A child started by :func:`start_async`, driven from an anyio event loop."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], stdin: bytes) -> None:
+        self._proc = proc
+        self._pidfd = os.pidfd_open(proc.pid)
+        self._stdin = memoryview(stdin)
+        self._watching = False
+        self._changed: Any = None
+        self._closed = False
+        self.returncode: int | None = None
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                os.set_blocking(stream.fileno(), False)
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    async def wait(self) -> int:
+        """Wait for the exit; kills what is left of the group, then reaps the child."""
+        import anyio
+
+        while self.returncode is None:
+            if self._watching:
+                await self._changed.wait()
+                continue
+            self._watching, changed = True, anyio.Event()
+            self._changed = changed
+            try:
+                await anyio.wait_readable(self._pidfd)
+                kill_group(self.pid)
+                self.returncode = self._proc.wait()
+            finally:
+                self._watching = False
+                changed.set()
+        return self.returncode
+
+    async def pump(self, sink: OutputSink, *, drain: float = 0.5) -> int:
+        """Deliver stdout/stderr chunks to ``sink`` until the child has exited; the exit status.
+
+        Pipes still held open by an escaped grandchild are abandoned ``drain`` seconds after
+        the exit, so a child's end is never hostage to its descendants.
+        """
+        import anyio
+
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(self._cut_drain, group.cancel_scope, drain)
+                async with anyio.create_task_group() as readers:
+                    for stream in (self._proc.stdout, self._proc.stderr):
+                        assert stream is not None
+                        readers.start_soon(self._read, stream.fileno(),
+                                           1 if stream is self._proc.stdout else 2, sink)
+                    if self._proc.stdin is not None:
+                        readers.start_soon(self._feed)
+                await self.wait()
+                group.cancel_scope.cancel()
+        finally:
+            self.close()
+        return await self.wait()
+
+    async def stop(self, *, grace: float) -> int:
+        """SIGTERM the group, wait up to ``grace`` seconds, then SIGKILL the group."""
+        import anyio
+
+        if self.returncode is None:
+            kill_group(self.pid, signal.SIGTERM)
+            with anyio.move_on_after(grace):
+                await self.wait()
+            if self.returncode is None:
+                kill_group(self.pid)
+        return await self.wait()
+
+    def close(self) -> None:
+        """Close the pipes and the pidfd (the child itself is left alone)."""
+        if self._closed:
+            return
+        self._closed = True
+        for stream in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+
+    async def _cut_drain(self, scope: Any, drain: float) -> None:
+        import anyio
+
+        await self.wait()
+        await anyio.sleep(drain)
+        scope.cancel()
+
+    @staticmethod
+    async def _read(fd: int, stream: int, sink: OutputSink) -> None:
+        import anyio
+
+        while True:
+            await anyio.wait_readable(fd)
+            try:
+                chunk = os.read(fd, _READ_CHUNK)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                return
+            sink(stream, chunk)
+
+    async def _feed(self) -> None:
+        import anyio
+
+        assert self._proc.stdin is not None
+        fd = self._proc.stdin.fileno()
+        try:
+            while self._stdin:
+                await anyio.wait_writable(fd)
+                try:
+                    self._stdin = self._stdin[os.write(fd, self._stdin):]
+                except BlockingIOError:
+                    continue
+        except (BrokenPipeError, OSError):
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._pidfd)
+
+
+def start_async(
+    argv: Sequence[str], *, cwd: str | None = None, env: Mapping[str, str] | None = None,
+    stdin: bytes = b"",
+) -> AsyncChild | ProcessOutcome:
+    """Start ``argv`` in a new session for an event loop; a launch failure is an outcome.
+
+    ``stdin`` is fed as the child reads it; without it the child's stdin is ``/dev/null``.
+    """
+    try:
+        proc = subprocess.Popen(
+            list(argv), stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
+            env=dict(env) if env is not None else None, start_new_session=True,
+        )
+    except OSError as exc:
+        return ProcessOutcome.not_started(f"{argv[0]}: {exc.strerror or exc}")
+    return AsyncChild(proc, stdin)
+
+
+# ---------------------------------------------------------------- leftovers of a dead coordinator
+#
+# A coordinator killed with SIGKILL leaves its workers running in their own sessions. The next
+# coordinator finds them through /proc: by the marker in their environment, or by the session
+# of a recorded worker whose leader is gone (its pid stays reserved while the session lives).
+
+
+def start_ticks(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (tells a reused pid apart)."""
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields else None
+
+
+def session_members(sid: int) -> list[int]:
+    """Every live process in session ``sid``."""
+    return [pid for pid in _pids() if (f := _stat_fields(pid)) and int(f[3]) == sid]
+
+
+def processes_with_env(entry: str) -> list[int]:
+    """Every live process whose initial environment holds ``entry`` (``NAME=value``)."""
+    needle = entry.encode()
+    found = []
+    for pid in _pids():
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as fh:
+                if needle in fh.read().split(b"\0"):
+                    found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def kill_pids(pids: Sequence[int]) -> None:
+    """SIGKILL each pid; ones already gone are fine."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _pids() -> list[int]:
+    me = os.getpid()
+    return [int(name) for name in os.listdir("/proc") if name.isdigit() and int(name) != me]
+
+
+def _stat_fields(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            raw = fh.read().decode(errors="replace")
+    except OSError:
+        return []
+    return raw[raw.rfind(")") + 2:].split()

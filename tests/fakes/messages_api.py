@@ -426,8 +426,10 @@ _POLL = 0.02  # serve_forever notices shutdown() only this often; the default 0.
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, state: _State) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    allow_reuse_address = True
+
+    def __init__(self, state: _State, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
         self.state = state
 
 
@@ -442,8 +444,11 @@ class MessagesAPI:
     (every request gets "done").
     """
 
-    def __init__(self, script: ScriptFn | Mapping[str, Sequence[Reply]] | None = None) -> None:
+    def __init__(self, script: ScriptFn | Mapping[str, Sequence[Reply]] | None = None, *,
+                 port: int = 0) -> None:
+        """``port=0`` picks a free port; a given port lets a test bring a server back."""
         self._state = _State(Script(script or {}) if not callable(script) else script)
+        self._port = port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -504,7 +509,7 @@ class MessagesAPI:
             raise ScriptError("the fake API's script raised:\n" + "\n".join(errors))
 
     def start(self) -> MessagesAPI:
-        self._server = _Server(self._state)
+        self._server = _Server(self._state, self._port)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(_POLL,),
                                         name="fake-messages-api", daemon=True)
         self._thread.start()

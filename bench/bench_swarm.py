@@ -1,0 +1,104 @@
+"""Coordinator overhead: spawn latency and parallel efficiency of ``swarm`` command workers.
+
+Run: ``.venv/bin/python bench/bench_swarm.py`` (``--sizes 3 10 50``, ``--seconds 1``,
+``--repeat 3``).
+
+For each size N, N command workers (``sleep SECONDS``) run under a cap of N (the matching
+cap) through the real path of ``swarm run``: requests in ``.swarm/requests``, atomic claims,
+logs, results. Every worker could start at once, so the ideal wall time is SECONDS.
+
+- spawn latency: from the moment the coordinator saw a request to the moment the worker's
+  process existed (``queued`` to ``started`` events); p50, p95 and max over all workers of all
+  repeats. For context, the same from admission (a free slot) to process start.
+- parallel efficiency: ideal wall time / measured wall time, from the first request seen to
+  the last result written, printed next to the ideal (1.000).
+- coordinator CPU per worker (this process's CPU time / N): the part of the cost that does
+  not depend on how busy the machine is. On a loaded 2-core machine the spawns queue for a
+  core (vfork suspends the coordinator until the child has exec'd), so read the latency
+  figures together with the load average printed at the end.
+
+Targets (issue 5): spawn latency p50 <= 10 ms, efficiency >= 99 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from hookswarm.lib.swarm.config import SwarmConfig
+from hookswarm.lib.swarm.coordinator import Coordinator
+from hookswarm.lib.swarm.store import Store
+from hookswarm.lib.swarm.task import build_tasks
+
+
+def one_run(size: int, seconds: float) -> dict[str, Any]:
+    root = Path(tempfile.mkdtemp(prefix="bench-swarm-"))
+    try:
+        store = Store.for_project(root)
+        tasks = build_tasks([{"backend": "command", "argv": ["sleep", str(seconds)]}
+                             for _ in range(size)], base=str(root))
+        ids = store.submit(tasks)
+        events: list[dict[str, Any]] = []
+        config = SwarmConfig(max_parallel=size)
+        coordinator = Coordinator(store, config, on_event=events.append)
+        cpu = time.process_time()
+        anyio.run(lambda: coordinator.run(only=ids))
+        done = time.monotonic()
+        return {**measure(events, ids, done, size, seconds, store),
+                "cpu_ms": (time.process_time() - cpu) * 1000 / size}
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def measure(events: list[dict[str, Any]], ids: list[str], done: float, size: int,
+            seconds: float, store: Store) -> dict[str, Any]:
+    seen = {e["id"]: e["t"] for e in events if e["kind"] == "queued"}
+    started = {e["id"]: e for e in events if e["kind"] == "started"}
+    ended = max(e["t"] for e in events if e["kind"] == "ended")
+    statuses = {r["status"] for i in ids if (r := store.result(i))}
+    assert statuses == {"succeeded"}, statuses
+    ideal = math.ceil(size / size) * seconds
+    return {"latency": [(started[i]["t"] - seen[i]) * 1000 for i in ids],
+            "admit": [started[i]["spawn_ms"] for i in ids],
+            "wall": ended - min(seen.values()), "ideal": ideal, "closed": done - ended}
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[3, 10, 50])
+    parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    print(f"{'workers':>7} {'cap':>4} | {'spawn p50':>9} {'p95':>7} {'max':>7} "
+          f"{'(admit p50)':>11} | {'ideal s':>7} {'wall s':>7} {'efficiency':>10} "
+          f"{'vs ideal':>8} | {'cpu/worker':>10}")
+    for size in args.sizes:
+        runs = [one_run(size, args.seconds) for _ in range(args.repeat)]
+        latency = [v for r in runs for v in r["latency"]]
+        admit = [v for r in runs for v in r["admit"]]
+        wall = statistics.median(r["wall"] for r in runs)
+        ideal = runs[0]["ideal"]
+        print(f"{size:>7} {size:>4} | {statistics.median(latency):>7.2f}ms "
+              f"{pct(latency, 0.95):>5.2f}ms {max(latency):>5.2f}ms "
+              f"{statistics.median(admit):>9.2f}ms | {ideal:>7.3f} {wall:>7.3f} "
+              f"{ideal / wall:>9.1%} {1.0:>4.3f}:{ideal / wall:.3f} | "
+              f"{statistics.median(r['cpu_ms'] for r in runs):>8.2f}ms")
+    print(f"load average during the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""The ``claude`` backend: real ``claude -p`` workers, judged by their last ``result`` event.
+
+The worker gets a known ``--session-id`` (so its transcript path is known), the prompt on
+stdin, a bounded ``CLAUDE_CODE_MAX_RETRIES``, the parent session's markers removed from its
+environment, and a ``--settings`` layer whose PreToolUse hook denies writes outside ``owns``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import sys
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from hookswarm.lib.swarm.backend import (
+    Health,
+    Launch,
+    ProcessWorker,
+    WorkerEnd,
+    exit_reason,
+    start_process,
+)
+from hookswarm.lib.swarm.config import ClaudeSettings
+from hookswarm.lib.swarm.health import command_runs, http_reachable
+from hookswarm.lib.swarm.ownership import WRITE_TOOLS, absolute_globs
+from hookswarm.lib.swarm.task import Task
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+# What a parent Claude Code session puts in its children's environment; a worker started
+# from inside a session must not look like that session's hook or tool.
+PARENT_SESSION_ENV = ("CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "CLAUDE_CODE_SESSION_ID",
+                      "CLAUDE_PID", "CLAUDE_CODE_CHILD_SESSION", "CLAUDE_CODE_SESSION_ATTENDED",
+                      "CLAUDE_CODE_MESSAGING_SOCKET", "CLAUDE_CODE_MESSAGING_TOKEN",
+                      "CLAUDE_CODE_CHILD_NOTES_DIR", "CLAUDE_ENV_FILE", "CLAUDE_PROJECT_DIR",
+                      "CLAUDE_EFFORT")
+_RESULT_TEXT = 2000
+_UNREACHABLE = ("connection_failed", "connection_refused")
+
+
+def worker_env(base: Mapping[str, str], task: Task, settings: ClaudeSettings) -> dict[str, str]:
+    """The child environment: ``base`` less the parent-session markers, plus the task's env."""
+    env = {k: v for k, v in base.items() if k not in PARENT_SESSION_ENV}
+    env["CLAUDE_CODE_MAX_RETRIES"] = str(settings.max_retries)
+    env.update(task.env)
+    return env
+
+
+def guard_settings(task: Task) -> dict[str, Any]:
+    """A settings layer whose PreToolUse hook denies file writes outside the task's ``owns``."""
+    command = [sys.executable, "-m", "hookswarm.hooks.ownership_guard", "--cwd", task.cwd]
+    for glob in absolute_globs(task.cwd, task.write_globs):
+        command += ["--own", glob]
+    handler = {"type": "command", "command": shlex.join(command), "timeout": 30,
+               "onFailure": "block"}
+    return {"hooks": {"PreToolUse": [{"matcher": "|".join(WRITE_TOOLS), "hooks": [handler]}]}}
+
+
+def claude_argv(binary: str, task: Task, settings: ClaudeSettings, session_id: str) -> list[str]:
+    """``claude -p`` with stream-json output; the prompt goes to stdin."""
+    tools = task.allowed_tools if task.allowed_tools is not None else settings.allowed_tools
+    argv = [binary, "-p", "--output-format", "stream-json", "--verbose",
+            "--model", task.model or settings.model, "--session-id", session_id,
+            "--settings", json.dumps(guard_settings(task), separators=(",", ":"))]
+    if tools:
+        argv += ["--allowedTools", ",".join(tools)]
+    if task.max_turns is not None:
+        argv += ["--max-turns", str(task.max_turns)]
+    return [*argv, *settings.extra_args]
+
+
+def transcript_path(env: Mapping[str, str], cwd: str, session_id: str) -> str:
+    """Where the CLI writes this session's transcript."""
+    config = env.get("CLAUDE_CONFIG_DIR") or os.path.join(env.get("HOME", "~"), ".claude")
+    return os.path.join(config, "projects", re.sub(r"[^A-Za-z0-9]", "-", cwd),
+                        f"{session_id}.jsonl")
+
+
+def judge_result(result: Mapping[str, Any] | None, exit_code: int) -> WorkerEnd:
+    """Judge by the last ``result`` event: ``is_error``, ``terminal_reason``, ``api_error_status``.
+
+    ``subtype`` is never consulted: API failures report ``subtype: success``.
+    """
+    if result is None:
+        return WorkerEnd(False, f"claude printed no result event ({exit_reason(exit_code)})",
+                         exit_code)
+    details = _details(result)
+    problem = _problem(result, exit_code)
+    unreachable = str(result.get("api_error", "")) in _UNREACHABLE
+    return WorkerEnd(not problem, problem, exit_code, details, unreachable)
+
+
+def _problem(result: Mapping[str, Any], exit_code: int) -> str:
+    terminal = result.get("terminal_reason")
+    status = result.get("api_error_status")
+    text = str(result.get("result", ""))[:200]
+    if result.get("is_error"):
+        return (f"claude reported an error (terminal_reason={terminal}, "
+                f"api_error_status={status}): {text}")
+    if status is not None:
+        return f"the API answered {status}: {text}"
+    if terminal not in (None, "completed"):
+        return f"claude stopped early: terminal_reason={terminal}"
+    if exit_code != 0:
+        return f"claude {exit_reason(exit_code)} after a clean result"
+    return ""
+
+
+def _details(result: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("session_id", "num_turns", "terminal_reason", "api_error_status", "is_error",
+            "total_cost_usd", "result_index")
+    details = {k: result.get(k) for k in keys if k in result}
+    details["result"] = str(result.get("result", ""))[:_RESULT_TEXT]
+    details["permission_denials"] = len(result.get("permission_denials") or [])
+    return details
+
+
+class _StreamJudge:
+    """Splits stdout into stream-json lines and keeps the last ``result`` event."""
+
+    def __init__(self, session_id: str, transcript: str) -> None:
+        self._partial = b""
+        self._last: dict[str, Any] | None = None
+        self._session_id = session_id
+        self._transcript = transcript
+
+    def feed(self, stream: int, chunk: bytes) -> None:
+        if stream != 1:
+            return
+        lines = (self._partial + chunk).split(b"\n")
+        self._partial = lines.pop()
+        for line in lines:
+            self._take(line)
+
+    def judge(self, exit_code: int) -> WorkerEnd:
+        self._take(self._partial)
+        end = judge_result(self._last, exit_code)
+        details = {**end.details, "session_id": self._session_id, "transcript": self._transcript}
+        return WorkerEnd(end.clean, end.reason, end.exit_code, details, end.unreachable)
+
+    def _take(self, line: bytes) -> None:
+        if b'"result"' not in line:
+            return
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return
+        if isinstance(event, dict) and event.get("type") == "result":
+            self._last = event
+
+
+class ClaudeBackend:
+    """Real ``claude -p`` processes; health = the binary runs and the API endpoint answers."""
+
+    name = "claude"
+
+    def __init__(self, settings: ClaudeSettings, *,
+                 environ: Mapping[str, str] | None = None) -> None:
+        self.settings = settings
+        self._environ = os.environ if environ is None else environ
+
+    def base_url(self, task: Task) -> str:
+        return (task.env.get("ANTHROPIC_BASE_URL") or self._environ.get("ANTHROPIC_BASE_URL")
+                or DEFAULT_BASE_URL)
+
+    def health_key(self, task: Task) -> str:
+        return f"claude@{self.base_url(task)}"
+
+    async def probe(self, task: Task, *, timeout: float) -> Health:
+        import anyio
+
+        found: dict[str, Health] = {}
+
+        async def check(name: str, probe: Any) -> None:
+            found[name] = await probe
+
+        binary = self.settings.binary()
+        async with anyio.create_task_group() as group:
+            group.start_soon(check, "cli", command_runs([binary, "--version"], timeout=timeout))
+            group.start_soon(check, "api", http_reachable(self.base_url(task), timeout=timeout))
+        failed = [h.detail for h in (found["cli"], found["api"]) if not h.ok]
+        if failed:
+            return Health(False, "; ".join(failed))
+        return Health(True, f"{found['cli'].detail}; {found['api'].detail}")
+
+    def start(self, launch: Launch) -> ProcessWorker | WorkerEnd:
+        task = launch.task
+        session_id = str(uuid.uuid4())
+        env = worker_env(launch.env, task, self.settings)
+        argv = claude_argv(self.settings.binary(), task, self.settings, session_id)
+        judge = _StreamJudge(session_id, transcript_path(env, task.cwd, session_id))
+        return start_process(argv, Launch(task, launch.prompt, env), judge,
+                             stdin=launch.prompt.encode())

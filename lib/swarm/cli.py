@@ -1,0 +1,322 @@
+"""The ``swarm`` command line: parse, call, map to an exit code. No logic lives here.
+
+Exit codes: 0 every task succeeded (``health``: every backend is healthy); 1 some task did
+not succeed (``health``: a backend is down); 2 bad input (a malformed task file, an unknown
+id, a bad flag).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from hookswarm.lib.errors import HookswarmError
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+
+
+class _Env:
+    def __init__(self, project: Path, config_path: Path | None, overrides: dict[str, Any]) -> None:
+        self.project = project
+        self.config_path = config_path or project / ".swarm" / "config.toml"
+        self.overrides = overrides
+
+    def config(self) -> Any:
+        from hookswarm.lib.swarm.config import load_config
+
+        config = load_config(self.config_path)
+        update: dict[str, Any] = {}
+        if self.overrides.get("max_parallel"):
+            update["max_parallel"] = self.overrides["max_parallel"]
+        if self.overrides.get("claude_bin"):
+            claude_bin = self.overrides["claude_bin"]
+            update["claude"] = config.claude.model_copy(update={"bin": claude_bin})
+        return config.model_copy(update=update)
+
+    def store(self) -> Any:
+        from hookswarm.lib.swarm.store import Store
+
+        return Store.for_project(self.project)
+
+
+pass_env = click.make_pass_decorator(_Env)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--dir", "project", type=click.Path(file_okay=False, path_type=Path), default=".",
+              help="Project directory holding .swarm/ (default: the current one).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Config file (default: .swarm/config.toml).")
+@click.option("--max-parallel", type=click.IntRange(min=1), help="Global cap on running workers.")
+@click.option("--claude-bin", help="The claude executable (default: $HOOKSWARM_CLAUDE_BIN, "
+                                   "else claude on PATH).")
+@click.pass_context
+def cli(ctx: click.Context, project: Path, config_path: Path | None, max_parallel: int | None,
+        claude_bin: str | None) -> None:
+    """Coordinate claude -p agents and command workers under .swarm/."""
+    ctx.obj = _Env(project.resolve(), config_path,
+                   {"max_parallel": max_parallel, "claude_bin": claude_bin})
+
+
+def _task_options(func: Any) -> Any:
+    options = [
+        click.option("--backend", type=click.Choice(["claude", "command"]), default=None),
+        click.option("--prompt", default=None, help="What the worker should do."),
+        click.option("--context", default=None, help="Context text (long text goes to a file)."),
+        click.option("--context-file", type=click.Path(exists=True, dir_okay=False), default=None),
+        click.option("--model", default=None),
+        click.option("--cwd", default=None),
+        click.option("--owns", multiple=True, help="A glob the task may write (repeatable)."),
+        click.option("--expects", multiple=True, help="A file the task must produce (repeatable)."),
+        click.option("--complexity", type=click.IntRange(1, 3), default=None),
+        click.option("--max-turns", type=click.IntRange(min=1), default=None),
+        click.option("--env", "env_pairs", multiple=True, help="NAME=VALUE (repeatable)."),
+        click.option("--id", "task_id", default=None),
+        click.argument("argv", nargs=-1),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _flag_task(flags: dict[str, Any], *, base: str) -> list[Any]:
+    from hookswarm.lib.swarm.task import build_tasks
+
+    entry: dict[str, Any] = {}
+    if flags.get("context_file"):
+        entry["context"] = Path(flags["context_file"]).read_text(encoding="utf-8")
+    for key in ("backend", "prompt", "context", "model", "cwd", "complexity", "max_turns"):
+        if flags.get(key) is not None:
+            entry[key] = flags[key]
+    for key in ("owns", "expects", "argv"):
+        if flags.get(key):
+            entry[key] = list(flags[key])
+    if flags.get("argv") and "backend" not in entry:
+        entry["backend"] = "command"
+    if flags.get("task_id"):
+        entry["id"] = flags["task_id"]
+    entry["env"] = dict(pair.split("=", 1) for pair in flags.get("env_pairs", ()) if "=" in pair)
+    return build_tasks([entry], source="flags", base=base)
+
+
+def _fail_input(error: Exception) -> NoReturn:
+    click.echo(f"swarm: {error}", err=True)
+    sys.exit(EXIT_INPUT)
+
+
+@cli.command()
+@click.argument("taskfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@pass_env
+def run(env: _Env, taskfile: Path, as_json: bool) -> None:
+    """Run every task in TASKFILE (TOML or JSON) and wait for all of them."""
+    from hookswarm.lib.swarm.task import load_tasks
+
+    try:
+        tasks = load_tasks(taskfile, base=str(env.project))
+        config = env.config()
+    except HookswarmError as exc:
+        _fail_input(exc)
+    sys.exit(_run_tasks(env, config, tasks, as_json=as_json))
+
+
+@cli.command()
+@_task_options
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def spawn(env: _Env, /, as_json: bool, **flags: Any) -> None:
+    """Run one task given by flags (command tasks: swarm spawn -- ARGV...)."""
+    try:
+        tasks = _flag_task(flags, base=str(env.project))
+        config = env.config()
+    except HookswarmError as exc:
+        _fail_input(exc)
+    sys.exit(_run_tasks(env, config, tasks, as_json=as_json))
+
+
+def _run_tasks(env: _Env, config: Any, tasks: Sequence[Any], *, as_json: bool) -> int:
+    import anyio
+
+    from hookswarm.lib.swarm.coordinator import Coordinator
+    from hookswarm.lib.swarm.progress import Progress
+
+    store = env.store()
+    try:
+        ids = store.submit(tasks)
+    except HookswarmError as exc:
+        _fail_input(exc)
+    progress = Progress(total=len(ids), stream=sys.stderr, quiet=as_json)
+    coordinator = Coordinator(store, config, on_event=progress.on_event)
+    anyio.run(lambda: coordinator.run(only=ids))
+    progress.close()
+    results = [store.result(i) or {"id": i, "status": "failed", "reason": "no result"} for i in ids]
+    if as_json:
+        click.echo(json.dumps({"version": 1, "results": results}, indent=1))
+    else:
+        from hookswarm.lib.swarm.progress import summary_table
+
+        click.echo(summary_table(results))
+    return EXIT_OK if all(r["status"] == "succeeded" for r in results) else EXIT_FAILED
+
+
+@cli.command()
+@click.option("--exit-when-idle", is_flag=True, help="Stop once the queue is empty.")
+@pass_env
+def serve(env: _Env, exit_when_idle: bool) -> None:
+    """Work through .swarm/requests/ until stopped (SIGTERM/SIGINT requeue running tasks)."""
+    import anyio
+
+    from hookswarm.lib.swarm.coordinator import Coordinator
+    from hookswarm.lib.swarm.progress import Progress
+
+    try:
+        config = env.config()
+    except HookswarmError as exc:
+        _fail_input(exc)
+    progress = Progress(total=0, stream=sys.stderr, quiet=False, lines=True)
+    coordinator = Coordinator(env.store(), config, on_event=progress.on_event)
+    anyio.run(_serve, coordinator, exit_when_idle)
+
+
+async def _serve(coordinator: Any, exit_when_idle: bool) -> None:
+    import signal
+
+    import anyio
+
+    async with anyio.create_task_group() as group:
+        async def stop_on_signal() -> None:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for _ in signals:
+                    group.cancel_scope.cancel()
+                    return
+
+        group.start_soon(stop_on_signal)
+        click.echo("swarm serve: ready", err=True)
+        await coordinator.run(until_idle=exit_when_idle)
+        group.cancel_scope.cancel()
+
+
+@cli.command()
+@click.option("-f", "--file", "taskfile", type=click.Path(dir_okay=False, path_type=Path),
+              help="A task file (TOML or JSON) instead of flags.")
+@_task_options
+@pass_env
+def submit(env: _Env, /, taskfile: Path | None, **flags: Any) -> None:
+    """Queue tasks for `swarm serve`: -f TASKFILE, or one task from flags. Prints the ids."""
+    from hookswarm.lib.swarm.task import load_tasks
+
+    try:
+        tasks = (load_tasks(taskfile, base=str(env.project)) if taskfile
+                 else _flag_task(flags, base=str(env.project)))
+        ids = env.store().submit(tasks)
+    except HookswarmError as exc:
+        _fail_input(exc)
+    for task_id in ids:
+        click.echo(task_id)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def status(env: _Env, as_json: bool) -> None:
+    """Active, queued and finished counts, and the last session's parallel efficiency."""
+    from hookswarm.lib.swarm.report import status_report
+
+    report = status_report(env.store())
+    if as_json:
+        click.echo(json.dumps({"version": 1, **report}, indent=1))
+        return
+    eff = report["efficiency"]
+    click.echo(f"active {report['active']}  queued {report['queued']}  "
+               f"finished {report['finished']}  efficiency "
+               f"{'-' if eff is None else f'{eff:.1%}'} (cap {report['max_parallel']})")
+    for task in report["running"]:
+        click.echo(f"  running {task['id']}  pid {task.get('pid', '-')}  {task['backend']}")
+    for name, count in sorted(report["by_status"].items()):
+        click.echo(f"  {name}: {count}")
+
+
+@cli.command()
+@click.argument("task_id")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing until the task has a result.")
+@pass_env
+def logs(env: _Env, task_id: str, follow: bool) -> None:
+    """Print what the worker of TASK_ID printed."""
+    store = env.store()
+    if not store.known(task_id) and not store.log_path(task_id).exists():
+        _fail_input(HookswarmError(f"no task '{task_id}' in {store.root}; "
+                                   "`swarm status` lists the tasks"))
+    offset = 0
+    while True:
+        offset = _print_from(store.log_path(task_id), offset)
+        if not follow or store.result(task_id) is not None:
+            _print_from(store.log_path(task_id), offset)
+            return
+        time.sleep(0.2)
+
+
+def _print_from(path: Path, offset: int) -> int:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            data = fh.read()
+    except FileNotFoundError:
+        return offset
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
+    return offset + len(data)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def health(env: _Env, as_json: bool) -> None:
+    """Probe every backend now, concurrently."""
+    import anyio
+
+    from hookswarm.lib.swarm.report import probe_all
+
+    try:
+        config = env.config()
+    except HookswarmError as exc:
+        _fail_input(exc)
+    answers = anyio.run(probe_all, config)
+    if as_json:
+        click.echo(json.dumps({"version": 1, "backends": answers}, indent=1))
+    else:
+        for name, answer in answers.items():
+            click.echo(f"{name:8} {'ok  ' if answer['ok'] else 'DOWN'} {answer['detail']}")
+    sys.exit(EXIT_OK if all(a["ok"] for a in answers.values()) else EXIT_FAILED)
+
+
+@cli.command()
+@click.option("--older-than", type=float, default=None,
+              help="Days to keep finished tasks (default: retention_days from the config).")
+@click.option("--all", "everything", is_flag=True, help="Remove every finished task.")
+@pass_env
+def clean(env: _Env, older_than: float | None, everything: bool) -> None:
+    """Apply the retention policy to results, logs and context files."""
+    try:
+        config = env.config()
+    except HookswarmError as exc:
+        _fail_input(exc)
+    days = 0.0 if everything else (config.retention_days if older_than is None else older_than)
+    removed = env.store().clean(older_than=days * 86400)
+    if removed is None:
+        click.echo("swarm clean: the store is busy; skipped", err=True)
+        return
+    click.echo(f"removed {len(removed)} finished task(s)")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    cli.main(args=list(argv) if argv is not None else None, prog_name="swarm")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""The coordinator's settings: ``.swarm/config.toml`` (every key optional), flags on top.
+
+Unknown keys are rejected with the key named. ``limits_for`` folds a task's own overrides into
+the timeout and heartbeat policies, as a pure function.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hookswarm.lib.swarm.errors import TaskFileError
+from hookswarm.lib.swarm.heartbeat import HeartbeatPolicy
+from hookswarm.lib.swarm.task import Task
+from hookswarm.lib.swarm.timeouts import TimeoutPolicy, initial_deadline
+
+CLAUDE_BIN_ENV = "HOOKSWARM_CLAUDE_BIN"
+DEFAULT_ALLOWED_TOOLS = ("Read", "Write", "Edit", "MultiEdit", "Glob", "Grep", "LS")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TimeoutSettings(_Section):
+    initial: tuple[float, float, float] = (60.0, 120.0, 180.0)
+    extend: float = Field(default=60.0, ge=0)
+    cap: float = Field(default=240.0, gt=0)
+    grace: float = Field(default=5.0, ge=0)
+
+
+class HeartbeatSettings(_Section):
+    warn: float = Field(default=45.0, gt=0)
+    kill: float = Field(default=90.0, gt=0)
+
+
+class HealthSettings(_Section):
+    ttl: float = Field(default=30.0, gt=0)
+    probe_timeout: float = Field(default=3.0, gt=0)
+    on_unhealthy: Literal["wait", "fail"] = "wait"
+    wait_limit: float = Field(default=600.0, ge=0)
+
+
+class ClaudeSettings(_Section):
+    bin: str = ""
+    model: str = "sonnet"
+    max_retries: int = Field(default=2, ge=0)
+    allowed_tools: tuple[str, ...] = DEFAULT_ALLOWED_TOOLS
+    extra_args: tuple[str, ...] = ()
+
+    def binary(self) -> str:
+        """The configured path, else ``$HOOKSWARM_CLAUDE_BIN``, else ``claude`` on PATH."""
+        return self.bin or os.environ.get(CLAUDE_BIN_ENV) or "claude"
+
+
+class SwarmConfig(_Section):
+    """Every knob of the coordinator, with the documented defaults."""
+
+    max_parallel: int = Field(default=5, ge=1)
+    caps: dict[str, int] = Field(default_factory=dict)
+    inline_context: int = Field(default=500, ge=0)
+    retention_days: float = Field(default=7.0, ge=0)
+    max_attempts: int = Field(default=2, ge=1)
+    poll_interval: float = Field(default=0.05, gt=0)
+    timeouts: TimeoutSettings = TimeoutSettings()
+    heartbeat: HeartbeatSettings = HeartbeatSettings()
+    health: HealthSettings = HealthSettings()
+    claude: ClaudeSettings = ClaudeSettings()
+
+    def cap(self, backend: str) -> int:
+        return min(self.caps.get(backend, self.max_parallel), self.max_parallel)
+
+
+def load_config(path: str | Path | None) -> SwarmConfig:
+    """Read a config file; ``None`` or a missing default file gives the defaults."""
+    if path is None or not Path(path).exists():
+        return SwarmConfig()
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        return SwarmConfig.model_validate(raw)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise TaskFileError(f"cannot read the config: {exc}", path=str(path)) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        reason = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        raise TaskFileError(reason, path=str(path), key=key) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The time limits one worker runs under."""
+
+    timeouts: TimeoutPolicy
+    heartbeat: HeartbeatPolicy
+    grace: float
+    initial: float
+
+
+def limits_for(config: SwarmConfig, task: Task) -> Limits:
+    """The config's limits with the task's overrides applied."""
+    over = task.timeouts
+    base = config.timeouts
+    cap = over.cap if over.cap is not None else base.cap
+    policy = TimeoutPolicy(initial=base.initial, extend=_pick(over.extend, base.extend), cap=cap)
+    initial = (min(over.initial, cap) if over.initial is not None
+               else initial_deadline(policy, task.level()))
+    heartbeat = HeartbeatPolicy(warn=_pick(over.silence_warn, config.heartbeat.warn),
+                                kill=_pick(over.silence_kill, config.heartbeat.kill))
+    return Limits(policy, heartbeat, _pick(over.grace, base.grace), initial)
+
+
+def _pick(value: float | None, default: float) -> float:
+    return default if value is None else value

@@ -1,0 +1,306 @@
+"""The coordinator: claims queued tasks, starts workers under the caps, and writes results.
+
+One anyio task group owns every worker. The loop wakes when a worker ends, a probe answers or
+the poll interval passes; each pass reads the queue, starts probes for backends that need
+one, fails tasks whose backend stays down, and starts whatever admission allows.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hookswarm.lib import process
+from hookswarm.lib.swarm.backend import Backend, Health, Launch, WorkerEnd, registry
+from hookswarm.lib.swarm.config import Limits, SwarmConfig, limits_for
+from hookswarm.lib.swarm.context import compose, needs_file
+from hookswarm.lib.swarm.evidence import Ending, Stop, Verdict, file_facts, fresh, verdict
+from hookswarm.lib.swarm.health import HealthBoard
+from hookswarm.lib.swarm.lease import OWNER_ENV, Lease
+from hookswarm.lib.swarm.ownership import absolute_globs
+from hookswarm.lib.swarm.recovery import recover
+from hookswarm.lib.swarm.scheduler import Slot, admit
+from hookswarm.lib.swarm.store import Envelope, Store
+from hookswarm.lib.swarm.supervisor import Watch, supervise
+from hookswarm.lib.swarm.task import Task
+
+TASK_ID_ENV = "SWARM_TASK_ID"
+_LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+OnEvent = Callable[[dict[str, Any]], None]
+
+
+@dataclass(slots=True)
+class _Queued:
+    envelope: Envelope
+    slot: Slot
+    seen: float
+    waiting_noted: bool = False
+
+
+@dataclass(slots=True)
+class _Timing:
+    seen: float
+    admitted: float
+    started_wall: float = 0.0
+    spawned: float = 0.0
+    before: dict[str, Any] | None = None
+
+
+class Coordinator:
+    """Runs the tasks of one ``.swarm/`` store; ``on_event`` sees every state change."""
+
+    def __init__(self, store: Store, config: SwarmConfig, *,
+                 backends: Mapping[str, Backend] | None = None,
+                 environ: Mapping[str, str] | None = None,
+                 on_event: OnEvent | None = None) -> None:
+        self.store = store
+        self.config = config
+        self._environ = dict(os.environ if environ is None else environ)
+        self.backends = dict(backends) if backends is not None else registry(
+            config, environ=self._environ)
+        self.health = HealthBoard(ttl=config.health.ttl)
+        self._on_event = on_event
+        self._queued: dict[str, _Queued] = {}
+        self._active: dict[str, Slot] = {}
+        self._wake: Any = None
+        self._owner = ""
+        self._seq = 0
+
+    async def run(self, *, only: Sequence[str] | None = None, until_idle: bool = True) -> None:
+        """Work until ``only`` (or, with ``until_idle``, the whole queue) is done or cancelled."""
+        import anyio
+
+        lease = Lease.acquire(self.store.root)
+        self._owner = lease.owner
+        try:
+            recovered = recover(self.store, max_attempts=self.config.max_attempts)
+            if recovered.requeued or recovered.failed or recovered.killed:
+                self._emit("recovered", "", requeued=list(recovered.requeued),
+                           failed=list(recovered.failed), killed=recovered.killed)
+            self.store.begin_session(owner=lease.owner, max_parallel=self.config.max_parallel,
+                                     now=time.time())
+            async with anyio.create_task_group() as group:
+                await self._loop(group, list(only) if only is not None else None, until_idle)
+        finally:
+            lease.release()
+
+    # ------------------------------------------------------------ the loop
+
+    async def _loop(self, group: Any, wanted: list[str] | None, until_idle: bool) -> None:
+        import anyio
+
+        while True:
+            self._wake = anyio.Event()
+            self._refresh_queue(wanted)
+            self._start_probes(group)
+            self._fail_unusable()
+            self._start_admitted(group)
+            if until_idle and self._idle(wanted):
+                return
+            with anyio.move_on_after(self.config.poll_interval):
+                await self._wake.wait()
+
+    def _refresh_queue(self, wanted: list[str] | None) -> None:
+        pending = self.store.pending()
+        if wanted is not None:
+            present = set(pending)
+            pending = [i for i in wanted if i in present]
+        for gone in set(self._queued) - set(pending):
+            del self._queued[gone]
+        for task_id in pending:
+            if task_id not in self._queued and task_id not in self._active:
+                self._enqueue(task_id)
+
+    def _enqueue(self, task_id: str) -> None:
+        envelope = self.store.request(task_id)
+        if envelope is None:
+            return
+        task = envelope.task
+        backend = self.backends.get(task.backend)
+        key = backend.health_key(task) if backend else f"{task.backend}?"
+        slot = Slot(task.id, task.backend, key, absolute_globs(task.cwd, task.write_globs))
+        self._queued[task_id] = _Queued(envelope, slot, time.monotonic())
+        self._emit("queued", task_id, backend=task.backend)
+
+    def _start_probes(self, group: Any) -> None:
+        for queued in self._queued.values():
+            key = queued.slot.health_key
+            backend = self.backends.get(queued.slot.backend)
+            if backend and self.health.stale(key) and not self.health.probing(key):
+                group.start_soon(self._probe, key, backend, queued.envelope.task)
+
+    async def _probe(self, key: str, backend: Backend, task: Task) -> None:
+        timeout = self.config.health.probe_timeout
+        health = await self.health.check(key, lambda: backend.probe(task, timeout=timeout))
+        self._emit("health", "", key=key, ok=health.ok, detail=health.detail)
+        self._wake.set()
+
+    def _usable(self) -> set[str]:
+        keys = {q.slot.health_key for q in self._queued.values()}
+        return {k for k in keys if (h := self.health.known(k)) is not None and h.ok}
+
+    def _fail_unusable(self) -> None:
+        give_up: list[tuple[str, str]] = []
+        for task_id, queued in self._queued.items():
+            reason = self._unusable_reason(queued)
+            if reason is None:
+                continue
+            if reason and self._must_fail(queued.slot.health_key):
+                give_up.append((task_id, reason))
+            elif reason and not queued.waiting_noted:
+                queued.waiting_noted = True
+                self._emit("waiting", task_id, reason=reason)
+        for task_id, reason in give_up:
+            self._fail_now(task_id, reason)
+
+    def _unusable_reason(self, queued: _Queued) -> str | None:
+        if queued.slot.backend not in self.backends:
+            return f"no backend named '{queued.slot.backend}'"
+        health = self.health.known(queued.slot.health_key)
+        if health is None or health.ok:
+            return None
+        return f"backend {queued.slot.health_key} unavailable: {health.detail}"
+
+    def _must_fail(self, key: str) -> bool:
+        settings = self.config.health
+        return (settings.on_unhealthy == "fail" or key.endswith("?")
+                or self.health.failing_for(key) >= settings.wait_limit)
+
+    def _fail_now(self, task_id: str, reason: str) -> None:
+        queued = self._queued.pop(task_id)
+        if not self.store.claim([task_id], owner=self._owner):
+            return
+        now = time.time()
+        task = queued.envelope.task
+        result = {"id": task_id, "status": "failed", "reason": reason, "backend": task.backend,
+                  "log": str(self.store.log_path(task_id)), "attempt": queued.envelope.attempt,
+                  "started_at": now, "ended_at": now, "duration_s": 0.0,
+                  "task": task.model_dump(mode="json")}
+        self.store.finish(task_id, result)
+        self._emit("ended", task_id, status="failed", reason=reason)
+
+    def _start_admitted(self, group: Any) -> None:
+        caps = {name: self.config.cap(name) for name in self.backends}
+        chosen = admit([q.slot for q in self._queued.values()], list(self._active.values()),
+                       max_parallel=self.config.max_parallel, caps=caps, usable=self._usable())
+        if not chosen:
+            return
+        admitted = time.monotonic()
+        for task_id in chosen:
+            queued = self._queued.pop(task_id)
+            self._active[task_id] = queued.slot
+            group.start_soon(self._run_one, queued.envelope, _Timing(queued.seen, admitted))
+
+    def _idle(self, wanted: list[str] | None) -> bool:
+        if self._active:
+            return False
+        if wanted is None:
+            return not self._queued
+        return all(self.store.path("results", i).exists() for i in wanted)
+
+    # ------------------------------------------------------------ one task
+
+    async def _run_one(self, queued: Envelope, timing: _Timing) -> None:
+        """Claim, run and judge one admitted task; its slot is held until the result is written.
+
+        Each task claims its own request just before it spawns, so the first worker of a
+        burst does not wait for the whole burst's claims.
+        """
+        import anyio
+
+        task_id = queued.task.id
+        try:
+            claimed = self.store.claim([task_id], owner=self._owner, known={task_id: queued})
+            if not claimed:
+                return  # another coordinator took it
+            envelope = claimed[0]
+            result = await self._execute(envelope, timing)
+            await anyio.to_thread.run_sync(self.store.finish, task_id, result)
+            self._emit("ended", task_id, status=result["status"], reason=result["reason"])
+        finally:
+            del self._active[task_id]
+            self._wake.set()
+
+    async def _execute(self, envelope: Envelope, timing: _Timing) -> dict[str, Any]:
+        task = envelope.task
+        limits = limits_for(self.config, task)
+        log_fd = os.open(self.store.log_path(task.id), _LOG_FLAGS, 0o644)
+        try:
+            timing.before = {f.path: f for f in file_facts(task.expected_paths())}
+            end, watch = await self._work(envelope, limits, log_fd, timing)
+        finally:
+            os.close(log_fd)
+        ended = time.time()
+        if end.unreachable:
+            self.health.report(self._active[task.id].health_key, Health(False, end.reason))
+        ending = Ending(watch.stop if watch else Stop.NONE, end.clean,
+                        (watch.stop_reason if watch else "") or end.reason)
+        facts = file_facts(task.expected_paths())
+        judged = verdict(ending, facts, before=timing.before or {})
+        return self._result(envelope, judged, end, watch, timing, ended, facts)
+
+    async def _work(self, envelope: Envelope, limits: Limits, log_fd: int,
+                    timing: _Timing) -> tuple[WorkerEnd, Watch | None]:
+        import anyio
+
+        task = envelope.task
+        timing.started_wall = time.time()
+        if not os.path.isdir(task.cwd):
+            return WorkerEnd.launch_failed(f"the task's cwd {task.cwd} is not a directory"), None
+        launch = Launch(task, self._prompt(task), self._worker_env(task))
+        worker = self.backends[task.backend].start(launch)
+        timing.spawned = time.monotonic()
+        if isinstance(worker, WorkerEnd):
+            return worker, None
+        self._emit("started", task.id, pid=worker.pid,
+                   spawn_ms=round((timing.spawned - timing.admitted) * 1000, 3))
+        try:
+            await anyio.lowlevel.checkpoint()  # let the other admitted workers spawn first
+            if worker.pid is not None:
+                self.store.record_worker(envelope, {
+                    "pid": worker.pid, "start_ticks": process.start_ticks(worker.pid) or 0})
+            return await supervise(worker, limits, log_fd=log_fd,
+                                   notify=lambda kind, data: self._emit(kind, task.id, **data))
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):
+                await worker.stop(grace=limits.grace)
+                self.store.requeue(task.id, attempt=envelope.attempt)
+                self._emit("requeued", task.id)
+            raise
+
+    def _prompt(self, task: Task) -> str:
+        if not needs_file(task.context, inline_limit=self.config.inline_context):
+            return compose(task.prompt, task.context, context_file=None)
+        path = self.store.write_context(task.id, task.context)
+        return compose(task.prompt, task.context, context_file=str(path.resolve()))
+
+    def _worker_env(self, task: Task) -> dict[str, str]:
+        return {**self._environ, OWNER_ENV: self._owner, TASK_ID_ENV: task.id, **task.env}
+
+    def _result(self, envelope: Envelope, judged: Verdict, end: WorkerEnd, watch: Watch | None,
+                timing: _Timing, ended: float, facts: Sequence[Any]) -> dict[str, Any]:
+        task = envelope.task
+        return {
+            "id": task.id, "status": judged.status.value, "reason": judged.reason,
+            "backend": task.backend, "model": task.model, "log": str(self.store.log_path(task.id)),
+            "exit_code": end.exit_code, "attempt": envelope.attempt,
+            "started_at": timing.started_wall, "ended_at": ended,
+            "duration_s": round(ended - timing.started_wall, 6),
+            "queued_s": round(timing.admitted - timing.seen, 6),
+            "spawn_ms": round((timing.spawned - timing.admitted) * 1000, 3),
+            "deadlines": watch.deadlines if watch else [],
+            "warned": watch.warned if watch else False,
+            "output_bytes": watch.output_bytes if watch else 0,
+            "evidence": [{"path": f.path, "exists": f.exists, "size": f.size,
+                          "fresh": fresh(f, (timing.before or {}).get(f.path))} for f in facts],
+            "worker": dict(end.details), "task": task.model_dump(mode="json"),
+        }
+
+    def _emit(self, kind: str, task_id: str, **data: Any) -> None:
+        self._seq += 1
+        if self._on_event is not None:
+            self._on_event({"seq": self._seq, "t": time.monotonic(), "kind": kind,
+                            "id": task_id, **data})

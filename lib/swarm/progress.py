@@ -1,0 +1,71 @@
+"""What ``swarm run`` shows while it works (a live bar on a terminal, lines otherwise) and after."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+_BAR = 24
+_REASON = 70
+
+
+class Progress:
+    """Turns coordinator events into progress output on ``stream`` (stderr)."""
+
+    def __init__(self, *, total: int, stream: TextIO, quiet: bool, lines: bool = False) -> None:
+        self.total = total
+        self.done = 0
+        self.running = 0
+        self._stream = stream
+        self._quiet = quiet
+        self._live = not lines and stream.isatty()
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        kind = event["kind"]
+        if kind == "started":
+            self.running += 1
+        elif kind == "ended":
+            self.done += 1
+            self.running = max(0, self.running - 1)
+        if self._quiet:
+            return
+        if self._live:
+            self._bar()
+        elif kind in ("started", "ended", "warned", "extended", "waiting", "recovered", "requeued"):
+            self._line(event)
+
+    def close(self) -> None:
+        if self._live and not self._quiet:
+            self._stream.write("\n")
+            self._stream.flush()
+
+    def _bar(self) -> None:
+        filled = _BAR * self.done // max(self.total, 1)
+        self._stream.write(f"\r[{'#' * filled}{'.' * (_BAR - filled)}] {self.done}/{self.total} "
+                           f"done, {self.running} running ")
+        self._stream.flush()
+
+    def _line(self, event: dict[str, Any]) -> None:
+        extra = {k: v for k, v in event.items() if k not in ("seq", "t", "kind", "id")}
+        details = " ".join(f"{k}={v}" for k, v in extra.items())
+        self._stream.write(f"swarm: {event['kind']} {event['id']} {details}".rstrip() + "\n")
+        self._stream.flush()
+
+
+def summary_table(results: Sequence[dict[str, Any]]) -> str:
+    """One row per task: id, status, seconds, reason."""
+    rows = [("TASK", "STATUS", "SECONDS", "REASON")]
+    for result in results:
+        reason = str(result.get("reason", ""))
+        if len(reason) > _REASON:
+            reason = reason[:_REASON - 1] + "…"
+        rows.append((str(result["id"]), str(result["status"]),
+                     f"{float(result.get('duration_s', 0.0)):.1f}", reason))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)), row[3]])
+             for row in rows]
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[str(result["status"])] = counts.get(str(result["status"]), 0) + 1
+    lines.append(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    return "\n".join(line.rstrip() for line in lines)

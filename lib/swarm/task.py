@@ -1,0 +1,185 @@
+"""The typed task and task files (TOML or JSON; one task, a list, or ``{defaults, tasks}``).
+
+A malformed file names the task (its position and id) and the offending key, and no task is
+returned, so nothing starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import string
+import time
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+from hookswarm.lib.swarm.complexity import complexity_score
+from hookswarm.lib.swarm.errors import TaskFileError
+
+BACKENDS = ("claude", "command")
+Backend = Literal["claude", "command"]
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+_FILE_KEYS = frozenset({"defaults", "tasks"})
+
+
+def new_id(prefix: str = "task", *, epoch_ms: int | None = None, rand: str | None = None) -> str:
+    """``{prefix}-{epoch_ms}-{6 random chars}``."""
+    ms = int(time.time() * 1000) if epoch_ms is None else epoch_ms
+    tail = rand if rand is not None else "".join(secrets.choice(_ID_ALPHABET) for _ in range(6))
+    return f"{prefix}-{ms}-{tail}"
+
+
+class Timeouts(BaseModel):
+    """Per-task overrides of the coordinator's time limits, in seconds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    initial: float | None = Field(default=None, gt=0)
+    extend: float | None = Field(default=None, ge=0)
+    cap: float | None = Field(default=None, gt=0)
+    silence_warn: float | None = Field(default=None, gt=0)
+    silence_kill: float | None = Field(default=None, gt=0)
+    grace: float | None = Field(default=None, ge=0)
+
+
+class Task(BaseModel):
+    """One unit of work for one worker."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    prompt: str = ""
+    context: str = ""
+    backend: Backend = "claude"
+    model: str = ""
+    cwd: str = "."
+    owns: tuple[str, ...] = ()
+    expects: tuple[str, ...] = ()
+    complexity: int | None = Field(default=None, ge=1, le=3)
+    timeouts: Timeouts = Timeouts()
+    env: dict[str, str] = Field(default_factory=dict)
+    max_turns: int | None = Field(default=None, ge=1)
+    argv: tuple[str, ...] = ()
+    allowed_tools: tuple[str, ...] | None = None
+
+    @model_validator(mode="after")
+    def _backend_needs(self) -> Task:
+        if self.backend == "command" and not self.argv:
+            raise _needs("argv", "a command task needs 'argv' (the program and its arguments)")
+        if self.backend == "claude" and not self.prompt.strip():
+            raise _needs("prompt", "a claude task needs a non-empty 'prompt'")
+        return self
+
+    @property
+    def write_globs(self) -> tuple[str, ...]:
+        """What the task may write: ``owns``, or its ``expects`` files when ``owns`` is empty."""
+        return self.owns or self.expects
+
+    def expected_paths(self) -> list[str]:
+        return [os.path.normpath(os.path.join(self.cwd, p)) for p in self.expects]
+
+    def level(self) -> int:
+        """The complexity the timeouts use: the given one, or a computed score."""
+        if self.complexity is not None:
+            return self.complexity
+        return complexity_score(text_chars=len(self.prompt) + len(self.context),
+                                expects=len(self.expects), owns=len(self.owns),
+                                recursive_owns=any("**" in g for g in self.owns))
+
+
+def _needs(key: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError("missing_for_backend", message, {"key": key})
+
+
+def load_tasks(path: str | Path, *, prefix: str = "task", base: str | None = None) -> list[Task]:
+    """Read a TOML or JSON task file; raise :class:`TaskFileError` naming task and key."""
+    path = Path(path)
+    raw = _parse(path)
+    defaults, entries = _split(raw, str(path))
+    return build_tasks(entries, defaults=defaults, prefix=prefix, base=base, source=str(path))
+
+
+def build_tasks(entries: Sequence[Any], *, defaults: Mapping[str, Any] | None = None,
+                prefix: str = "task", base: str | None = None, source: str = "") -> list[Task]:
+    """Validate task mappings (with ``defaults`` under each); ids are filled in when absent."""
+    root = os.path.abspath(base or os.getcwd())
+    defaults = dict(defaults or {})
+    prefix = str(defaults.pop("prefix", prefix))
+    tasks = [_build(i, entry, defaults, prefix, root, source) for i, entry in enumerate(entries)]
+    _reject_duplicates(tasks, source)
+    return tasks
+
+
+def _parse(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TaskFileError(f"cannot read the task file: {exc.strerror or exc}",
+                            path=str(path)) from None
+    try:
+        if path.suffix.lower() == ".json":
+            return json.loads(text)
+        return tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise TaskFileError(f"not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {exc}",
+                            path=str(path)) from None
+
+
+def _split(raw: Any, source: str) -> tuple[dict[str, Any], list[Any]]:
+    if isinstance(raw, list):
+        return {}, raw
+    if not isinstance(raw, dict):
+        raise TaskFileError("expected a task, a list of tasks or {defaults, tasks}", path=source)
+    if "tasks" not in raw:
+        return {}, [raw]
+    unknown = sorted(set(raw) - _FILE_KEYS)
+    if unknown:
+        raise TaskFileError("unknown top-level key (use 'defaults' and 'tasks')",
+                            path=source, key=unknown[0])
+    defaults, tasks = raw.get("defaults", {}), raw["tasks"]
+    if not isinstance(defaults, dict):
+        raise TaskFileError("must be a table of task keys", path=source, key="defaults")
+    if not isinstance(tasks, list):
+        raise TaskFileError("must be a list of tasks ([[tasks]] in TOML)", path=source, key="tasks")
+    return defaults, tasks
+
+
+def _build(index: int, entry: Any, defaults: Mapping[str, Any], prefix: str, root: str,
+           source: str) -> Task:
+    label = f"task #{index + 1}"
+    if not isinstance(entry, dict):
+        raise TaskFileError("a task must be a table / object", path=source, task=label)
+    data = {**defaults, **entry}
+    if "id" in entry:
+        label += f" (id '{entry['id']}')"
+    data.setdefault("id", new_id(prefix))
+    data["cwd"] = os.path.normpath(os.path.join(root, str(data.get("cwd", "."))))
+    try:
+        return Task.model_validate(data)
+    except ValidationError as exc:
+        raise _task_error(exc, label, source) from None
+
+
+def _task_error(exc: ValidationError, label: str, source: str) -> TaskFileError:
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or str(first.get("ctx", {}).get("key", ""))
+    reason = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+    more = len(exc.errors()) - 1
+    if more:
+        reason += f" (and {more} more problem{'s' if more > 1 else ''} in this task)"
+    return TaskFileError(reason, path=source, task=label, key=key)
+
+
+def _reject_duplicates(tasks: Sequence[Task], source: str) -> None:
+    seen: set[str] = set()
+    for index, task in enumerate(tasks):
+        if task.id in seen:
+            raise TaskFileError("the id is used by an earlier task", path=source,
+                                task=f"task #{index + 1} (id '{task.id}')", key="id")
+        seen.add(task.id)

@@ -1,0 +1,51 @@
+"""Fixtures for the coordinator tests: a store in tmp_path and a way to run tasks through it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from hookswarm.lib.swarm.backend import Backend
+from hookswarm.lib.swarm.config import SwarmConfig
+from hookswarm.lib.swarm.coordinator import Coordinator
+from hookswarm.lib.swarm.store import Store
+from hookswarm.lib.swarm.task import build_tasks
+from tests.lib.swarm.swarm_support import Runner, SwarmRun
+
+
+@pytest.fixture
+def swarm_dir(tmp_path: Path) -> Store:
+    """An empty .swarm/ store under tmp_path."""
+    return Store.for_project(tmp_path)
+
+
+@pytest.fixture
+def run_swarm(swarm_dir: Store, tmp_path: Path) -> Runner:
+    """Submit task dicts and run a coordinator over them until every one has a result."""
+
+    def run(entries: Sequence[Mapping[str, Any]], *, config: SwarmConfig | None = None,
+            backends: Mapping[str, Backend] | None = None,
+            environ: Mapping[str, str] | None = None,
+            on_event: Callable[[dict[str, Any]], None] | None = None) -> SwarmRun:
+        tasks = build_tasks([dict(e) for e in entries], base=str(tmp_path))
+        for task in tasks:
+            Path(task.cwd).mkdir(parents=True, exist_ok=True)
+        ids = swarm_dir.submit(tasks)
+        events: list[dict[str, Any]] = []
+
+        def record(event: dict[str, Any]) -> None:
+            events.append(event)
+            if on_event is not None:
+                on_event(event)
+
+        coordinator = Coordinator(swarm_dir, config or SwarmConfig(), backends=backends,
+                                  environ=environ, on_event=record)
+        anyio.run(lambda: coordinator.run(only=ids))
+        results = {i: r for i in ids if (r := swarm_dir.result(i)) is not None}
+        return SwarmRun(ids, results, events, coordinator, swarm_dir)
+
+    return run

@@ -1,0 +1,177 @@
+"""The coordinator with real command workers: caps, timeouts, heartbeats, cleanup, lazy
+context, evidence and ownership. Concurrency is proven from recorded starts and ends."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from hookswarm.lib.swarm.config import HealthSettings, SwarmConfig
+from hookswarm.lib.swarm.report import status_report
+from tests.lib.swarm.swarm_support import Runner, gone, recorded_peak, wait_until
+
+RECORD = 'echo "start $SWARM_TASK_ID" >> {rec}; sleep {secs}; echo "end $SWARM_TASK_ID" >> {rec}'
+
+
+def recording_task(rec: Path, secs: float = 0.1, **extra: object) -> dict[str, object]:
+    return {"backend": "command", "argv": ["sh", "-c", RECORD.format(rec=rec, secs=secs)],
+            **extra}
+
+
+@pytest.mark.parametrize("count", [3, 10, 50])
+def test_the_cap_is_never_exceeded_and_every_task_gets_one_result(
+        run_swarm: Runner, tmp_path: Path, count: int) -> None:
+    rec = tmp_path / "record.txt"
+    run = run_swarm([recording_task(rec) for _ in range(count)],
+                    config=SwarmConfig(max_parallel=5))
+    assert recorded_peak(rec) == min(count, 5)
+    assert run.event_peak() == min(count, 5)
+    assert sorted(run.results) == sorted(run.ids)
+    assert len(list((run.store.root / "results").glob("*.json"))) == count
+    assert {r["status"] for r in run.results.values()} == {"succeeded"}
+    assert len(run.of("started")) == count
+    report = status_report(run.store)
+    assert (report["finished"], report["active"], report["queued"]) == (count, 0, 0)
+    assert report["max_parallel"] == 5
+    assert report["efficiency"] is not None and 0.3 < report["efficiency"] <= 1.0
+
+
+def test_a_backend_cap_holds_below_the_global_cap(run_swarm: Runner, tmp_path: Path) -> None:
+    rec = tmp_path / "record.txt"
+    run_swarm([recording_task(rec) for _ in range(6)],
+              config=SwarmConfig(max_parallel=5, caps={"command": 2}))
+    assert recorded_peak(rec) == 2
+
+
+TICKER = "while :; do echo tick; sleep 0.1; done"
+SHORT = {"initial": 0.5, "extend": 0.5, "cap": 1.5, "silence_warn": 5, "silence_kill": 10}
+
+
+def test_a_worker_that_keeps_printing_is_extended_up_to_the_cap(run_swarm: Runner) -> None:
+    run = run_swarm([{"backend": "command", "argv": ["sh", "-c", TICKER], "timeouts": SHORT}])
+    result = run.results[run.ids[0]]
+    assert result["status"] == "timed_out"
+    assert result["deadlines"] == [0.5, 1.0, 1.5]
+    assert [e["deadline"] for e in run.of("extended")] == [1.0, 1.5]
+    assert "hit the cap" in result["reason"]
+
+
+def test_a_silent_worker_is_cut_at_its_initial_timeout(run_swarm: Runner) -> None:
+    run = run_swarm([{"backend": "command", "argv": ["sleep", "30"], "timeouts": SHORT}])
+    result = run.results[run.ids[0]]
+    assert (result["status"], result["deadlines"]) == ("timed_out", [0.5])
+    assert run.of("extended") == []
+    assert result["duration_s"] < 1.5
+
+
+def test_silence_warns_then_kills_and_the_log_is_kept(run_swarm: Runner) -> None:
+    limits = {"initial": 30, "silence_warn": 0.3, "silence_kill": 0.8}
+    run = run_swarm([{"backend": "command", "argv": ["sh", "-c", "echo started-work; sleep 30"],
+                      "timeouts": limits}])
+    result = run.results[run.ids[0]]
+    assert result["status"] == "killed_silent"
+    assert result["warned"] is True and len(run.of("warned")) == 1
+    assert "no output" in result["reason"]
+    assert Path(result["log"]).read_text() == "started-work\n"
+
+
+GRANDCHILD = """
+import os, signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+child = subprocess.Popen([sys.executable, "-c",
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    "print('grandchild', flush=True); time.sleep(60)"])
+print("pids", os.getpid(), child.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_stopped_worker_takes_its_sigterm_ignoring_grandchild_with_it(
+        run_swarm: Runner) -> None:
+    limits = {"initial": 30, "silence_warn": 30, "silence_kill": 1.0, "grace": 0.2}
+    run = run_swarm([{"backend": "command", "argv": [sys.executable, "-c", GRANDCHILD],
+                      "timeouts": limits}])
+    result = run.results[run.ids[0]]
+    log = Path(result["log"]).read_text()
+    pids = [int(p) for p in log.split("pids", 1)[1].split()[:2]]
+    assert "grandchild" in log
+    assert result["status"] == "killed_silent"
+    wait_until(lambda: all(gone(pid) for pid in pids), timeout=5)
+
+
+def test_a_worker_that_exits_leaves_no_process_behind(run_swarm: Runner) -> None:
+    leaver = "sleep 60 & echo $!"
+    run = run_swarm([{"backend": "command", "argv": ["sh", "-c", leaver]}])
+    orphan = int(Path(run.results[run.ids[0]]["log"]).read_text().split()[0])
+    assert run.status() == "succeeded"
+    wait_until(lambda: gone(orphan), timeout=5)
+
+
+@pytest.mark.parametrize(("size", "inline"), [(500, True), (501, False)])
+def test_lazy_context_inline_up_to_500_characters_then_a_private_file(
+        run_swarm: Runner, size: int, inline: bool) -> None:
+    context = "c" * (size - 3) + "END"
+    run = run_swarm([{"backend": "command", "argv": ["cat"], "prompt": "do the thing",
+                      "context": context}])
+    seen = Path(run.results[run.ids[0]]["log"]).read_text()
+    context_file = run.store.path("context", run.ids[0])
+    assert seen.startswith("do the thing")
+    assert (context in seen) is inline
+    assert context_file.exists() is not inline
+    if not inline:
+        assert str(context_file.resolve()) in seen
+        assert stat.S_IMODE(context_file.stat().st_mode) == 0o600
+        assert context_file.read_text() == context
+
+
+def test_evidence_decides_success(run_swarm: Runner, tmp_path: Path) -> None:
+    (tmp_path / "stale.txt").write_text("old")
+    run = run_swarm([
+        {"id": "writes", "backend": "command", "argv": ["sh", "-c", "echo x > made.txt"],
+         "expects": ["made.txt"]},
+        {"id": "claims", "backend": "command", "argv": ["echo", "I wrote it"],
+         "expects": ["never.txt"]},
+        {"id": "empty", "backend": "command", "argv": ["touch", "empty.txt"],
+         "expects": ["empty.txt"]},
+        {"id": "stale", "backend": "command", "argv": ["true"], "expects": ["stale.txt"]},
+        {"id": "crashes", "backend": "command", "argv": ["sh", "-c", "echo x > c.txt; exit 4"],
+         "expects": ["c.txt"]},
+        {"id": "missing", "backend": "command", "argv": ["/no/such/program"]},
+    ])
+    statuses = {i: r["status"] for i, r in run.results.items()}
+    assert statuses == {"writes": "succeeded", "claims": "unverified", "empty": "unverified",
+                        "stale": "unverified", "crashes": "failed", "missing": "failed"}
+    assert "never.txt does not exist" in run.results["claims"]["reason"]
+    assert "not written after" in run.results["stale"]["reason"]
+    assert "No such file" in run.results["missing"]["reason"]
+    assert all(r["log"].endswith(f"{i}.stream.txt") for i, r in run.results.items())
+
+
+def test_tasks_owning_the_same_file_never_overlap_but_others_run_alongside(
+        run_swarm: Runner, tmp_path: Path) -> None:
+    rec = tmp_path / "record.txt"
+    other = tmp_path / "other.txt"
+    run_swarm([recording_task(rec, 0.3, owns=["shared.py"]),
+               recording_task(rec, 0.3, owns=["./shared.py"]),
+               recording_task(other, 0.6, owns=["elsewhere/**"]),
+               recording_task(rec, 0.3, owns=["**/*.py"])],
+              config=SwarmConfig(max_parallel=5))
+    assert recorded_peak(rec) == 1
+    lines = rec.read_text().splitlines()
+    assert [line.split()[0] for line in lines] == ["start", "end"] * 3
+    assert "start" in other.read_text()
+
+
+def test_a_down_backend_fails_fast_in_fail_mode(run_swarm: Runner, tmp_path: Path) -> None:
+    config = SwarmConfig(health=HealthSettings(on_unhealthy="fail"),
+                         claude={"bin": str(tmp_path / "no-claude")})  # type: ignore[arg-type]
+    run = run_swarm([{"prompt": "hi", "id": "c1"}, {"prompt": "hi", "id": "c2"}], config=config,
+                    environ={**os.environ, "ANTHROPIC_BASE_URL": "http://127.0.0.1:9"})
+    for result in run.results.values():
+        assert result["status"] == "failed"
+        assert "unavailable" in result["reason"] and "no-claude" in result["reason"]
+    assert run.of("started") == []

@@ -1,0 +1,101 @@
+"""The async half of the process choke point, and what importing the light modules costs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import anyio
+
+from hookswarm.lib import process
+from tests.lib.swarm.swarm_support import gone, wait_until
+
+IGNORES_TERM = """
+import signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+child = subprocess.Popen([sys.executable, "-c",
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    "print('ready', flush=True); time.sleep(60)"])
+print(child.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_pump_delivers_both_streams_and_feeds_stdin() -> None:
+    script = "import sys; print(sys.stdin.read().upper()); print('err', file=sys.stderr)"
+    chunks: list[tuple[int, bytes]] = []
+
+    async def main() -> int:
+        child = process.start_async([sys.executable, "-c", script], stdin=b"hello")
+        assert isinstance(child, process.AsyncChild)
+        return await child.pump(lambda stream, data: chunks.append((stream, data)))
+
+    assert anyio.run(main) == 0
+    assert b"".join(d for s, d in chunks if s == 1) == b"HELLO\n"
+    assert b"".join(d for s, d in chunks if s == 2) == b"err\n"
+
+
+def test_a_launch_failure_is_an_outcome() -> None:
+    outcome = process.start_async(["/no/such/binary"])
+    assert isinstance(outcome, process.ProcessOutcome)
+    assert "No such file" in outcome.launch_error
+
+
+def test_stop_kills_a_sigterm_ignoring_child_and_grandchild() -> None:
+    output = bytearray()
+
+    async def main() -> tuple[int, int]:
+        child = process.start_async([sys.executable, "-c", IGNORES_TERM])
+        assert isinstance(child, process.AsyncChild)
+        ready = anyio.Event()
+
+        def sink(_stream: int, data: bytes) -> None:
+            output.extend(data)
+            if b"ready" in output:
+                ready.set()
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(child.pump, sink)
+            await ready.wait()
+            code = await child.stop(grace=0.2)
+        return code, child.pid
+
+    code, pid = anyio.run(main)
+    grandchild = int(output.split()[0])
+    assert code == -9
+    wait_until(lambda: gone(pid) and gone(grandchild), timeout=5)
+
+
+def test_a_grandchild_holding_the_pipe_does_not_hold_the_end() -> None:
+    async def main() -> int:
+        child = process.start_async(["sh", "-c", "sleep 60 & echo started"])
+        assert isinstance(child, process.AsyncChild)
+        with anyio.fail_after(10):
+            return await child.pump(lambda _s, _d: None, drain=0.2)
+
+    assert anyio.run(main) == 0
+
+
+def test_session_helpers_find_a_marked_process() -> None:
+    env = {"SWARM_TEST_MARK": "m1", "PATH": "/usr/bin:/bin"}
+    child = subprocess.Popen(["sleep", "60"], env=env, start_new_session=True)
+    try:
+        assert child.pid in process.processes_with_env("SWARM_TEST_MARK=m1")
+        assert process.session_members(child.pid) == [child.pid]
+        assert process.start_ticks(child.pid) is not None
+        process.kill_pids([child.pid])
+        assert child.wait(timeout=10) == -9
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_importing_the_light_modules_pulls_in_no_event_loop_or_pydantic() -> None:
+    code = ("import sys, json; import hookswarm.lib.process, hookswarm.lib.swarm, "
+            "hookswarm.lib.swarm.ownership, hookswarm.hooks.ownership_guard; "
+            "print(json.dumps(sorted(m for m in ('anyio', 'pydantic', 'asyncio', 'click') "
+            "if m in sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=30, check=True)
+    assert json.loads(done.stdout) == []

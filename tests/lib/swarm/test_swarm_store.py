@@ -1,0 +1,123 @@
+"""The .swarm/ store: durable queue, atomic claims, exactly-once results, retention, recovery."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hookswarm.lib.swarm import lease
+from hookswarm.lib.swarm.errors import StoreError
+from hookswarm.lib.swarm.recovery import recover
+from hookswarm.lib.swarm.store import Store
+from hookswarm.lib.swarm.task import Task, build_tasks
+
+
+def tasks(n: int) -> list[Task]:
+    return build_tasks([{"backend": "command", "argv": ["true"], "id": f"t{i}"} for i in range(n)])
+
+
+@pytest.fixture
+def swarm_dir(tmp_path: Path) -> Store:
+    """An empty store at tmp_path/.swarm."""
+    return Store.for_project(tmp_path)
+
+
+def test_submit_claim_finish_moves_each_task_through_exactly_one_folder(swarm_dir: Store) -> None:
+    swarm_dir.submit(tasks(3))
+    assert sorted(swarm_dir.pending()) == ["t0", "t1", "t2"]
+    assert swarm_dir.state()["queued"] == 3
+    [claimed] = swarm_dir.claim(["t1"], owner="me")
+    assert (claimed.task.id, claimed.owner) == ("t1", "me")
+    assert swarm_dir.claim(["t1"], owner="other") == []
+    assert (swarm_dir.state()["queued"], swarm_dir.state()["active"]) == (2, 1)
+    assert swarm_dir.finish("t1", {"id": "t1", "status": "succeeded"})
+    assert not swarm_dir.finish("t1", {"id": "t1", "status": "failed"})
+    assert (swarm_dir.result("t1") or {})["status"] == "succeeded"
+    assert swarm_dir.processing() == []
+    assert (swarm_dir.state()["active"], swarm_dir.state()["finished"]) == (0, 1)
+
+
+def test_a_known_id_cannot_be_submitted_again_and_nothing_is_queued(swarm_dir: Store) -> None:
+    swarm_dir.submit(tasks(1))
+    with pytest.raises(StoreError, match="t0"):
+        swarm_dir.submit(tasks(2))
+    assert swarm_dir.pending() == ["t0"]
+
+
+def test_two_processes_racing_to_finish_write_one_result(swarm_dir: Store) -> None:
+    swarm_dir.submit(tasks(1))
+    code = ("import sys; from hookswarm.lib.swarm.store import Store; "
+            "print(Store(sys.argv[1]).finish('t0', {'id': 't0', 'by': sys.argv[2]}))")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(swarm_dir.root), str(i)],
+                              stdout=subprocess.PIPE, text=True) for i in range(4)]
+    outputs = sorted(p.communicate(timeout=30)[0].strip() for p in procs)
+    assert outputs == ["False", "False", "False", "True"]
+    assert len(list((swarm_dir.root / "results").glob("*.json"))) == 1
+
+
+def test_requeue_returns_a_claim_to_the_queue(swarm_dir: Store) -> None:
+    swarm_dir.submit(tasks(1))
+    swarm_dir.claim(["t0"], owner="me")
+    swarm_dir.requeue("t0", attempt=1)
+    envelope = swarm_dir.request("t0")
+    assert envelope is not None and (envelope.attempt, envelope.owner) == (1, "")
+    assert swarm_dir.processing() == []
+
+
+def test_context_files_are_private(swarm_dir: Store) -> None:
+    path = swarm_dir.write_context("t0", "secret context")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text() == "secret context"
+
+
+def test_clean_applies_retention_and_skips_when_busy(swarm_dir: Store) -> None:
+    swarm_dir.submit(tasks(2))
+    for task_id in ("t0", "t1"):
+        swarm_dir.claim([task_id], owner="me")
+        swarm_dir.log_path(task_id).write_text("log")
+        swarm_dir.finish(task_id, {"id": task_id})
+    old = swarm_dir.path("results", "t0")
+    os.utime(old, (old.stat().st_atime - 10 * 86400,) * 2)
+    assert swarm_dir.clean(older_than=7 * 86400) == ["t0"]
+    assert not swarm_dir.log_path("t0").exists() and swarm_dir.log_path("t1").exists()
+    with swarm_dir.lock():
+        holder = subprocess.run(
+            [sys.executable, "-c", "import sys; from hookswarm.lib.swarm.store import Store; "
+             "print(Store(sys.argv[1]).clean(older_than=0))", str(swarm_dir.root)],
+            capture_output=True, text=True, timeout=30, check=True)
+    assert holder.stdout.strip() == "None"
+    assert swarm_dir.result("t1") is not None
+
+
+def test_a_claim_of_a_live_coordinator_is_left_alone(swarm_dir: Store) -> None:
+    swarm_dir.submit(tasks(1))
+    held = lease.Lease.acquire(swarm_dir.root)
+    try:
+        swarm_dir.claim(["t0"], owner=held.owner)
+        assert recover(swarm_dir, max_attempts=2).requeued == ()
+        assert swarm_dir.processing() == ["t0"]
+    finally:
+        held.release()
+
+
+def test_claims_of_a_dead_coordinator_are_requeued_then_failed(swarm_dir: Store) -> None:
+    swarm_dir.submit(tasks(2))
+    swarm_dir.claim(["t0", "t1"], owner="dead-owner")
+    swarm_dir.finish("t1", {"id": "t1", "status": "succeeded"})
+    (swarm_dir.root / "processing" / "t1.json").write_text(
+        json.dumps({"task": tasks(2)[1].model_dump(mode="json"), "submitted_at": 0,
+                    "owner": "dead-owner"}))
+    found = recover(swarm_dir, max_attempts=2)
+    assert (found.requeued, found.closed) == (("t0",), ("t1",))
+    swarm_dir.claim(["t0"], owner="dead-again")
+    found = recover(swarm_dir, max_attempts=2)
+    assert found.failed == ("t0",)
+    result = swarm_dir.result("t0")
+    assert result is not None and result["status"] == "failed"
+    assert "coordinator died" in result["reason"]
