@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from hookswarm.executor import config as configuration
+from hookswarm.executor.commands_settings import import_hooks, install, uninstall
 from hookswarm.lib.errors import ConfigError
 
 JSON_VERSION = 1
@@ -195,3 +196,7 @@ def _require_config(config_path: str | None) -> None:
     except ConfigError as exc:
         click.echo(f"hookrun: {exc}; run `hookrun validate` to see every problem", err=True)
         sys.exit(2)
+
+
+for _command in (install, uninstall, import_hooks):
+    cli.add_command(_command)

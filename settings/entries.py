@@ -1,0 +1,135 @@
+"""The settings entries that hand an event to ``hookrun run``: what they say and how to spot them.
+
+One entry per event that hookrun.toml uses::
+
+    {"matcher": "Bash|Edit", "hooks": [{"type": "command",
+        "command": "'/path/to/.venv/bin/hookrun' run PreToolUse", "timeout": 12}]}
+
+Any group whose single handler is a command running ``hookrun run`` counts as hookrun's own.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shlex
+import shutil
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hookswarm.executor.config import Config, HookSpec
+from hookswarm.executor.matcher import subject
+from hookswarm.lib.errors import SettingsError
+from hookswarm.lib.protocol import AGENT_TOOL_NAMES
+
+# hookrun kills a timed-out hook's process group and answers within about a second of the
+# hook's own timeout; Claude Code must not give up on hookrun before that answer arrives.
+TIMEOUT_MARGIN = 2.0
+_PLAIN = re.compile(r"^[A-Za-z0-9_|, ]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """hookrun's settings entry for one event."""
+
+    event: str
+    command: str
+    timeout: int
+    matcher: str = ""
+
+    def group(self) -> dict[str, Any]:
+        """The matcher group as it goes into ``hooks[event]``."""
+        handler = {"type": "command", "command": self.command, "timeout": self.timeout}
+        return {"matcher": self.matcher, "hooks": [handler]} if self.matcher else {
+            "hooks": [handler]}
+
+
+def hookrun_executable() -> str:
+    """The installed ``hookrun`` console script, as an absolute path."""
+    beside = Path(sys.executable).with_name("hookrun")
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("hookrun")
+    if found:
+        return os.path.abspath(found)
+    raise SettingsError("cannot find the hookrun executable next to this Python or on PATH; "
+                        "install hookswarm (./install.sh) or pass --hookrun PATH")
+
+
+def run_command(executable: str, event: str, config_path: str | None) -> str:
+    """The shell command of an entry: ``'<hookrun>' run EVENT [--config PATH]``."""
+    words = [shlex.quote(executable), "run", event]
+    if config_path:
+        words += ["--config", shlex.quote(config_path)]
+    return " ".join(words)
+
+
+def is_hookrun_run(command: Any) -> bool:
+    """Does this shell command run ``hookrun run``?"""
+    if not isinstance(command, str):
+        return False
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return False
+    return len(words) >= 2 and os.path.basename(words[0]) == "hookrun" and words[1] == "run"
+
+
+def is_hookrun_group(group: Any) -> bool:
+    """Is this matcher group one of hookrun's entries?"""
+    handlers = group.get("hooks") if isinstance(group, dict) else None
+    if not isinstance(handlers, list) or len(handlers) != 1:
+        return False
+    handler = handlers[0]
+    return (isinstance(handler, dict) and handler.get("type") == "command"
+            and is_hookrun_run(handler.get("command")))
+
+
+def desired(config: Config, *, executable: str, config_path: str | None) -> tuple[Entry, ...]:
+    """One entry per event of ``config``, in Claude Code's event order."""
+    return tuple(
+        Entry(event=event, command=run_command(executable, event, config_path),
+              timeout=entry_timeout(config.for_event(event)),
+              matcher=combined_matcher(event, [h.matcher for h in config.for_event(event)]))
+        for event in config.events()
+    )
+
+
+def entry_timeout(hooks: Sequence[HookSpec]) -> int:
+    """Seconds for the entry: the longest chain of timeouts along ``after`` edges, plus margin."""
+    by_name = {h.name: h for h in hooks}
+    longest: dict[str, float] = {}
+
+    def chain(name: str) -> float:
+        if name not in longest:
+            hook = by_name[name]
+            longest[name] = hook.timeout + max(
+                (chain(d) for d in hook.after if d in by_name), default=0.0)
+        return longest[name]
+
+    return math.ceil(max((chain(h.name) for h in hooks), default=0.0) + TIMEOUT_MARGIN)
+
+
+def combined_matcher(event: str, matchers: Sequence[str]) -> str:
+    """A matcher that fires for every hook of the event ("" matches everything)."""
+    if subject(event, {}) is None or any(m.strip() in ("", "*") for m in matchers):
+        return ""
+    names: list[str] = []
+    patterns: list[str] = []
+    for matcher in matchers:
+        if _PLAIN.match(matcher):
+            names += [w.strip() for w in re.split(r"[|,]", matcher) if w.strip()]
+        else:
+            patterns.append(matcher)
+    if patterns and AGENT_TOOL_NAMES & set(names):
+        names += sorted(AGENT_TOOL_NAMES)  # inside a regex, Claude Code's alias may not apply
+    return "|".join(_unique(names) + _unique(patterns))
+
+
+def _unique(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+

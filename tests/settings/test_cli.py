@@ -1,0 +1,101 @@
+"""The click commands: text for people, a versioned JSON envelope, exit codes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from hookswarm.executor.commands import cli
+from tests.settings.workspace import FAKE_HOOKRUN, Workspace
+
+NATIVE = {"hooks": {
+    "UserPromptSubmit": [{"hooks": [{"type": "command", "command": "./ctx.sh", "timeout": 4}]}],
+    "Notification": [{"hooks": [{"type": "http", "url": "http://127.0.0.1:9/n"}]}],
+}}
+
+
+def hookrun(ws: Workspace, *args: str) -> Result:
+    env = {**ws.environ, "CLAUDE_PROJECT_DIR": str(ws.project)}
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def envelope(result: Result, command: str) -> dict[str, Any]:
+    body = json.loads(result.stdout)
+    assert (body["version"], body["command"]) == (1, command)
+    return body  # type: ignore[no-any-return]
+
+
+def test_install_then_uninstall_in_text(configured: Workspace) -> None:
+    done = hookrun(configured, "install", "--hookrun", FAKE_HOOKRUN)
+    assert done.exit_code == 0
+    assert done.stdout.splitlines() == [
+        "hookrun install: .claude/settings.json (project scope)",
+        f"  add     PreToolUse        timeout 7  matcher Bash  '{FAKE_HOOKRUN}' run PreToolUse",
+        f"  add     UserPromptSubmit  timeout 12  '{FAKE_HOOKRUN}' run UserPromptSubmit",
+    ]
+    again = hookrun(configured, "install", "--hookrun", FAKE_HOOKRUN)
+    assert again.stdout.strip() == ("hookrun install: .claude/settings.json (project scope) is "
+                                    "up to date (PreToolUse, UserPromptSubmit)")
+    gone = hookrun(configured, "uninstall")
+    assert gone.stdout.splitlines()[0] == (
+        "hookrun uninstall: removed hookrun's entries for PreToolUse, UserPromptSubmit from "
+        ".claude/settings.json")
+    assert "deleted" in gone.stdout
+
+
+def test_install_json(configured: Workspace) -> None:
+    result = hookrun(configured, "install", "--scope", "local", "--json",
+                     "--hookrun", FAKE_HOOKRUN)
+    body = envelope(result, "install")
+    assert body["ok"] and body["changed"] and body["scope"] == "local"
+    assert body["settings"].endswith(".claude/settings.local.json")
+    assert body["entries"][0] == {"event": "PreToolUse", "action": "add", "matcher": "Bash",
+                                  "command": f"'{FAKE_HOOKRUN}' run PreToolUse", "timeout": 7}
+    undone = envelope(hookrun(configured, "uninstall", "--scope", "local", "--json"),
+                      "uninstall")
+    assert undone["deleted"] and [e["action"] for e in undone["entries"]] == ["remove"] * 2
+
+
+def test_import_shows_a_plan_and_writes_only_when_asked(workspace: Workspace) -> None:
+    path = workspace.write_settings(json.dumps(NATIVE, indent=2))
+    plan = hookrun(workspace, "import", "--hookrun", FAKE_HOOKRUN)
+    assert plan.exit_code == 0
+    text = plan.stdout
+    assert text.startswith("hookrun import (dry run: nothing was written; add --write to apply)")
+    for line in ["moves 1 command hook(s), in settings order:",
+                 "  ctx  UserPromptSubmit  timeout 4: ./ctx.sh",
+                 "stays native, 1 hook(s):",
+                 "  Notification: http http://127.0.0.1:9/n",
+                 "appends to .claude/hookrun.toml:",
+                 '  name = "ctx"',
+                 f"  add     UserPromptSubmit  timeout 6  '{FAKE_HOOKRUN}' run UserPromptSubmit"]:
+        assert line in text.splitlines()
+    assert path.read_text() == json.dumps(NATIVE, indent=2)
+    written = envelope(hookrun(workspace, "import", "--write", "--json",
+                               "--hookrun", FAKE_HOOKRUN), "import")
+    assert written["write"] and written["written"]["settings"] and written["written"]["config"]
+    assert [m["name"] for m in written["moved"]] == ["ctx"]
+    assert written["kept"][0]["reason"].startswith("http hooks stay native")
+    assert (workspace.claude / "hookrun.toml").read_text() == written["appended"]
+
+
+@pytest.mark.parametrize("args", [("install",), ("uninstall",), ("import", "--write")])
+def test_a_broken_settings_file_exits_2_with_one_line(configured: Workspace,
+                                                      args: tuple[str, ...]) -> None:
+    configured.write_settings('{"hooks": {,}}')
+    result = hookrun(configured, *args, "--hookrun", FAKE_HOOKRUN) if args[0] != "uninstall" \
+        else hookrun(configured, *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"hookrun {args[0]}: ")
+    assert "settings.json: line 1, column 12: not valid JSON" in result.stderr
+    body = envelope(hookrun(configured, *args, "--json"), args[0])
+    assert body["ok"] is False and "line 1, column 12" in body["error"]
+
+
+def test_unknown_events_exit_2(workspace: Workspace) -> None:
+    result = hookrun(workspace, "import", "--events", "PreToolUse,Bogus")
+    assert result.exit_code == 2 and "unknown event 'Bogus'" in result.stderr

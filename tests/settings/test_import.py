@@ -1,0 +1,327 @@
+"""``hookrun import``: which hooks move, what they are called, what the files become."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hookswarm.executor import config as configuration
+from hookswarm.lib.errors import ConfigError, SettingsError
+from hookswarm.settings import files, importer, migration, native
+from hookswarm.settings.document import parse
+from hookswarm.settings.entries import Entry, is_hookrun_group
+from hookswarm.settings.native import Native
+from tests.settings.workspace import FAKE_HOOKRUN, Workspace
+
+REALISTIC: dict[str, Any] = {
+    "permissions": {"allow": ["Bash(ls:*)"]},
+    "hooks": {
+        "UserPromptSubmit": [
+            {"hooks": [{"type": "command", "command": "python3 .claude/hooks/context.py",
+                        "timeout": 10}]}],
+        "PreToolUse": [
+            {"matcher": "Bash", "hooks": [
+                {"type": "command", "command": "python3 .claude/hooks/no_rm.py", "timeout": 5,
+                 "onFailure": "block"},
+                {"type": "http", "url": "http://127.0.0.1:9/check"}]},
+            {"matcher": "Edit|Write", "hooks": [
+                {"type": "command", "command": "python3 .claude/hooks/no_rm.py"}]}],
+        "PostToolUse": [
+            {"matcher": "*", "hooks": [{"type": "command", "command": "./log.sh",
+                                        "statusMessage": "logging"}]}],
+        "Stop": [{"hooks": [{"type": "command", "command": "./notify.sh", "async": True},
+                            {"type": "command", "command": "./check.sh", "timeout": 3,
+                             "onFailure": "block"}]}],
+    },
+}
+
+
+def hook(handler: dict[str, Any], event: str = "PreToolUse") -> Native:
+    return Native(event, 0, 0, "", handler)
+
+
+@pytest.mark.parametrize(("command", "name"), [
+    ("python3 .claude/hooks/no_rm.py", "no_rm"),
+    ('"$CLAUDE_PROJECT_DIR"/.claude/hooks/guard.py', "guard"),
+    ("/usr/bin/env python3 -u scripts/Check-Types.py --strict", "check-types"),
+    ("FOO=1 BAR=2 ./lint.sh", "lint"),
+    ("npx prettier --check .", "prettier"),
+    ("uv run hooks/format.py", "format"),
+    ("python -m mypkg.hooks.audit", "audit"),
+    ("echo '{\"decision\": \"block\"}'", "echo"),
+    ("jq -r .tool_input.command | grep -q rm", "jq"),
+    ("bash", "bash"),
+    ("'unbalanced quote", "unbalanced"),
+    ("über.sh", "über"),
+    ("'my hooks/Lint Check.sh' --fast", "lint-check"),
+    ("  ", "hook"),
+])
+def test_names_come_from_the_script(command: str, name: str) -> None:
+    assert native.derive_name(command) == name
+
+
+def test_names_are_made_unique() -> None:
+    assert native.unique_name("lint", {"x"}) == "lint"
+    assert native.unique_name("lint", {"lint", "lint-2"}) == "lint-3"
+
+
+@pytest.mark.parametrize(("handler", "event", "reason"), [
+    ({"type": "command", "command": "x"}, "PreToolUse", ""),
+    ({"type": "command", "command": "x", "timeout": 5, "onFailure": "block",
+      "statusMessage": "s", "async": False, "once": False}, "PreToolUse", ""),
+    ({"type": "http", "url": "http://h"}, "PreToolUse", "http hooks stay native"),
+    ({"type": "prompt", "prompt": "ok?"}, "Stop", "prompt hooks stay native"),
+    ({"type": "agent", "prompt": "check"}, "Stop", "agent hooks stay native"),
+    ({"type": "mcp_tool", "server": "s", "tool": "t"}, "Stop", "mcp_tool hooks stay native"),
+    ({"type": "command", "command": "x", "async": True}, "Stop", "async hooks"),
+    ({"type": "command", "command": "x", "asyncRewake": True}, "Stop", "async hooks"),
+    ({"type": "command", "command": "x", "once": True}, "SessionStart", "once hooks"),
+    ({"type": "command", "command": "x", "args": ["a"]}, "Stop", "exec-form"),
+    ({"type": "command", "command": "x", "shell": "bash"}, "Stop", "shell 'bash'"),
+    ({"type": "command", "command": "x", "if": "Bash(rm *)"}, "PreToolUse", "'if' filters"),
+    ({"type": "command", "command": "x", "future": 1}, "Stop", "(future)"),
+    ({"type": "command", "command": "x", "timeout": 0}, "Stop", "not a positive"),
+    ({"type": "command", "command": "x", "timeout": True}, "Stop", "not a positive"),
+    ({"type": "command", "command": " "}, "Stop", "no command"),
+    ({"type": "command", "command": "\ud800"}, "Stop", "not valid UTF-8"),
+    ({"type": "command", "command": "x"}, "PreToolUze", "not an event hookrun knows"),
+])
+def test_what_stays_native(handler: dict[str, Any], event: str, reason: str) -> None:
+    found = native.stays_native(hook(handler, event))
+    assert (reason in found) if reason else found == ""
+
+
+@pytest.mark.parametrize(("handler", "event", "seconds", "defaulted", "blocks"), [
+    ({"timeout": 7, "onFailure": "block"}, "PreToolUse", 7.0, False, True),
+    ({}, "PreToolUse", 600.0, True, False),
+    ({}, "UserPromptSubmit", 30.0, True, False),
+    ({"timeout": 2.5, "onFailure": "block"}, "Stop", 2.5, False, False),
+    ({"onFailure": "ignore"}, "PreToolUse", 600.0, True, False),
+])
+def test_timeouts_and_on_error_carry_over(handler: dict[str, Any], event: str, seconds: float,
+                                          defaulted: bool, blocks: bool) -> None:
+    item = hook({"type": "command", "command": "x", **handler}, event)
+    assert native.timeout(item) == (seconds, defaulted)
+    assert native.blocks_on_failure(item) is blocks
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.text(st.characters(codec="utf-8", exclude_categories=["Cs"])))
+def test_toml_strings_read_back_unchanged(value: str) -> None:
+    assert tomllib.loads(f"v = {migration.toml_string(value)}")["v"] == value
+
+
+def entries_for(config: configuration.Config) -> tuple[Entry, ...]:
+    from hookswarm.settings.entries import desired
+
+    return desired(config, executable=FAKE_HOOKRUN, config_path=None)
+
+
+def make_plan(settings_value: dict[str, Any] | str, config: str | None = None,
+              events: tuple[str, ...] | None = None) -> migration.Plan:
+    text = settings_value if isinstance(settings_value, str) else json.dumps(
+        settings_value, indent=2)
+    document = parse(text, "settings.json")
+    return migration.plan(document, config, config_path="hookrun.toml", events=events,
+                          entries_for=entries_for, original=document)
+
+
+def test_a_realistic_file_moves_its_command_hooks_in_settings_order() -> None:
+    plan = make_plan(REALISTIC)
+    assert [(m.name, m.event, m.matcher, m.timeout, m.on_error, len(m.sources))
+            for m in plan.moved] == [
+        ("context", "UserPromptSubmit", "", 10.0, "allow", 1),
+        ("no_rm", "PreToolUse", "Bash|Edit|Write", 600.0, "block", 2),
+        ("log", "PostToolUse", "*", 600.0, "allow", 1),
+        ("check", "Stop", "", 3.0, "allow", 1),
+    ]
+    assert [(k.hook.event, k.hook.kind) for k in plan.kept] == [("PreToolUse", "http"),
+                                                                ("Stop", "command")]
+    config = configuration.parse(tomllib.loads(plan.config_after), "hookrun.toml")
+    assert [h.name for h in config.hooks] == ["context", "no_rm", "log", "check"]
+    assert config.hooks[1].command == "python3 .claude/hooks/no_rm.py"
+
+
+def test_the_settings_keep_only_what_stays_native_plus_hookruns_entries() -> None:
+    after = json.loads(make_plan(REALISTIC).settings_after)
+    assert after["permissions"] == REALISTIC["permissions"]
+    hooks = after["hooks"]
+    assert list(hooks) == ["UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop"]
+    foreign = {event: [g for g in groups if not is_hookrun_group(g)]
+               for event, groups in hooks.items()}
+    assert foreign == {
+        "UserPromptSubmit": [], "PostToolUse": [],
+        "PreToolUse": [{"matcher": "Bash", "hooks": [
+            {"type": "http", "url": "http://127.0.0.1:9/check"}]}],
+        "Stop": [{"hooks": [{"type": "command", "command": "./notify.sh", "async": True}]}],
+    }
+    ours = {event: [g for g in groups if is_hookrun_group(g)] for event, groups in hooks.items()}
+    assert ours["PreToolUse"] == [Entry("PreToolUse", f"'{FAKE_HOOKRUN}' run PreToolUse", 602,
+                                        "Bash|Edit|Write").group()]
+    assert ours["Stop"][0]["hooks"][0]["timeout"] == 5
+
+
+def test_notes_say_what_changed_in_meaning() -> None:
+    moved = {m.name: m.notes for m in make_plan(REALISTIC).moved}
+    assert "2 identical native copies" in moved["no_rm"][0]
+    assert any("default of 600 s" in n for n in moved["log"])
+    assert any("statusMessage dropped" in n for n in moved["log"])
+    assert any("onFailure is ignored on Stop" in n for n in moved["check"])
+
+
+def test_one_command_deduplicated_by_claude_code_becomes_one_hookrun_hook() -> None:
+    twice = {"hooks": {"PreToolUse": [
+        {"matcher": "Bash", "hooks": [{"type": "command", "command": "./guard.sh"}]},
+        {"matcher": "Bash", "hooks": [{"type": "command", "command": "./guard.sh",
+                                       "timeout": 30}]},
+        {"hooks": [{"type": "command", "command": "./guard.sh "}]}]}}
+    plan = make_plan(twice)
+    assert [(m.name, m.command, m.matcher, len(m.sources)) for m in plan.moved] == [
+        ("guard", "./guard.sh", "Bash", 2), ("guard-2", "./guard.sh ", "", 1)]
+
+
+def test_a_command_hookrun_already_runs_is_not_added_again() -> None:
+    config = ('[[hooks]]\nname = "mine"\nevent = "PreToolUse"\nmatcher = "Bash"\n'
+              'command = "./guard.sh"\n')
+    plan = make_plan({"hooks": {"PreToolUse": [
+        {"matcher": "Bash", "hooks": [{"type": "command", "command": "./guard.sh"}]}]}}, config)
+    assert [(m.name, m.existing) for m in plan.moved] == [("mine", True)]
+    assert plan.config_after == config
+    assert [g for g in json.loads(plan.settings_after)["hooks"]["PreToolUse"]
+            if not is_hookrun_group(g)] == []
+
+
+def test_an_existing_config_is_appended_to_with_fresh_names() -> None:
+    config = '[defaults]\non_error = "block"\n\n[[hooks]]\nname = "lint"\nevent = "Stop"\n' \
+             'command = "true"'
+    plan = make_plan({"hooks": {"Stop": [{"hooks": [{"type": "command",
+                                                     "command": "./lint.sh"}]}]}}, config)
+    assert plan.config_after.startswith(config + "\n\n# imported from settings.json")
+    hooks = configuration.parse(tomllib.loads(plan.config_after), "h").hooks
+    assert [(h.name, h.on_error) for h in hooks] == [("lint", "block"), ("lint-2", "allow")]
+
+
+def test_events_limit_what_moves() -> None:
+    plan = make_plan(REALISTIC, events=("PostToolUse",))
+    assert [m.name for m in plan.moved] == ["log"]
+    hooks = json.loads(plan.settings_after)["hooks"]
+    assert hooks["UserPromptSubmit"] == REALISTIC["hooks"]["UserPromptSubmit"]
+
+
+def test_parse_events() -> None:
+    assert migration.parse_events(None) is None
+    assert migration.parse_events("Stop, PreToolUse,Stop") == ("Stop", "PreToolUse")
+    with pytest.raises(SettingsError, match="unknown event 'Nope'"):
+        migration.parse_events("Stop,Nope")
+    with pytest.raises(SettingsError, match="none given"):
+        migration.parse_events(",")
+
+
+def test_a_group_with_keys_of_its_own_stays_with_an_empty_list() -> None:
+    value = {"hooks": {"Stop": [{"x-owner": "team", "hooks": [
+        {"type": "command", "command": "./a.sh"}]}]}}
+    stop = json.loads(make_plan(value).settings_after)["hooks"]["Stop"]
+    assert stop[0] == {"x-owner": "team", "hooks": []}
+    assert is_hookrun_group(stop[1])
+
+
+def test_a_second_import_has_nothing_left_to_move() -> None:
+    first = make_plan(REALISTIC)
+    second = make_plan(first.settings_after, first.config_after)
+    assert second.moved == () and not second.changed
+
+
+def test_the_layout_of_the_settings_is_kept() -> None:
+    text = ('{\n    "hooks": {\n        "Stop": [\n            {"hooks": [{"type": "command", '
+            '"command": "./a.sh"}, {"type": "http", "url": "u"}]}\n        ]\n    },\n'
+            '    "z": "ü"\n}\n')
+    after = make_plan(text).settings_after
+    assert after.startswith('{\n    "hooks": {\n        "Stop": [\n            {"hooks": '
+                            '[{"type": "http", "url": "u"}]},\n            {\n')
+    assert after.endswith('    "z": "ü"\n}\n')
+
+
+# ---------------------------------------------------------------- through the files
+
+
+def run_import(ws: Workspace, *, write: bool, scope: str = "project",
+               config: str | None = None, events: tuple[str, ...] | None = None
+               ) -> importer.ImportReport:
+    return importer.import_hooks(scope=scope, project=str(ws.project), environ=ws.environ,
+                                  config_path=config, events=events, write=write,
+                                  executable=FAKE_HOOKRUN)
+
+
+def test_a_dry_run_changes_nothing(workspace: Workspace) -> None:
+    path = workspace.write_settings(json.dumps(REALISTIC))
+    report = run_import(workspace, write=False)
+    assert report.plan.changed and not report.written.changed
+    assert path.read_text() == json.dumps(REALISTIC)
+    assert os.listdir(workspace.claude) == ["settings.json"]
+
+
+def test_write_moves_the_hooks_and_keeps_a_backup(workspace: Workspace) -> None:
+    path = workspace.write_settings(json.dumps(REALISTIC, indent=2))
+    report = run_import(workspace, write=True)
+    assert report.config_written and report.written.backup_written
+    assert json.loads(path.read_text()) == json.loads(report.plan.settings_after)
+    config = configuration.load(str(workspace.claude / "hookrun.toml"))
+    assert [h.name for h in config.hooks] == ["context", "no_rm", "log", "check"]
+    assert Path(report.written.backup).read_text() == json.dumps(REALISTIC, indent=2)
+    again = run_import(workspace, write=True)
+    assert not again.plan.changed and not again.config_written
+
+
+def test_a_failed_settings_write_puts_the_config_back(workspace: Workspace,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace.write_settings(json.dumps(REALISTIC))
+    config = workspace.config('[[hooks]]\nname = "a"\nevent = "Stop"\ncommand = "true"\n')
+    before = config.read_text()
+    real_write = files.write
+
+    def failing(path: str, data: bytes, *, like: str | None = None) -> None:
+        if path.endswith("settings.json"):
+            raise SettingsError("disk full")
+        real_write(path, data, like=like)
+
+    monkeypatch.setattr(files, "write", failing)
+    with pytest.raises(SettingsError, match="disk full"):
+        run_import(workspace, write=True)
+    assert config.read_text() == before
+
+
+def test_copies_in_other_settings_files_are_pointed_out(workspace: Workspace) -> None:
+    workspace.write_settings(json.dumps(REALISTIC))
+    workspace.write_settings(json.dumps({"hooks": {"PostToolUse": [
+        {"hooks": [{"type": "command", "command": "./log.sh"}]}]}}), "settings.local.json")
+    notes = run_import(workspace, write=False).plan.notes
+    assert len(notes) == 1
+    assert ".claude/settings.local.json also runs './log.sh' on PostToolUse" in notes[0]
+
+
+def test_user_scope_needs_an_explicit_config(workspace: Workspace) -> None:
+    with pytest.raises(SettingsError, match="pass --config"):
+        run_import(workspace, write=False, scope="user")
+    (workspace.home / ".claude").mkdir()
+    (workspace.home / ".claude" / "settings.json").write_text(json.dumps(REALISTIC))
+    config = workspace.home / ".claude" / "hookrun.toml"
+    run_import(workspace, write=True, scope="user", config=str(config))
+    after = json.loads((workspace.home / ".claude" / "settings.json").read_text())
+    command = after["hooks"]["Stop"][-1]["hooks"][0]["command"]
+    assert command == f"'{FAKE_HOOKRUN}' run Stop --config {config}"
+    assert not (workspace.claude / "hookrun.toml").exists()
+
+
+def test_a_broken_config_stops_the_import(workspace: Workspace) -> None:
+    path = workspace.write_settings(json.dumps(REALISTIC))
+    workspace.config("[[hooks]\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        run_import(workspace, write=True)
+    assert path.read_text() == json.dumps(REALISTIC)
