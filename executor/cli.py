@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-USAGE_RUN = "usage: hookrun run [EVENT] [--config PATH]"
+USAGE_RUN = "usage: hookrun run [EVENT] [--config PATH] [--if-configured]"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,14 +30,15 @@ def run(args: list[str]) -> int:
     if isinstance(parsed, str):
         os.write(2, f"hookrun: {parsed}\n{USAGE_RUN}\n".encode())
         return 0  # fail open: a mistyped settings entry must not block the session
-    event, config_path = parsed
+    event, config_path, if_configured = parsed
     from hookswarm.executor.run import Invocation, run_event
 
     raw = sys.stdin.buffer.read()
     real_stdout = os.dup(1)
     sys.stdout = sys.stderr  # stdout is the protocol channel: call hooks print to stderr
     response = run_event(Invocation(raw=raw, event=event, config_path=config_path,
-                                    environ=os.environ, cwd=os.getcwd()))
+                                    environ=os.environ, cwd=os.getcwd(),
+                                    if_configured=if_configured))
     if response.stderr:
         os.write(2, response.stderr.encode())
     if response.stdout:
@@ -45,13 +46,16 @@ def run(args: list[str]) -> int:
     return response.exit_code
 
 
-def _parse_run(args: list[str]) -> tuple[str | None, str | None] | str:
+def _parse_run(args: list[str]) -> tuple[str | None, str | None, bool] | str:
     event: str | None = None
     config: str | None = None
+    if_configured = False
     rest = list(args)
     while rest:
         arg = rest.pop(0)
-        if arg == "--config" and rest:
+        if arg == "--if-configured":
+            if_configured = True
+        elif arg == "--config" and rest:
             config = rest.pop(0)
         elif arg.startswith("--config="):
             config = arg.partition("=")[2]
@@ -59,7 +63,7 @@ def _parse_run(args: list[str]) -> tuple[str | None, str | None] | str:
             event = arg
         else:
             return f"unexpected argument {arg!r}"
-    return event, config
+    return event, config, if_configured
 
 
 def _write_all(fd: int, data: bytes) -> None:

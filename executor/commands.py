@@ -42,11 +42,13 @@ def cli() -> None:
 @cli.command(help="Run the hooks for one event (payload on stdin). Claude Code calls this.")
 @click.argument("event", required=False)
 @config_option
-def run(event: str | None, config_path: str | None) -> None:
+@click.option("--if-configured", is_flag=True,
+              help="Print nothing when there is no hookrun.toml (the plugin passes this).")
+def run(event: str | None, config_path: str | None, if_configured: bool) -> None:
     from hookswarm.executor.cli import run as run_fast
 
     args = [a for a in (event,) if a] + (["--config", config_path] if config_path else [])
-    sys.exit(run_fast(args))
+    sys.exit(run_fast(args + (["--if-configured"] if if_configured else [])))
 
 
 @cli.command(help="Check hookrun.toml: errors (exit 1) and warnings.")

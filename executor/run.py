@@ -40,6 +40,7 @@ class Invocation(NamedTuple):
     environ: Mapping[str, str]
     cwd: str
     record: bool = True
+    if_configured: bool = False  # a missing config is silent (the plugin runs in every project)
 
 
 class Outcome(NamedTuple):
@@ -71,6 +72,8 @@ def execute(invocation: Invocation) -> Outcome:
     project = _project_dir(invocation, payload)
     path = configuration.find(invocation.config_path, environ=invocation.environ,
                               cwd=invocation.cwd)
+    if invocation.if_configured and not os.path.exists(path):
+        return Outcome(Response(), [])
     try:
         config = configuration.load(path, cache_dir=records.records_dir(project))
     except ConfigError as exc:

@@ -2,16 +2,24 @@
 
 A ``call`` hook receives the event payload as a dict and returns what a command hook would
 print: ``None`` (nothing), a string (plain stdout) or a dict (the JSON object). Raising
-:class:`Block` is the in-process form of "exit 2 with this text on stderr".
+:class:`Block` is the in-process form of "exit 2 with this text on stderr". Typed models of
+the payload are in :mod:`hookswarm.lib.payloads`; this module stays free of them because
+hookrun imports it on every run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 TOOL_EVENTS = frozenset({"PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionRequest",
                          "PermissionDenied"})
 AGENT_TOOL_NAMES = frozenset({"Agent", "Task"})
+# The events whose hookSpecificOutput takes additionalContext (Claude Code 2.1.328's schema).
+CONTEXT_EVENTS = frozenset({"PreToolUse", "PostToolUse", "PostToolUseFailure", "PostToolBatch",
+                            "UserPromptSubmit", "UserPromptExpansion", "SessionStart", "Setup",
+                            "SubagentStart", "Stop", "SubagentStop", "Notification",
+                            "PostModelSwitch"})
 
 
 class Block(Exception):
@@ -23,7 +31,13 @@ class Block(Exception):
 
 
 def context(event: str, text: str) -> dict[str, Any]:
-    """An answer that adds ``text`` to what the model sees."""
+    """An answer that adds ``text`` to what the model sees; ``event`` is the payload's event.
+
+    Raises ValueError for an event that takes no ``additionalContext`` (see CONTEXT_EVENTS).
+    """
+    if event not in CONTEXT_EVENTS:
+        raise ValueError(f"{event} answers cannot add context; Claude Code takes "
+                         f"additionalContext on {', '.join(sorted(CONTEXT_EVENTS))}")
     return {"hookSpecificOutput": {"hookEventName": event, "additionalContext": text}}
 
 
@@ -37,14 +51,31 @@ def ask(reason: str) -> dict[str, Any]:
     return _decision("ask", reason)
 
 
-def allow(reason: str = "") -> dict[str, Any]:
-    """A PreToolUse answer that skips the permission check."""
-    return _decision("allow", reason)
+def allow(reason: str = "", *, updated_input: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A PreToolUse answer that skips the permission check, optionally rewriting the call.
+
+    ``updated_input`` replaces the tool's whole input (Claude Code does not merge it), so pass
+    the complete input: ``{**payload["tool_input"], "run_in_background": False}``.
+    """
+    answer = _decision("allow", reason)
+    if updated_input is not None:
+        answer["hookSpecificOutput"]["updatedInput"] = dict(updated_input)
+    return answer
 
 
 def block(reason: str) -> dict[str, Any]:
     """A ``decision: block`` answer (UserPromptSubmit, PostToolUse, Stop, SubagentStop)."""
     return {"decision": "block", "reason": reason}
+
+
+def stop(reason: str) -> dict[str, Any]:
+    """An answer that ends the agent loop once the current step is done (``continue: false``).
+
+    The current step still happens: on PreToolUse the tool runs anyway; use :func:`deny` to
+    block it. ``reason`` tells the user why; ``claude -p`` ends with ``terminal_reason:
+    "hook_stopped"``.
+    """
+    return {"continue": False, "stopReason": reason}
 
 
 def _decision(decision: str, reason: str) -> dict[str, Any]:
