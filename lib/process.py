@@ -298,17 +298,15 @@ class AsyncChild:
         import anyio
 
         try:
-            async with anyio.create_task_group() as group:
-                group.start_soon(self._cut_drain, group.cancel_scope, drain)
-                async with anyio.create_task_group() as readers:
-                    for stream in (self._proc.stdout, self._proc.stderr):
-                        assert stream is not None
-                        readers.start_soon(self._read, stream.fileno(),
-                                           1 if stream is self._proc.stdout else 2, sink)
-                    if self._proc.stdin is not None:
-                        readers.start_soon(self._feed)
+            async with anyio.create_task_group() as readers:
+                for stream in (self._proc.stdout, self._proc.stderr):
+                    assert stream is not None
+                    readers.start_soon(self._read, stream.fileno(),
+                                       1 if stream is self._proc.stdout else 2, sink)
+                if self._proc.stdin is not None:
+                    readers.start_soon(self._feed)
                 await self.wait()
-                group.cancel_scope.cancel()
+                readers.cancel_scope.deadline = anyio.current_time() + drain
         finally:
             self.close()
         return await self.wait()
@@ -334,13 +332,6 @@ class AsyncChild:
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
-
-    async def _cut_drain(self, scope: Any, drain: float) -> None:
-        import anyio
-
-        await self.wait()
-        await anyio.sleep(drain)
-        scope.cancel()
 
     @staticmethod
     async def _read(fd: int, stream: int, sink: OutputSink) -> None:

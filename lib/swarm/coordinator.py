@@ -7,14 +7,16 @@ one, fails tasks whose backend stays down, and starts whatever admission allows.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from hookswarm.lib import process
-from hookswarm.lib.swarm.backend import Backend, Health, Launch, WorkerEnd, registry
+from hookswarm.lib.swarm.backend import Backend, Health, Launch, Worker, WorkerEnd, registry
 from hookswarm.lib.swarm.config import Limits, SwarmConfig, limits_for
 from hookswarm.lib.swarm.context import compose, needs_file
 from hookswarm.lib.swarm.evidence import Ending, Stop, Verdict, file_facts, fresh, verdict
@@ -49,6 +51,28 @@ class _Timing:
     before: dict[str, Any] | None = None
 
 
+async def _start_threads(count: int) -> None:
+    """Start the worker threads results are written from, before the first burst needs them.
+
+    anyio starts a thread when a call finds none idle, and starting one costs the event loop
+    about as much as handling a worker's exit; a burst of exits would pay for it in its tail.
+    Each call holds its thread until all have started, so ``count`` distinct threads remain
+    idle (anyio lets them go after a while; the ones needed later start on demand again).
+    """
+    import anyio
+
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    barrier = threading.Barrier(max(1, min(count, int(limiter.available_tokens))))
+
+    def arrive() -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=1.0)  # only if something else took the limiter's tokens
+
+    async with anyio.create_task_group() as group:
+        for _ in range(barrier.parties):
+            group.start_soon(anyio.to_thread.run_sync, arrive)
+
+
 class Coordinator:
     """Runs the tasks of one ``.swarm/`` store; ``on_event`` sees every state change."""
 
@@ -68,6 +92,8 @@ class Coordinator:
         self._wake: Any = None
         self._owner = ""
         self._seq = 0
+        self._state_dirty = False
+        self._state_synced = 0.0
 
     async def run(self, *, only: Sequence[str] | None = None, until_idle: bool = True) -> None:
         """Work until ``only`` (or, with ``until_idle``, the whole queue) is done or cancelled."""
@@ -82,10 +108,14 @@ class Coordinator:
                            failed=list(recovered.failed), killed=recovered.killed)
             self.store.begin_session(owner=lease.owner, max_parallel=self.config.max_parallel,
                                      now=time.time())
+            await _start_threads(self.config.max_parallel)
             async with anyio.create_task_group() as group:
                 await self._loop(group, list(only) if only is not None else None, until_idle)
         finally:
-            lease.release()
+            try:
+                self.store.update_state()
+            finally:
+                lease.release()
 
     # ------------------------------------------------------------ the loop
 
@@ -95,9 +125,11 @@ class Coordinator:
         while True:
             self._wake = anyio.Event()
             self._refresh_queue(wanted)
-            self._start_probes(group)
+            if self._start_probes(group):
+                await anyio.lowlevel.checkpoint()  # a probe without I/O answers before admission
             self._fail_unusable()
             self._start_admitted(group)
+            self._sync_state()
             if until_idle and self._idle(wanted):
                 return
             with anyio.move_on_after(self.config.poll_interval):
@@ -125,12 +157,17 @@ class Coordinator:
         self._queued[task_id] = _Queued(envelope, slot, time.monotonic())
         self._emit("queued", task_id, backend=task.backend)
 
-    def _start_probes(self, group: Any) -> None:
+    def _start_probes(self, group: Any) -> bool:
+        """Start one probe per stale key; True if any started."""
+        started: set[str] = set()
         for queued in self._queued.values():
             key = queued.slot.health_key
             backend = self.backends.get(queued.slot.backend)
-            if backend and self.health.stale(key) and not self.health.probing(key):
+            if (backend and key not in started and self.health.stale(key)
+                    and not self.health.probing(key)):
+                started.add(key)
                 group.start_soon(self._probe, key, backend, queued.envelope.task)
+        return bool(started)
 
     async def _probe(self, key: str, backend: Backend, task: Task) -> None:
         timeout = self.config.health.probe_timeout
@@ -171,15 +208,16 @@ class Coordinator:
 
     def _fail_now(self, task_id: str, reason: str) -> None:
         queued = self._queued.pop(task_id)
-        if not self.store.claim([task_id], owner=self._owner):
+        if not self.store.claim([task_id], owner=self._owner, update_state=False):
             return
+        self._state_dirty = True
         now = time.time()
         task = queued.envelope.task
         result = {"id": task_id, "status": "failed", "reason": reason, "backend": task.backend,
                   "log": str(self.store.log_path(task_id)), "attempt": queued.envelope.attempt,
                   "started_at": now, "ended_at": now, "duration_s": 0.0,
                   "task": task.model_dump(mode="json")}
-        self.store.finish(task_id, result)
+        self.store.finish(task_id, result, update_state=False)
         self._emit("ended", task_id, status="failed", reason=reason)
 
     def _start_admitted(self, group: Any) -> None:
@@ -188,11 +226,55 @@ class Coordinator:
                        max_parallel=self.config.max_parallel, caps=caps, usable=self._usable())
         if not chosen:
             return
-        admitted = time.monotonic()
-        for task_id in chosen:
-            queued = self._queued.pop(task_id)
-            self._active[task_id] = queued.slot
-            group.start_soon(self._run_one, queued.envelope, _Timing(queued.seen, admitted))
+        batch = [self._queued.pop(task_id) for task_id in chosen]
+        for queued in batch:
+            self._active[queued.slot.id] = queued.slot
+        for envelope, timing, worker in self._launch(batch, time.monotonic()):
+            group.start_soon(self._run_one, envelope, timing, worker)
+
+    def _launch(self, batch: list[_Queued],
+                admitted: float) -> list[tuple[Envelope, _Timing, Worker | WorkerEnd]]:
+        """Claim an admitted batch and start its workers under one hold of the state lock.
+
+        The claim files (owner and worker) are written after the last worker has started
+        (see ``Store.claiming``), so each worker waits only for the spawns before it. The
+        workers' start times are read from /proc after the last spawn too: reading them while
+        a child is still inside exec waits for the exec to finish.
+        """
+        known = {q.slot.id: q.envelope for q in batch}
+        seen = {q.slot.id: q.seen for q in batch}
+        launched: list[tuple[Envelope, _Timing, Worker | WorkerEnd]] = []
+        try:
+            with self.store.claiming(list(known), owner=self._owner, known=known) as claimed:
+                for envelope in claimed:
+                    timing = _Timing(seen[envelope.task.id], admitted)
+                    launched.append((envelope, timing, self._start(envelope, timing)))
+                for envelope, _, worker in launched:
+                    if not isinstance(worker, WorkerEnd) and worker.pid is not None:
+                        envelope.worker = {"pid": worker.pid,
+                                           "start_ticks": process.start_ticks(worker.pid) or 0}
+        except BaseException:
+            for _, _, worker in launched:
+                if not isinstance(worker, WorkerEnd) and worker.pid is not None:
+                    process.kill_group(worker.pid)
+            raise
+        finally:
+            self._state_dirty = True
+            for task_id in set(known) - {envelope.task.id for envelope, _, _ in launched}:
+                del self._active[task_id]  # another coordinator took it
+        return launched
+
+    def _sync_state(self) -> None:
+        """Recount state.json after claims and results: at most once per poll interval.
+
+        A burst of claims or results costs one recount instead of one each; ``run`` ends
+        with a recount, so state.json is exact whenever no coordinator is working.
+        """
+        now = time.monotonic()
+        if self._state_dirty and now - self._state_synced >= self.config.poll_interval:
+            self._state_dirty = False
+            self._state_synced = now
+            self.store.update_state()
 
     def _idle(self, wanted: list[str] | None) -> bool:
         if self._active:
@@ -203,36 +285,27 @@ class Coordinator:
 
     # ------------------------------------------------------------ one task
 
-    async def _run_one(self, queued: Envelope, timing: _Timing) -> None:
-        """Claim, run and judge one admitted task; its slot is held until the result is written.
-
-        Each task claims its own request just before it spawns, so the first worker of a
-        burst does not wait for the whole burst's claims.
-        """
+    async def _run_one(self, envelope: Envelope, timing: _Timing,
+                       worker: Worker | WorkerEnd) -> None:
+        """Run and judge one started task; its slot is held until the result is written."""
         import anyio
 
-        task_id = queued.task.id
+        task_id = envelope.task.id
         try:
-            claimed = self.store.claim([task_id], owner=self._owner, known={task_id: queued})
-            if not claimed:
-                return  # another coordinator took it
-            envelope = claimed[0]
-            result = await self._execute(envelope, timing)
-            await anyio.to_thread.run_sync(self.store.finish, task_id, result)
+            result = await self._execute(envelope, timing, worker)
+            await anyio.to_thread.run_sync(
+                lambda: self.store.finish(task_id, result, update_state=False))
+            self._state_dirty = True
             self._emit("ended", task_id, status=result["status"], reason=result["reason"])
         finally:
             del self._active[task_id]
-            self._wake.set()
+            if self._queued or not self._active:  # a slot to fill, or maybe the end of the run
+                self._wake.set()
 
-    async def _execute(self, envelope: Envelope, timing: _Timing) -> dict[str, Any]:
+    async def _execute(self, envelope: Envelope, timing: _Timing,
+                       worker: Worker | WorkerEnd) -> dict[str, Any]:
         task = envelope.task
-        limits = limits_for(self.config, task)
-        log_fd = os.open(self.store.log_path(task.id), _LOG_FLAGS, 0o644)
-        try:
-            timing.before = {f.path: f for f in file_facts(task.expected_paths())}
-            end, watch = await self._work(envelope, limits, log_fd, timing)
-        finally:
-            os.close(log_fd)
+        end, watch = await self._work(envelope, limits_for(self.config, task), worker)
         ended = time.time()
         if end.unreachable:
             self.health.report(self._active[task.id].health_key, Health(False, end.reason))
@@ -242,34 +315,52 @@ class Coordinator:
         judged = verdict(ending, facts, before=timing.before or {})
         return self._result(envelope, judged, end, watch, timing, ended, facts)
 
-    async def _work(self, envelope: Envelope, limits: Limits, log_fd: int,
-                    timing: _Timing) -> tuple[WorkerEnd, Watch | None]:
+    async def _work(self, envelope: Envelope, limits: Limits,
+                    worker: Worker | WorkerEnd) -> tuple[WorkerEnd, Watch | None]:
+        """Watch a started worker; its log is opened only now.
+
+        Output waits in the worker's pipe until ``supervise`` reads it, so opening the log
+        after the spawn loses nothing and keeps the file creation off the spawn path.
+        """
         import anyio
 
         task = envelope.task
-        timing.started_wall = time.time()
-        if not os.path.isdir(task.cwd):
-            return WorkerEnd.launch_failed(f"the task's cwd {task.cwd} is not a directory"), None
-        launch = Launch(task, self._prompt(task), self._worker_env(task))
-        worker = self.backends[task.backend].start(launch)
-        timing.spawned = time.monotonic()
         if isinstance(worker, WorkerEnd):
+            os.close(self._open_log(task.id))
             return worker, None
-        self._emit("started", task.id, pid=worker.pid,
-                   spawn_ms=round((timing.spawned - timing.admitted) * 1000, 3))
         try:
-            await anyio.lowlevel.checkpoint()  # let the other admitted workers spawn first
-            if worker.pid is not None:
-                self.store.record_worker(envelope, {
-                    "pid": worker.pid, "start_ticks": process.start_ticks(worker.pid) or 0})
-            return await supervise(worker, limits, log_fd=log_fd,
-                                   notify=lambda kind, data: self._emit(kind, task.id, **data))
-        except anyio.get_cancelled_exc_class():
+            log_fd = self._open_log(task.id)
+            try:
+                return await supervise(worker, limits, log_fd=log_fd,
+                                       notify=lambda kind, data: self._emit(kind, task.id, **data))
+            finally:
+                os.close(log_fd)
+        except BaseException as exc:  # cancelled, or the log failed: no worker outlives its task
             with anyio.CancelScope(shield=True):
                 await worker.stop(grace=limits.grace)
-                self.store.requeue(task.id, attempt=envelope.attempt)
-                self._emit("requeued", task.id)
+                if isinstance(exc, anyio.get_cancelled_exc_class()):
+                    self.store.requeue(task.id, attempt=envelope.attempt)
+                    self._emit("requeued", task.id)
             raise
+
+    def _start(self, envelope: Envelope, timing: _Timing) -> Worker | WorkerEnd:
+        task = envelope.task
+        timing.before = {f.path: f for f in file_facts(task.expected_paths())}
+        timing.started_wall = time.time()
+        if not os.path.isdir(task.cwd):
+            worker: Worker | WorkerEnd = WorkerEnd.launch_failed(
+                f"the task's cwd {task.cwd} is not a directory")
+        else:
+            launch = Launch(task, self._prompt(task), self._worker_env(task))
+            worker = self.backends[task.backend].start(launch)
+        timing.spawned = time.monotonic()
+        if not isinstance(worker, WorkerEnd):
+            self._emit("started", task.id, pid=worker.pid,
+                       spawn_ms=round((timing.spawned - timing.admitted) * 1000, 3))
+        return worker
+
+    def _open_log(self, task_id: str) -> int:
+        return os.open(self.store.log_path(task_id), _LOG_FLAGS, 0o644)
 
     def _prompt(self, task: Task) -> str:
         if not needs_file(task.context, inline_limit=self.config.inline_context):

@@ -25,9 +25,16 @@ class Lease:
 
     @classmethod
     def acquire(cls, root: Path) -> Lease:
+        """Start holding a new lease.
+
+        The file is locked under a hidden name and then renamed into place, so a lease file
+        that recovery can see is locked by its live owner or was left by a dead one.
+        """
         owner = f"{os.getpid()}-{secrets.token_hex(4)}"
-        fd = os.open(_path(root, owner), os.O_RDWR | os.O_CREAT, 0o644)
+        hidden = _path(root, owner).with_name(f".{owner}.tmp")
+        fd = os.open(hidden, os.O_RDWR | os.O_CREAT, 0o644)
         fcntl.flock(fd, fcntl.LOCK_EX)
+        os.rename(hidden, _path(root, owner))
         return cls(root, owner, fd)
 
     def release(self) -> None:
@@ -53,6 +60,12 @@ def alive(root: Path, owner: str) -> bool:
     with contextlib.suppress(FileNotFoundError):
         _path(root, owner).unlink()
     return False
+
+
+def dead_owners(root: Path) -> list[str]:
+    """Every coordinator whose lease file remains but who no longer holds it (files removed)."""
+    owners = sorted(p.name[:-5] for p in (root / "coordinators").glob("*.lock"))
+    return [owner for owner in owners if not alive(root, owner)]
 
 
 def _path(root: Path, owner: str) -> Path:

@@ -4,6 +4,10 @@ A claim whose owner no longer holds its lease is orphaned. Its worker (and anyth
 worker started) is killed, found by the owner marker in the environment and by the recorded
 session. The task then goes back to the queue, or gets a ``failed`` result once it has used
 up its attempts, so every task still ends with exactly one result.
+
+Every process marked by a dead coordinator is killed, whether or not a claim names it: a
+coordinator that dies while starting a burst of workers leaves claims without an owner
+(see ``Store.claiming``), and its lease file is what still names it.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ def recover(store: Store, *, max_attempts: int) -> Recovered:
     closed: list[str] = []
     killed = 0
     with store.lock():
-        dead_owners: set[str] = set()
+        dead_owners = set(lease.dead_owners(store.root))
         for task_id in store.processing():
             envelope = store.claimed(task_id)
             if lease.alive(store.root, envelope.owner):

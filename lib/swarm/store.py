@@ -9,21 +9,23 @@
 Every JSON file is written to a temporary name and renamed (or hard-linked, for results, so
 a second writer fails instead of overwriting). Claims and requeues move files under the
 state lock, so a crash leaves each task in exactly one of requests/, processing/, results/.
+``state.json`` only summarises those folders: a caller that changes many tasks in a burst may
+pass ``update_state=False`` and call :meth:`Store.update_state` once afterwards.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import secrets
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from filelock import FileLock, Timeout
 
 from hookswarm.lib.swarm.errors import StoreError
 from hookswarm.lib.swarm.task import Task
@@ -63,7 +65,7 @@ class Store:
         self.root = Path(root)
         for name in _DIRS:
             (self.root / name).mkdir(parents=True, exist_ok=True)
-        self._lock = FileLock(str(self.root / "state.lock"))
+        self._lock = _StateLock(self.root / "state.lock")
 
     @classmethod
     def for_project(cls, project: str | Path) -> Store:
@@ -82,10 +84,9 @@ class Store:
     def lock(self, timeout: float = -1) -> Iterator[None]:
         """The state lock (re-entrant within a thread); ``timeout=0`` fails at once if busy.
 
-        Waiters poll every millisecond: the lock is held for a few file operations at a
-        time, and filelock's default 50 ms poll would stall the coordinator's loop.
+        Raises :class:`TimeoutError` when ``timeout`` (seconds, >= 0) passes first.
         """
-        self._lock.acquire(timeout=timeout, poll_interval=_LOCK_POLL)
+        self._lock.acquire(timeout)
         try:
             yield
         finally:
@@ -125,41 +126,58 @@ class Store:
             return None
 
     def claim(self, ids: Iterable[str], *, owner: str,
-              known: Mapping[str, Envelope] | None = None) -> list[Envelope]:
+              known: Mapping[str, Envelope] | None = None,
+              update_state: bool = True) -> list[Envelope]:
         """Move requests to processing/ for ``owner``; ids someone else took are skipped.
 
         ``known`` holds envelopes already read from requests/, to save reading them again.
-        The owner is written under the lock, so recovery never sees a claim without one
-        unless its coordinator died in between. Claims are not fsynced: one lost in a crash
-        only looks orphaned, which recovery handles.
         """
-        claimed: list[Envelope] = []
         with self.lock():
-            for task_id in ids:
-                target = self.path("processing", task_id)
-                try:
-                    os.rename(self.path("requests", task_id), target)
-                except FileNotFoundError:
-                    continue
-                cached = (known or {}).get(task_id)
-                envelope = cached or Envelope.from_json(_read_json(target))
-                envelope.owner = owner
-                _write_json(target, envelope.to_json(), durable=False)
-                claimed.append(envelope)
-            if claimed:
+            with self.claiming(ids, owner=owner, known=known) as claimed:
+                pass  # nothing to start: the claims are written as the block ends
+            if claimed and update_state:
                 self._refresh_state()
         return claimed
 
+    @contextlib.contextmanager
+    def claiming(self, ids: Iterable[str], *, owner: str,
+                 known: Mapping[str, Envelope] | None = None) -> Iterator[list[Envelope]]:
+        """Claim ``ids`` like :meth:`claim`, holding the lock while the caller starts workers.
+
+        The requests move to processing/ at once; each claim is written, with its owner and
+        the ``worker`` the caller noted on its envelope, when the block ends and before the
+        lock is released. So no other process sees a claim without its owner unless its
+        coordinator died inside the block (recovery then requeues the claim and kills the
+        workers its dead lease marked), and a burst of workers starts without waiting for
+        one another's claim files. Claims are not fsynced: one lost in a crash only looks
+        orphaned, which recovery handles.
+        """
+        claimed: list[Envelope] = []
+        with self.lock():
+            try:
+                for task_id in ids:
+                    envelope = self._move_to_processing(task_id, known)
+                    if envelope is not None:
+                        envelope.owner = owner
+                        claimed.append(envelope)
+                yield claimed
+            finally:
+                for envelope in claimed:
+                    _write_json(self.path("processing", envelope.task.id), envelope.to_json(),
+                                durable=False)
+
+    def _move_to_processing(self, task_id: str,
+                            known: Mapping[str, Envelope] | None) -> Envelope | None:
+        target = self.path("processing", task_id)
+        try:
+            os.rename(self.path("requests", task_id), target)
+        except FileNotFoundError:
+            return None  # another coordinator took it
+        cached = (known or {}).get(task_id)
+        return cached or Envelope.from_json(_read_json(target))
+
     def claimed(self, task_id: str) -> Envelope:
         return Envelope.from_json(_read_json(self.path("processing", task_id)))
-
-    def record_worker(self, envelope: Envelope, worker: dict[str, int]) -> None:
-        """Note the worker's process identity in its claim, for crash recovery.
-
-        Only the owner writes its own claim, and the write is an atomic rename, so no lock.
-        """
-        envelope.worker = worker
-        _write_json(self.path("processing", envelope.task.id), envelope.to_json(), durable=False)
 
     def requeue(self, task_id: str, *, attempt: int) -> None:
         """Put a claimed task back in requests/ (its coordinator stopped or died)."""
@@ -173,7 +191,7 @@ class Store:
 
     # ------------------------------------------------------------ results
 
-    def finish(self, task_id: str, result: dict[str, Any]) -> bool:
+    def finish(self, task_id: str, result: dict[str, Any], *, update_state: bool = True) -> bool:
         """Write the result once; False (and nothing changed) if one already exists."""
         final = self.path("results", task_id)
         tmp = final.with_name(f".{task_id}.{secrets.token_hex(4)}.tmp")
@@ -188,7 +206,8 @@ class Store:
             for kind in ("processing", "requests"):
                 with contextlib.suppress(FileNotFoundError):
                     self.path(kind, task_id).unlink()
-            self._refresh_state()
+            if update_state:
+                self._refresh_state()
         return True
 
     def result(self, task_id: str) -> dict[str, Any] | None:
@@ -221,6 +240,11 @@ class Store:
             return _read_json(self.root / "state.json")
         except (FileNotFoundError, ValueError):
             return {"version": VERSION, "queued": 0, "active": 0, "finished": 0}
+
+    def update_state(self) -> None:
+        """Recount the folders into ``state.json`` (after changes with ``update_state=False``)."""
+        with self.lock():
+            self._refresh_state()
 
     def begin_session(self, *, owner: str, max_parallel: int, now: float) -> None:
         """Record the running coordinator's cap, for ``status``'s efficiency figure."""
@@ -256,9 +280,65 @@ class Store:
                             self.path(kind, task_id).unlink()
                 _drop_stale_tmp(self.root, cutoff)
                 self._refresh_state()
-        except Timeout:
+        except TimeoutError:
             return None
         return removed
+
+
+class _StateLock:
+    """An exclusive ``flock`` on ``state.lock``, re-entrant within a thread.
+
+    Threads of one process queue on an in-process lock (they sleep until the holder is done
+    instead of polling and fighting over the GIL); other processes wait in the kernel. The
+    file is never removed, so every holder locks the same inode.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._local = threading.RLock()
+        self._fd = -1
+        self._depth = 0
+
+    def acquire(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        if not self._local.acquire(timeout=timeout if timeout >= 0 else -1):
+            raise TimeoutError(f"{self._path} is held by another thread")
+        try:
+            if self._depth == 0:
+                left = max(0.0, deadline - time.monotonic()) if timeout >= 0 else -1.0
+                self._fd = _flock(self._path, left)
+        except BaseException:
+            self._local.release()
+            raise
+        self._depth += 1
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            fd, self._fd = self._fd, -1
+            os.close(fd)  # closing the only descriptor drops the flock
+        self._local.release()
+
+
+def _flock(path: Path, timeout: float) -> int:
+    """Open ``path`` and lock it exclusively; the descriptor holds the lock."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        if timeout < 0:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            return fd
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(f"{path} is held by another process") from None
+                time.sleep(_LOCK_POLL)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _dumps(data: dict[str, Any]) -> bytes:

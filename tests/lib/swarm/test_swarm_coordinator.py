@@ -4,14 +4,22 @@ context, evidence and ownership. Concurrency is proven from recorded starts and 
 from __future__ import annotations
 
 import os
+import secrets
+import signal
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from hookswarm.lib import process
 from hookswarm.lib.swarm.config import HealthSettings, SwarmConfig
+from hookswarm.lib.swarm.coordinator import TASK_ID_ENV
+from hookswarm.lib.swarm.recovery import recover
 from hookswarm.lib.swarm.report import status_report
+from hookswarm.lib.swarm.store import Store
+from hookswarm.lib.swarm.task import build_tasks
 from tests.lib.swarm.swarm_support import Runner, gone, recorded_peak, wait_until
 
 RECORD = 'echo "start $SWARM_TASK_ID" >> {rec}; sleep {secs}; echo "end $SWARM_TASK_ID" >> {rec}'
@@ -175,3 +183,69 @@ def test_a_down_backend_fails_fast_in_fail_mode(run_swarm: Runner, tmp_path: Pat
         assert result["status"] == "failed"
         assert "unavailable" in result["reason"] and "no-claude" in result["reason"]
     assert run.of("started") == []
+
+
+READS_ITS_CLAIM = """
+import fcntl, json, os, sys
+root = sys.argv[1]
+with open(os.path.join(root, "state.lock"), "a") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)  # blocks forever if the worker inherited the lock
+    with open(os.path.join(root, "processing", os.environ["SWARM_TASK_ID"] + ".json")) as fh:
+        claim = json.load(fh)
+print(claim["owner"], claim["worker"]["pid"] == os.getpid())
+"""
+
+
+def test_workers_of_a_burst_find_their_claims_complete_once_the_lock_is_free(
+        run_swarm: Runner, swarm_dir: Store) -> None:
+    argv = [sys.executable, "-c", READS_ITS_CLAIM, str(swarm_dir.root)]
+    run = run_swarm([{"backend": "command", "argv": argv} for _ in range(5)],
+                    config=SwarmConfig(max_parallel=5))
+    owners = {Path(r["log"]).read_text().split()[0] for r in run.results.values()}
+    assert {r["status"] for r in run.results.values()} == {"succeeded"}
+    assert len(owners) == 1 and owners.pop().startswith(f"{os.getpid()}-")
+    assert all(Path(r["log"]).read_text().split()[1] == "True" for r in run.results.values())
+
+
+DIES_WHILE_STARTING = """
+import os, signal, sys
+import anyio
+from hookswarm.lib.swarm.command import CommandBackend
+from hookswarm.lib.swarm.config import SwarmConfig
+from hookswarm.lib.swarm.coordinator import Coordinator
+from hookswarm.lib.swarm.store import Store
+
+class DiesOnSecondStart(CommandBackend):
+    started = 0
+
+    def start(self, launch):
+        DiesOnSecondStart.started += 1
+        if DiesOnSecondStart.started == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().start(launch)
+
+coordinator = Coordinator(Store(sys.argv[1]), SwarmConfig(max_parallel=3),
+                          backends={"command": DiesOnSecondStart()})
+anyio.run(coordinator.run)
+"""
+
+
+def test_a_coordinator_killed_between_spawns_leaves_no_worker_and_loses_no_task(
+        swarm_dir: Store, tmp_path: Path) -> None:
+    prefix = f"crash-{secrets.token_hex(4)}"
+    ids = swarm_dir.submit(build_tasks(
+        [{"id": f"{prefix}-{i}", "backend": "command", "argv": ["sleep", "60"]} for i in range(3)],
+        base=str(tmp_path)))
+    died = subprocess.run([sys.executable, "-c", DIES_WHILE_STARTING, str(swarm_dir.root)],
+                          capture_output=True, timeout=60)
+    assert died.returncode == -signal.SIGKILL
+    marked = f"{TASK_ID_ENV}={ids[0]}"  # started before the crash, its claim not yet written
+    wait_until(lambda: len(process.processes_with_env(marked)) == 1)
+    orphans = process.processes_with_env(marked)
+    try:
+        found = recover(swarm_dir, max_attempts=2)
+        assert sorted(found.requeued) == sorted(ids)
+        wait_until(lambda: gone(orphans[0]), timeout=5)
+        assert sorted(swarm_dir.pending()) == sorted(ids) and swarm_dir.processing() == []
+    finally:
+        process.kill_pids(orphans)

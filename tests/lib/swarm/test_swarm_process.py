@@ -81,7 +81,8 @@ def test_session_helpers_find_a_marked_process() -> None:
     env = {"SWARM_TEST_MARK": "m1", "PATH": "/usr/bin:/bin"}
     child = subprocess.Popen(["sleep", "60"], env=env, start_new_session=True)
     try:
-        assert child.pid in process.processes_with_env("SWARM_TEST_MARK=m1")
+        # Popen returns once exec has begun; /proc shows the new environment when it is done.
+        wait_until(lambda: child.pid in process.processes_with_env("SWARM_TEST_MARK=m1"))
         assert process.session_members(child.pid) == [child.pid]
         assert process.start_ticks(child.pid) is not None
         process.kill_pids([child.pid])

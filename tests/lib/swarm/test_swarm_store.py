@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import stat
 import subprocess
 import sys
@@ -11,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from hookswarm.lib import process
 from hookswarm.lib.swarm import lease
 from hookswarm.lib.swarm.errors import StoreError
 from hookswarm.lib.swarm.recovery import recover
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.task import Task, build_tasks
+from tests.lib.swarm.swarm_support import wait_until
 
 
 def tasks(n: int) -> list[Task]:
@@ -121,3 +124,47 @@ def test_claims_of_a_dead_coordinator_are_requeued_then_failed(swarm_dir: Store)
     result = swarm_dir.result("t0")
     assert result is not None and result["status"] == "failed"
     assert "coordinator died" in result["reason"]
+
+
+def test_a_claim_is_written_with_its_owner_and_worker_when_the_block_ends(
+        swarm_dir: Store) -> None:
+    swarm_dir.submit(tasks(2))
+    with swarm_dir.claiming(["t0", "t1", "gone"], owner="me") as claimed:
+        assert [e.task.id for e in claimed] == ["t0", "t1"]
+        assert swarm_dir.pending() == [] and sorted(swarm_dir.processing()) == ["t0", "t1"]
+        assert Store(swarm_dir.root).clean(older_than=0) is None  # locked for the whole block
+        claimed[0].worker = {"pid": 123, "start_ticks": 4}
+    assert (swarm_dir.claimed("t0").owner, swarm_dir.claimed("t0").worker) == (
+        "me", {"pid": 123, "start_ticks": 4})
+    assert (swarm_dir.claimed("t1").owner, swarm_dir.claimed("t1").worker) == ("me", {})
+
+
+def test_a_coordinator_that_died_inside_a_claim_block_loses_nothing(swarm_dir: Store) -> None:
+    swarm_dir.submit(tasks(1))
+    os.rename(swarm_dir.path("requests", "t0"), swarm_dir.path("processing", "t0"))
+    dead = f"dead-{secrets.token_hex(4)}"
+    (swarm_dir.root / "coordinators" / f"{dead}.lock").touch()
+    marker = f"{lease.OWNER_ENV}={dead}"
+    worker = subprocess.Popen(["sleep", "60"], env={lease.OWNER_ENV: dead, "PATH": "/usr/bin:/bin"},
+                              start_new_session=True)
+    try:
+        wait_until(lambda: process.processes_with_env(marker) == [worker.pid])  # exec done
+        found = recover(swarm_dir, max_attempts=2)
+        assert (found.requeued, found.killed) == (("t0",), 1)
+        assert worker.wait(timeout=10) == -9
+        assert not (swarm_dir.root / "coordinators" / f"{dead}.lock").exists()
+    finally:
+        worker.kill()
+        worker.wait()
+
+
+def test_only_leases_that_nobody_holds_count_as_dead(swarm_dir: Store) -> None:
+    held = lease.Lease.acquire(swarm_dir.root)
+    (swarm_dir.root / "coordinators" / "gone-1.lock").touch()
+    try:
+        assert lease.dead_owners(swarm_dir.root) == ["gone-1"]
+        assert lease.dead_owners(swarm_dir.root) == []  # the dead one's file was removed
+        assert [p.name for p in (swarm_dir.root / "coordinators").iterdir()] == [
+            f"{held.owner}.lock"]
+    finally:
+        held.release()
