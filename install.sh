@@ -32,6 +32,6 @@ if [ "$dev" = 1 ]; then
       "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION" >/dev/null
   fi
 else
-  .venv/bin/python -m pip install --quiet -e .
+  .venv/bin/python -m pip install --quiet .
 fi
 echo "hookswarm installed in .venv (activate with: source .venv/bin/activate)"
