@@ -7,10 +7,11 @@ id, a bad flag).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -110,6 +111,15 @@ def _fail_input(error: Exception) -> NoReturn:
     sys.exit(EXIT_INPUT)
 
 
+@contextlib.contextmanager
+def _input_errors() -> Iterator[None]:
+    """Bad input (a task file, the config) ends the command with one line and exit 2."""
+    try:
+        yield
+    except HookswarmError as exc:
+        _fail_input(exc)
+
+
 @cli.command()
 @click.argument("taskfile", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
@@ -118,11 +128,9 @@ def run(env: _Env, taskfile: Path, as_json: bool) -> None:
     """Run every task in TASKFILE (TOML or JSON) and wait for all of them."""
     from hookswarm.lib.swarm.task import load_tasks
 
-    try:
+    with _input_errors():
         tasks = load_tasks(taskfile, base=str(env.project))
         config = env.config()
-    except HookswarmError as exc:
-        _fail_input(exc)
     sys.exit(_run_tasks(env, config, tasks, as_json=as_json))
 
 
@@ -132,11 +140,9 @@ def run(env: _Env, taskfile: Path, as_json: bool) -> None:
 @pass_env
 def spawn(env: _Env, /, as_json: bool, **flags: Any) -> None:
     """Run one task given by flags (command tasks: swarm spawn -- ARGV...)."""
-    try:
+    with _input_errors():
         tasks = _flag_task(flags, base=str(env.project))
         config = env.config()
-    except HookswarmError as exc:
-        _fail_input(exc)
     sys.exit(_run_tasks(env, config, tasks, as_json=as_json))
 
 
@@ -147,10 +153,8 @@ def _run_tasks(env: _Env, config: Any, tasks: Sequence[Any], *, as_json: bool) -
     from hookswarm.lib.swarm.progress import Progress
 
     store = env.store()
-    try:
+    with _input_errors():
         ids = store.submit(tasks)
-    except HookswarmError as exc:
-        _fail_input(exc)
     progress = Progress(total=len(ids), stream=sys.stderr, quiet=as_json)
     coordinator = Coordinator(store, config, on_event=progress.on_event)
     anyio.run(lambda: coordinator.run(only=ids))
@@ -175,10 +179,8 @@ def serve(env: _Env, exit_when_idle: bool) -> None:
     from hookswarm.lib.swarm.coordinator import Coordinator
     from hookswarm.lib.swarm.progress import Progress
 
-    try:
+    with _input_errors():
         config = env.config()
-    except HookswarmError as exc:
-        _fail_input(exc)
     progress = Progress(total=0, stream=sys.stderr, quiet=False, lines=True)
     coordinator = Coordinator(env.store(), config, on_event=progress.on_event)
     anyio.run(_serve, coordinator, exit_when_idle)
@@ -211,12 +213,10 @@ def submit(env: _Env, /, taskfile: Path | None, **flags: Any) -> None:
     """Queue tasks for `swarm serve`: -f TASKFILE, or one task from flags. Prints the ids."""
     from hookswarm.lib.swarm.task import load_tasks
 
-    try:
+    with _input_errors():
         tasks = (load_tasks(taskfile, base=str(env.project)) if taskfile
                  else _flag_task(flags, base=str(env.project)))
         ids = env.store().submit(tasks)
-    except HookswarmError as exc:
-        _fail_input(exc)
     for task_id in ids:
         click.echo(task_id)
 
@@ -282,10 +282,8 @@ def health(env: _Env, as_json: bool) -> None:
 
     from hookswarm.lib.swarm.report import probe_all
 
-    try:
+    with _input_errors():
         config = env.config()
-    except HookswarmError as exc:
-        _fail_input(exc)
     answers = anyio.run(probe_all, config)
     if as_json:
         click.echo(json.dumps({"version": 1, "backends": answers}, indent=1))
@@ -302,10 +300,8 @@ def health(env: _Env, as_json: bool) -> None:
 @pass_env
 def clean(env: _Env, older_than: float | None, everything: bool) -> None:
     """Apply the retention policy to results, logs and context files."""
-    try:
+    with _input_errors():
         config = env.config()
-    except HookswarmError as exc:
-        _fail_input(exc)
     days = 0.0 if everything else (config.retention_days if older_than is None else older_than)
     removed = env.store().clean(older_than=days * 86400)
     if removed is None:

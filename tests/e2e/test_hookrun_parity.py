@@ -88,6 +88,11 @@ def decision(value: str, reason: str) -> str:
                                            "permissionDecisionReason": reason}})
 
 
+def exits_after(source: str, code: int) -> str:
+    """The hook ``source``, then ``sys.exit(code)``."""
+    return source + f"import sys; sys.exit({code})\n"
+
+
 def context(event: str, text: str) -> str:
     return answers({"hookSpecificOutput": {"hookEventName": event, "additionalContext": text}})
 
@@ -146,22 +151,10 @@ CASES = [
          [Hook("chatty", "PreToolUse", prints("PLAIN-LOG"), "Bash")],
          lambda o: "ran.txt" in o.files and "PLAIN-LOG" not in o.seen, markers=["PLAIN-LOG"]),
     Case("a-json-deny-counts-despite-exit-1",
-         [Hook("odd", "PreToolUse", py("""
-             import json, sys
-             sys.stdin.read()
-             print(json.dumps({"hookSpecificOutput": {"hookEventName": "PreToolUse",
-                 "permissionDecision": "deny", "permissionDecisionReason": "DENY-EXIT-1"}}))
-             sys.exit(1)
-         """), "Bash")],
+         [Hook("odd", "PreToolUse", exits_after(decision("deny", "DENY-EXIT-1"), 1), "Bash")],
          lambda o: "ran.txt" not in o.files and "DENY-EXIT-1" in o.seen, markers=["DENY-EXIT-1"]),
     Case("exit-2-with-only-json-gives-its-reason",
-         [Hook("quiet", "PreToolUse", py("""
-             import json, sys
-             sys.stdin.read()
-             print(json.dumps({"hookSpecificOutput": {"hookEventName": "PreToolUse",
-                 "permissionDecision": "deny", "permissionDecisionReason": "JSON-REASON"}}))
-             sys.exit(2)
-         """), "Bash")],
+         [Hook("quiet", "PreToolUse", exits_after(decision("deny", "JSON-REASON"), 2), "Bash")],
          lambda o: "ran.txt" not in o.files and "JSON-REASON" in o.seen, markers=["JSON-REASON"]),
     Case("a-timeout-fails-open", [Hook("hang", "PreToolUse", HANG, "Bash", timeout=1)],
          lambda o: "ran.txt" in o.files),
