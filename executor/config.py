@@ -163,7 +163,7 @@ def _hook(index: int, raw: Any, *, path: str, timeout: float, on_error: str) -> 
         timeout=_timeout(raw.get("timeout", timeout), path=path, hook=name, key="timeout"),
         on_error=_on_error(raw.get("on_error", on_error), path=path, hook=name, key="on_error"),
         env=_env(raw.get("env", {}), path=path, hook=name),
-        options=_table(raw.get("options", {}), path=path, hook=name, key="options"),
+        options=_options(raw.get("options", {}), path=path, hook=name),
     )
 
 
@@ -252,8 +252,20 @@ def _on_error(value: Any, *, path: str, hook: str, key: str) -> str:
 
 def _env(value: Any, *, path: str, hook: str) -> dict[str, str]:
     table = _table(value, path=path, hook=hook, key="env")
-    if not all(isinstance(item, str) for item in table.values()):
-        raise ConfigError("values must be strings", path=path, hook=hook, key="env")
+    if not all(isinstance(item, str) and "\0" not in item for item in table.values()):
+        raise ConfigError("values must be strings without NUL bytes", path=path, hook=hook,
+                          key="env")
+    return table
+
+
+def _options(value: Any, *, path: str, hook: str) -> dict[str, Any]:
+    table = _table(value, path=path, hook=hook, key="options")
+    for key, item in table.items():
+        try:
+            json.dumps(item)
+        except (TypeError, ValueError):
+            raise ConfigError("must be a string, number, boolean, array or table (not a date "
+                              "or time)", path=path, hook=hook, key=f"options.{key}") from None
     return table
 
 
@@ -280,7 +292,7 @@ def _write_cache(cache: str | None, key: list[Any], config: Config) -> None:
     try:
         os.makedirs(os.path.dirname(cache), exist_ok=True)
         with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump({"key": key, "config": _to_json(config)}, handle, default=str)
+            json.dump({"key": key, "config": _to_json(config)}, handle)
         os.replace(tmp, cache)
     except OSError:
         pass

@@ -81,7 +81,12 @@ class HookResult(NamedTuple):
         if isinstance(value, str):
             return _with_answer(base._replace(stdout_bytes=len(value)), value)
         if isinstance(value, dict):
-            return base._replace(output=value, stdout_bytes=len(json.dumps(value, default=str)))
+            try:
+                size = len(json.dumps(value))
+            except (TypeError, ValueError) as exc:
+                return base._replace(status=GARBLED, exit_code=None,
+                                     reason=f"returned a dict that is not JSON ({exc})")
+            return base._replace(output=value, stdout_bytes=size)
         return base._replace(status=GARBLED, exit_code=None,
                        reason=f"returned {type(value).__name__}; return None, a str or a dict")
 

@@ -20,7 +20,7 @@ from hookswarm.executor import config as configuration
 from hookswarm.executor import records, schedule
 from hookswarm.executor.matcher import matches
 from hookswarm.executor.merge import Response, merge
-from hookswarm.executor.results import BLOCKED, OK, HookResult
+from hookswarm.executor.results import BLOCKED, HookResult
 from hookswarm.executor.runners import run_call, run_command
 from hookswarm.lib.errors import ConfigError
 
@@ -125,6 +125,7 @@ class _Graph:
         self._environ = {"CLAUDE_PROJECT_DIR": project, **invocation.environ}
         self._started = started
         self._results: dict[str, HookResult] = {}
+        self._effective: dict[str, Any] = {}  # tool input after each finished hook
         self._running: dict[str, float] = {}
         self._children: dict[str, Child] = {}
         self._lock = threading.Lock()
@@ -152,12 +153,17 @@ class _Graph:
 
     def _work(self, hook: HookSpec) -> None:
         start = self._now()
-        if hook.call:
-            result = run_call(hook, self._payload_for(hook))
-        else:
-            result = run_command(hook, self._stdin_for(hook), cwd=self._invocation.cwd,
-                                 environ=self._environ, on_start=self._register(hook.name))
+        try:
+            result = self._run(hook)
+        except BaseException as exc:  # a result must always arrive, or the run waits forever
+            result = HookResult.call_failed(hook, exc)
         self._done.put((hook.name, result, start, self._now()))
+
+    def _run(self, hook: HookSpec) -> HookResult:
+        if hook.call:
+            return run_call(hook, self._payload_for(hook))
+        return run_command(hook, self._stdin_for(hook), cwd=self._invocation.cwd,
+                           environ=self._environ, on_start=self._register(hook.name))
 
     def _register(self, name: str) -> Callable[[Child], None]:
         def remember(child: Child) -> None:
@@ -177,6 +183,7 @@ class _Graph:
             return  # a call hook that was already given up on
         del self._running[name]
         self._results[name] = result.timed(start, end)
+        self._note_input(name, result)
         if self._settles(result):
             self._cancel_rest()
 
@@ -191,10 +198,11 @@ class _Graph:
         now = self._now()
         for name, start in list(self._running.items()):
             hook = self._hooks[name]
+            if hook.command:
+                if now >= start + hook.timeout + _REAP_MARGIN:
+                    self._kill(name, cancel=False)  # its own timeout should have fired
+                continue
             if now >= start + hook.timeout:
-                if hook.command:
-                    self._kill(name, cancel=False)
-                    continue
                 del self._running[name]
                 self._results[name] = HookResult.timed_out(hook).timed(start, now)
 
@@ -256,11 +264,13 @@ class _Graph:
         """The tool input a dependent sees: the latest ``updatedInput`` along its ancestors."""
         latest = None
         for name in self._order:
-            if name in hook.after and name in self._results:
-                rewritten = _updated_input(self._results[name])
-                inherited = self._piped_input(self._hooks[name])
-                latest = rewritten or inherited or latest
+            if name in hook.after and name in self._effective:
+                latest = self._effective[name] or latest
         return latest
+
+    def _note_input(self, name: str, result: HookResult) -> None:
+        """Remember the tool input after ``name``: its own rewrite, else what it inherited."""
+        self._effective[name] = _updated_input(result) or self._piped_input(self._hooks[name])
 
     def _now(self) -> float:
         return time.perf_counter() - self._started
@@ -272,7 +282,7 @@ def _upstream(result: HookResult) -> dict[str, Any]:
 
 
 def _updated_input(result: HookResult) -> Any:
-    if result.status != OK or not isinstance(result.output, dict):
+    if not isinstance(result.output, dict):  # a failed hook's JSON counts, as in merge
         return None
     specific = result.output.get("hookSpecificOutput")
     return specific.get("updatedInput") if isinstance(specific, dict) else None

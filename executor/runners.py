@@ -40,9 +40,19 @@ def run_call(hook: HookSpec, payload: dict[str, Any]) -> HookResult:
         value = function(payload, **hook.options)
     except Block as exc:
         return HookResult.call_blocked(hook, exc.reason)
+    except SystemExit as exc:  # a script-style hook moved to ``call`` keeps its exit meaning
+        return _exited(hook, exc.code)
     except Exception as exc:
         return HookResult.call_failed(hook, exc)
     return HookResult.from_call(hook, value)
+
+
+def _exited(hook: HookSpec, code: object) -> HookResult:
+    if code in (0, None):
+        return HookResult.from_call(hook, None)
+    if code == 2:
+        return HookResult.call_blocked(hook, "exited 2")
+    return HookResult.call_failed(hook, SystemExit(code))
 
 
 def resolve(target: str) -> Callable[..., Any]:

@@ -176,8 +176,12 @@ class _PipeIO:
             return
         buffer: bytearray = key.data
         buffer += chunk
+        self._cap(buffer)
+
+    def _cap(self, buffer: bytearray) -> None:
+        """Only stdout is the answer: too much of it fails the child; stderr is just cut."""
         if len(buffer) > self._max:
-            self.oversize = True
+            self.oversize = self.oversize or buffer is self.stdout
             del buffer[self._max:]
 
     def _write_some(self, stream: Any) -> None:
@@ -208,9 +212,7 @@ class _PipeIO:
                     break
                 buffer: bytearray = key.data
                 buffer += chunk
-                if len(buffer) > self._max:
-                    self.oversize = True
-                    del buffer[self._max:]
+                self._cap(buffer)
 
     def _close(self, pidfd: int) -> None:
         self._sel.close()
@@ -230,8 +232,8 @@ def start(
             list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             cwd=cwd, env=dict(env) if env is not None else None, start_new_session=True,
         )
-    except OSError as exc:
-        return ProcessOutcome.not_started(f"{argv[0]}: {exc.strerror or exc}")
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in an argument or env value
+        return ProcessOutcome.not_started(f"{argv[0]}: {getattr(exc, 'strerror', None) or exc}")
     return Child(proc)
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hookswarm.executor.config import Config, HookSpec
+from hookswarm.executor.config import EVENTS, Config, HookSpec
 from hookswarm.executor.matcher import subject
 from hookswarm.lib.errors import SettingsError
 from hookswarm.lib.protocol import AGENT_TOOL_NAMES
@@ -76,7 +76,14 @@ def is_hookrun_run(command: Any) -> bool:
         words = shlex.split(command)
     except ValueError:
         return False
-    return len(words) >= 2 and os.path.basename(words[0]) == "hookrun" and words[1] == "run"
+    if len(words) < 2 or words[1] != "run":
+        return False
+    if os.path.basename(words[0]) == "hookrun":
+        return True
+    # An entry written with --hookrun PATH: 'PATH run EVENT [--config FILE]'.
+    rest = words[2:]
+    return (len(rest) in (1, 3) and rest[0] in EVENTS
+            and (len(rest) == 1 or rest[1] == "--config"))
 
 
 def is_hookrun_group(group: Any) -> bool:

@@ -51,6 +51,10 @@ def test_a_full_hook_normalizes() -> None:
     ('[[hooks]]\nname = "a"\nevent = "PreToolUse"\ncall = "m:f"\nenv = { A = "1" }\n', "a",
      "env", "options"),
     ('[[hooks]]\nevent = "PreToolUse"\ncommand = "x"\n', "#1", "name", "non-empty"),
+    ('[[hooks]]\nname = "a"\nevent = "Stop"\ncall = "m:f"\noptions = { since = 2024-01-01 }\n',
+     "a", "options.since", "not a date"),
+    ('[[hooks]]\nname = "a"\nevent = "Stop"\ncommand = "x"\nenv = { X = "a\\u0000b" }\n', "a",
+     "env", "NUL"),
 ])
 def test_errors_name_the_file_hook_and_key(toml: str, hook: str, key: str, words: str) -> None:
     with pytest.raises(ConfigError) as caught:

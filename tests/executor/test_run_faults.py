@@ -151,3 +151,79 @@ def test_a_payload_that_is_not_json_fails_open(project: Project) -> None:
     ran = project.run_raw("not json")
     assert ran.code == 0
     assert "not a JSON object" in ran.stderr
+
+
+def test_a_call_answer_that_is_not_json_is_named_and_other_denies_survive(
+        project: Project) -> None:
+    project.module("odd", """
+        import datetime
+        def rewrite(payload):
+            return {"hookSpecificOutput": {"hookEventName": "PreToolUse",
+                                           "updatedInput": {"when": datetime.date(2024, 1, 1)}}}
+    """)
+    project.config("""
+        [[hooks]]
+        name = "rewrite"
+        event = "PreToolUse"
+        call = "odd:rewrite"
+        [[hooks]]
+        name = "after-rewrite"
+        event = "PreToolUse"
+        command = "cat > /dev/null; echo '{}'"
+        after = ["rewrite"]
+        [[hooks]]
+        name = "no-rm"
+        event = "PreToolUse"
+        command = "echo no >&2; exit 2"
+    """)
+    ran = project.run(bash("rm -rf x"))
+    assert ran.code == 0
+    assert ran.specific["permissionDecision"] == "deny"
+    assert "hook 'rewrite' returned a dict that is not JSON" in ran.stderr
+    assert ran.hooks()["after-rewrite"]["status"] in ("ok", "cancelled", "skipped")
+
+
+@pytest.mark.parametrize(("code", "status"), [(0, "ok"), (None, "ok"), (2, "blocked"),
+                                              (3, "error")])
+def test_sys_exit_in_a_call_hook_means_what_the_exit_code_means(
+        project: Project, code: int | None, status: str) -> None:
+    project.module("exiter", f"import sys\ndef hook(payload):\n    sys.exit({code!r})\n")
+    project.config('[defaults]\ntimeout = 20\n'
+                   '[[hooks]]\nname = "ex"\nevent = "PreToolUse"\ncall = "exiter:hook"\n')
+    ran = project.run(bash())
+    hook = ran.hooks()["ex"]
+    assert hook["status"] == status
+    assert hook["end_ms"] < 20_000  # answered, not waited out to its timeout
+    assert (ran.specific.get("permissionDecision") == "deny") is (status == "blocked")
+
+
+def test_a_flood_on_stderr_is_cut_not_a_failure(project: Project) -> None:
+    project.config("""
+        [[hooks]]
+        name = "noisy"
+        event = "UserPromptSubmit"
+        command = "head -c 2000000 /dev/zero | tr '\\\\0' x >&2; echo 'context line'"
+    """)
+    ran = project.run(prompt())
+    assert ran.hooks()["noisy"]["status"] == "ok"
+    assert ran.specific["additionalContext"] == "context line"
+
+
+def test_a_command_timeout_is_reported_as_a_timeout_beside_a_hanging_call(
+        project: Project) -> None:
+    project.module("slowcall", "import time\ndef hook(payload):\n    time.sleep(5)\n")
+    project.config("""
+        [defaults]
+        timeout = 1
+        [[hooks]]
+        name = "slowcall"
+        event = "Stop"
+        call = "slowcall:hook"
+        [[hooks]]
+        name = "slowcmd"
+        event = "Stop"
+        command = "sleep 5"
+    """)
+    for _ in range(3):
+        ran = project.run({"hook_event_name": "Stop", "session_id": "s"})
+        assert {h["status"] for h in ran.hooks().values()} == {"timeout"}, ran.stderr

@@ -99,3 +99,17 @@ def test_a_broken_settings_file_exits_2_with_one_line(configured: Workspace,
 def test_unknown_events_exit_2(workspace: Workspace) -> None:
     result = hookrun(workspace, "import", "--events", "PreToolUse,Bogus")
     assert result.exit_code == 2 and "unknown event 'Bogus'" in result.stderr
+
+
+@pytest.mark.parametrize("executable", ["/opt/tools/hookrun-dev", "/opt/tools/run hooks.sh"])
+def test_an_entry_with_any_hookrun_path_is_recognised(configured: Workspace,
+                                                      executable: str) -> None:
+    first = envelope(hookrun(configured, "install", "--json", "--hookrun", executable),
+                     "install")
+    again = envelope(hookrun(configured, "install", "--json", "--hookrun", executable),
+                     "install")
+    assert first["changed"] and not again["changed"]
+    settings = json.loads((configured.project / ".claude" / "settings.json").read_text())
+    assert all(len(groups) == 1 for groups in settings["hooks"].values())
+    undone = envelope(hookrun(configured, "uninstall", "--json"), "uninstall")
+    assert [e["action"] for e in undone["entries"]] == ["remove"] * 2
