@@ -211,14 +211,17 @@ class Coordinator:
         if not self.store.claim([task_id], owner=self._owner, update_state=False):
             return
         self._state_dirty = True
-        now = time.time()
-        task = queued.envelope.task
-        result = {"id": task_id, "status": "failed", "reason": reason, "backend": task.backend,
-                  "log": str(self.store.log_path(task_id)), "attempt": queued.envelope.attempt,
-                  "started_at": now, "ended_at": now, "duration_s": 0.0,
-                  "task": task.model_dump(mode="json")}
-        self.store.finish(task_id, result, update_state=False)
+        self.store.finish(task_id, self._failed(queued.envelope, reason), update_state=False)
         self._emit("ended", task_id, status="failed", reason=reason)
+
+    def _failed(self, envelope: Envelope, reason: str) -> dict[str, Any]:
+        """A ``failed`` result for a task that never ran, or whose run the coordinator lost."""
+        now = time.time()
+        task = envelope.task
+        return {"id": task.id, "status": "failed", "reason": reason, "backend": task.backend,
+                "log": str(self.store.log_path(task.id)), "attempt": envelope.attempt,
+                "started_at": now, "ended_at": now, "duration_s": 0.0,
+                "task": task.model_dump(mode="json")}
 
     def _start_admitted(self, group: Any) -> None:
         caps = {name: self.config.cap(name) for name in self.backends}
@@ -292,7 +295,11 @@ class Coordinator:
 
         task_id = envelope.task.id
         try:
-            result = await self._execute(envelope, timing, worker)
+            try:
+                result = await self._execute(envelope, timing, worker)
+            except Exception as exc:  # one task's I/O error must not stop the other workers
+                result = self._failed(envelope, f"the coordinator could not run it: "
+                                                f"{type(exc).__name__}: {exc}")
             await anyio.to_thread.run_sync(
                 lambda: self.store.finish(task_id, result, update_state=False))
             self._state_dirty = True

@@ -249,3 +249,13 @@ def test_a_coordinator_killed_between_spawns_leaves_no_worker_and_loses_no_task(
         assert sorted(swarm_dir.pending()) == sorted(ids) and swarm_dir.processing() == []
     finally:
         process.kill_pids(orphans)
+
+
+def test_one_task_the_coordinator_cannot_log_fails_alone(run_swarm: Runner,
+                                                         swarm_dir: Store) -> None:
+    (swarm_dir.root / "logs" / "unloggable.stream.txt").mkdir(parents=True)
+    run = run_swarm([{"id": "unloggable", "backend": "command", "argv": ["true"]},
+                     {"id": "fine", "backend": "command", "argv": ["true"]}])
+    assert run.results["fine"]["status"] == "succeeded"
+    assert run.results["unloggable"]["status"] == "failed"
+    assert "IsADirectoryError" in run.results["unloggable"]["reason"]
