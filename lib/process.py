@@ -46,33 +46,6 @@ def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
         os.killpg(pid, sig)
 
 
-def terminate_group(pid: int, *, grace: float) -> None:
-    """SIGTERM the group, wait up to ``grace`` seconds for the leader, then SIGKILL the group."""
-    kill_group(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and _alive(pid):
-        time.sleep(0.01)
-    kill_group(pid, signal.SIGKILL)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        waited, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return _exists(pid)
-    return waited == 0
-
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class Child:
     """A started child process that one thread drives and any thread may cancel."""
 
