@@ -192,10 +192,15 @@ def decide(last: Message | None, epoch: int, spawn: Spawn) -> Verdict:
 
 
 def see_prompt(thread: Thread, prompt_id: object) -> Thread:
-    """A ``prompt_id`` the thread has not seen means a new user prompt: a new epoch."""
+    """A ``prompt_id`` the thread has not seen means a new user prompt: a new epoch.
+
+    A prompt after another one also ends a message whose tool batch never finished (the user
+    interrupted it): mid-turn input keeps its ``prompt_id``, so no sibling call follows.
+    """
     if not isinstance(prompt_id, str) or not prompt_id or prompt_id == thread.prompt_id:
         return thread
-    return thread._replace(epoch=thread.epoch + 1, prompt_id=prompt_id)
+    moved = thread._replace(epoch=thread.epoch + 1, prompt_id=prompt_id)
+    return moved._replace(open_epoch=None, pending=0) if thread.prompt_id else moved
 
 
 def new_input(thread: Thread, prompt_id: object) -> Thread:

@@ -175,6 +175,10 @@ SEQUENCES = {
     "a new prompt_id is a new turn": (
         [("prompt", "p1"), ("spawn", "a"), ("batch", bg()), ("prompt", "p2"), ("spawn", "b")],
         ["allow", "allow"]),
+    "a new turn after a message without its tool batch (interrupted)": (
+        [("prompt", "p1"), ("spawn", "a"), ("batch", bg()), ("spawn", "b", True),
+         ("prompt", "p2"), ("spawn", "c")],
+        ["allow", "allow", "allow"]),
     "the same prompt_id is the same turn": (
         [("prompt", "p1"), ("spawn", "a"), ("batch", bg()), ("prompt", "p1"), ("spawn", "b")],
         ["allow", "deny"]),
