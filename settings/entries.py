@@ -5,7 +5,9 @@ One entry per event that hookrun.toml uses::
     {"matcher": "Bash|Edit", "hooks": [{"type": "command",
         "command": "'/path/to/.venv/bin/hookrun' run PreToolUse", "timeout": 12}]}
 
-Any group whose single handler is a command running ``hookrun run`` counts as hookrun's own.
+A group whose single handler runs ``hookrun run EVENT [--config PATH]`` counts as hookrun's own:
+the program is named ``hookrun``, or it is a path (``--hookrun PATH``) and the command has
+exactly the shape install writes. ``npm run Stop`` and ``make run PreToolUse`` are the user's.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def run_command(executable: str, event: str, config_path: str | None) -> str:
 
 
 def is_hookrun_run(command: Any) -> bool:
-    """Does this shell command run ``hookrun run``?"""
+    """Is this shell command one install writes, ``'<hookrun>' run EVENT [--config PATH]``?"""
     if not isinstance(command, str):
         return False
     try:
@@ -80,10 +82,14 @@ def is_hookrun_run(command: Any) -> bool:
         return False
     if os.path.basename(words[0]) == "hookrun":
         return True
-    # An entry written with --hookrun PATH: 'PATH run EVENT [--config FILE]'.
-    rest = words[2:]
+    # Another program is hookrun only as a --hookrun PATH, in exactly the text install writes.
+    return "/" in words[0] and _run_shape(words[2:]) and command == run_command(
+        words[0], words[2], words[4] if len(words) == 5 else None)
+
+
+def _run_shape(rest: Sequence[str]) -> bool:
     return (len(rest) in (1, 3) and rest[0] in EVENTS
-            and (len(rest) == 1 or rest[1] == "--config"))
+            and (len(rest) == 1 or (rest[1] == "--config" and bool(rest[2]))))
 
 
 def is_hookrun_group(group: Any) -> bool:
@@ -98,12 +104,21 @@ def is_hookrun_group(group: Any) -> bool:
 
 def desired(config: Config, *, executable: str, config_path: str | None) -> tuple[Entry, ...]:
     """One entry per event of ``config``, in Claude Code's event order."""
+    _check_recognisable(executable)
     return tuple(
         Entry(event=event, command=run_command(executable, event, config_path),
               timeout=entry_timeout(config.for_event(event)),
               matcher=combined_matcher(event, [h.matcher for h in config.for_event(event)]))
         for event in config.events()
     )
+
+
+def _check_recognisable(executable: str) -> None:
+    """Uninstall finds the entries by their shape, so install writes no entry it would miss."""
+    if not is_hookrun_run(run_command(executable, "Stop", None)):
+        raise SettingsError(f"--hookrun {executable!r}: give a path (such as ./{executable} or "
+                            "an absolute one) or a program named hookrun, so that uninstall "
+                            "can tell hookrun's entries from commands like `npm run Stop`")
 
 
 def entry_timeout(hooks: Sequence[HookSpec]) -> int:
@@ -122,7 +137,7 @@ def entry_timeout(hooks: Sequence[HookSpec]) -> int:
 
 
 def combined_matcher(event: str, matchers: Sequence[str]) -> str:
-    """A matcher that fires for every hook of the event ("" matches everything)."""
+    """A matcher that fires exactly when one of ``matchers`` would ("" matches everything)."""
     if subject(event, {}) is None or any(m.strip() in ("", "*") for m in matchers):
         return ""
     names: list[str] = []
@@ -130,11 +145,42 @@ def combined_matcher(event: str, matchers: Sequence[str]) -> str:
     for matcher in matchers:
         if _PLAIN.match(matcher):
             names += [w.strip() for w in re.split(r"[|,]", matcher) if w.strip()]
-        else:
-            patterns.append(matcher)
-    if patterns and AGENT_TOOL_NAMES & set(names):
+        elif _compiles(matcher):
+            patterns.append(matcher)  # one that does not compile matches nothing
+    if not patterns:
+        return "|".join(_unique(names)) or (matchers[0] if matchers else "")
+    if not names:
+        return "|".join(_unique(patterns))
+    if AGENT_TOOL_NAMES & set(names):
         names += sorted(AGENT_TOOL_NAMES)  # inside a regex, Claude Code's alias may not apply
-    return "|".join(_unique(names) + _unique(patterns))
+    # In a regex, a bare name is searched for anywhere: Edit would match NotebookEdit.
+    return "|".join([f"^(?:{'|'.join(_unique(names))})$", *_unique(patterns)])
+
+
+def matcher_covers(event: str, outer: str, inner: str) -> bool:
+    """Does ``outer`` fire for every tool ``inner`` fires for (as far as the text can tell)?"""
+    if subject(event, {}) is None or outer.strip() in ("", "*") or outer == inner:
+        return True
+    if inner.strip() in ("", "*"):
+        return False
+    inner_names, outer_names = _plain_names(inner), _plain_names(outer)
+    return inner_names is not None and outer_names is not None and inner_names <= outer_names
+
+
+def _plain_names(matcher: str) -> frozenset[str] | None:
+    """The names of a plain matcher, the Agent tool's two names as one; None for a regex."""
+    if not _PLAIN.match(matcher):
+        return None
+    words = (w.strip() for w in re.split(r"[|,]", matcher) if w.strip())
+    return frozenset("Agent" if w in AGENT_TOOL_NAMES else w for w in words)
+
+
+def _compiles(pattern: str) -> bool:
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True
 
 
 def _unique(items: Sequence[str]) -> list[str]:

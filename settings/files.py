@@ -3,24 +3,26 @@
 A write goes to a temporary file in the same directory, is flushed to disk and renamed over
 the target, so a reader sees the old file or the new one, never half of either. The target's
 permission bits carry over. A symlinked settings file (dotfiles) is written where it points.
+
+The lock is ``flock`` on the directory itself: its inode outlives every rename inside it, and
+no lock file is left in a ``.claude/`` that may be committed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import secrets
 import stat
+import time
 from collections.abc import Iterator, Mapping
-
-from filelock import FileLock, Timeout
 
 from hookswarm.lib.errors import SettingsError
 
 SCOPES = ("project", "local", "user")
 BACKUP_SUFFIX = ".hookrun-backup"
-LOCK_NAME = ".hookrun.lock"  # one per directory: settings files and hookrun.toml side by side
-LOCK_TIMEOUT = 10.0
+LOCK_TIMEOUT = 10.0  # one lock per directory: settings files and hookrun.toml side by side
 
 
 def settings_path(scope: str, *, project: str, environ: Mapping[str, str]) -> str:
@@ -53,7 +55,7 @@ def read(path: str) -> bytes | None:
 
 @contextlib.contextmanager
 def locked(*paths: str) -> Iterator[None]:
-    """Hold the hookrun lock of each file's directory (``.hookrun.lock``), in a fixed order."""
+    """Hold the hookrun lock of each file's directory, in a fixed order."""
     directories = sorted({os.path.dirname(os.path.realpath(p)) for p in paths})
     with contextlib.ExitStack() as stack:
         for directory in directories:
@@ -64,13 +66,32 @@ def locked(*paths: str) -> Iterator[None]:
 @contextlib.contextmanager
 def _locked_dir(directory: str) -> Iterator[None]:
     _make_dir(directory)
-    lock = os.path.join(directory, LOCK_NAME)
     try:
-        with FileLock(lock, timeout=LOCK_TIMEOUT):
-            yield
-    except Timeout:
-        raise SettingsError(f"another hookrun has held {lock} for {LOCK_TIMEOUT:g} s; wait "
-                            "for it to finish and run again") from None
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise SettingsError(f"{directory}: cannot open the directory to lock it "
+                            f"({exc.strerror}); nothing was changed") from None
+    try:
+        _acquire(fd, directory)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _acquire(fd: int, directory: str) -> None:
+    deadline = time.monotonic() + LOCK_TIMEOUT
+    pause = 0.001
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise SettingsError(f"another hookrun has held the lock on {directory} for "
+                                    f"{LOCK_TIMEOUT:g} s; wait for it to finish and run "
+                                    "again") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
 
 def write(path: str, data: bytes, *, like: str | None = None) -> None:

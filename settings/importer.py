@@ -85,7 +85,7 @@ def import_hooks(*, scope: str, project: str, environ: Mapping[str, str],
             others=_other_scopes(scope, project, environ), source=label(path, project))
         return data, plan
 
-    data, plan = make_plan()  # unlocked: a dry run, or broken files, leave no lock file behind
+    data, plan = make_plan()  # unlocked: a dry run, or broken files, create no directory
     if not write or not plan.changed:
         return ImportReport(scope, plan, write, Written())
     with files.locked(path, found):

@@ -87,7 +87,8 @@ def uninstall(*, scope: str, project: str, environ: Mapping[str, str]) -> Report
 def _edit(path: str, compute: Callable[[bytes | None, str], Merged]) -> tuple[Merged, Written]:
     """Compute the new text; only when it differs, lock, compute again from a fresh read, save.
 
-    A broken file or an edit that changes nothing therefore leaves no lock file behind.
+    A broken file or an edit that changes nothing therefore takes no lock and creates no
+    directory.
     """
     data, text = load(path)
     merged = compute(data, text)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hookswarm.executor import config as configuration
-from hookswarm.executor.config import Config
+from hookswarm.executor.config import Config, HookSpec
 from hookswarm.lib.errors import ConfigError, SettingsError
 from hookswarm.settings import edit, merge, native
 from hookswarm.settings.document import Document, parse
-from hookswarm.settings.entries import Entry, combined_matcher
+from hookswarm.settings.entries import Entry, combined_matcher, matcher_covers
 from hookswarm.settings.merge import Change
 from hookswarm.settings.native import Native
 
@@ -36,7 +36,7 @@ class Moved:
     on_error: str
     sources: tuple[Native, ...]
     notes: tuple[str, ...] = ()
-    existing: bool = False  # hookrun.toml already runs it under ``name``: nothing is added
+    existing: bool = False  # a hook of hookrun.toml, ``name``, covers it: nothing is added
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,21 +131,49 @@ def _merge_copies(movable: Sequence[Native], existing: Config) -> list[Moved]:
     copies: dict[tuple[str, str], list[Native]] = {}
     for hook in movable:
         copies.setdefault((hook.event, hook.command), []).append(hook)
-    already = {(h.event, h.command): h.name for h in existing.hooks if h.command}
-    return [_moved(group, already.get(key, "")) for key, group in copies.items()]
+    return [_against(_moved(group), existing) for group in copies.values()]
 
 
-def _moved(copies: Sequence[Native], existing: str) -> Moved:
+def _moved(copies: Sequence[Native]) -> Moved:
     first = copies[0]
     timeouts = [native.timeout(h) for h in copies]
     notes = [*_copy_notes(copies), *_timeout_notes(timeouts), *_handler_notes(copies)]
-    if existing:
-        notes.append(f"hookrun.toml already runs this command as '{existing}'; the native copy "
-                     "is removed and nothing is added")
-    return Moved(name=existing, event=first.event, command=first.command,
+    return Moved(name="", event=first.event, command=first.command,
                  matcher=_matcher(copies), timeout=max(t for t, _ in timeouts),
                  on_error="block" if any(native.blocks_on_failure(h) for h in copies)
-                 else "allow", sources=tuple(copies), notes=tuple(notes), existing=bool(existing))
+                 else "allow", sources=tuple(copies), notes=tuple(notes))
+
+
+def _against(item: Moved, existing: Config) -> Moved:
+    """Nothing to add when a hook of hookrun.toml already runs the command wherever, as long
+    and as strictly as the native copies did; otherwise both stay, and the note says so."""
+    same = [h for h in existing.hooks if (h.event, h.command) == (item.event, item.command)]
+    cover = next((h for h in same if not _shortfalls(h, item)), None)
+    if cover is not None:
+        note = (f"hookrun.toml already runs this command as '{cover.name}'; the native copy is "
+                "removed and nothing is added")
+        return replace(item, name=cover.name, notes=(*item.notes, note), existing=True)
+    return replace(item, notes=(*item.notes, *(_twice_note(h, item) for h in same)))
+
+
+def _shortfalls(hook: HookSpec, item: Moved) -> list[str]:
+    """Where the hookrun.toml hook falls short of the native copies it would replace."""
+    shortfalls = []
+    if not matcher_covers(item.event, hook.matcher, item.matcher):
+        shortfalls.append(f"matcher ({hook.matcher!r})")
+    if hook.timeout < item.timeout:
+        shortfalls.append(f"timeout ({hook.timeout:g} s)")
+    if item.on_error == "block" and hook.on_error != "block":
+        shortfalls.append(f"on_error ({hook.on_error!r})")
+    return shortfalls
+
+
+def _twice_note(hook: HookSpec, item: Moved) -> str:
+    *first, last = _shortfalls(hook, item)
+    differences = f"{', '.join(first)} and {last}" if first else last
+    return (f"hookrun.toml also runs this command as '{hook.name}' with a different "
+            f"{differences}; imported as a hook of its own, so where both match, the command "
+            "now runs twice: merge the two by hand")
 
 
 def _matcher(copies: Sequence[Native]) -> str:
@@ -186,13 +214,8 @@ def _name(moved: Sequence[Moved], existing: Config) -> tuple[Moved, ...]:
             continue
         name = native.unique_name(native.derive_name(item.command), taken)
         taken.add(name)
-        named.append(_with_name(item, name))
+        named.append(replace(item, name=name))
     return tuple(named)
-
-
-def _with_name(item: Moved, name: str) -> Moved:
-    return Moved(name, item.event, item.command, item.matcher, item.timeout, item.on_error,
-                 item.sources, item.notes, item.existing)
 
 
 def _append(text: str | None, moved: Sequence[Moved], existing: Config, source: str) -> str:
@@ -200,11 +223,23 @@ def _append(text: str | None, moved: Sequence[Moved], existing: Config, source: 
     before = text or ""
     if not moved:
         return before
+    _check_appendable(before, existing.path)
     lines = [f"# imported from {source} by `hookrun import`"]
     for item in moved:
         lines += ["", *toml_table(item, default_on_error=existing.on_error)]
     lead = "" if not before else ("\n" if before.endswith("\n") else "\n\n")
     return before + lead + "\n".join(lines) + "\n"
+
+
+def _check_appendable(text: str, path: str) -> None:
+    """TOML allows no ``[[hooks]]`` table after ``hooks = [...]``: say so, not "invalid TOML"."""
+    try:
+        tomllib.loads(text + "\n[[hooks]]\n")
+    except tomllib.TOMLDecodeError:
+        raise ConfigError("the hooks are an inline array (hooks = [...]), and import can only "
+                          "append [[hooks]] tables; convert the inline array to [[hooks]] "
+                          "tables first, then run hookrun import again (nothing was changed)",
+                          path=path, key="hooks") from None
 
 
 def toml_table(item: Moved, *, default_on_error: str) -> list[str]:

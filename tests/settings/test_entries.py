@@ -8,10 +8,13 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hookswarm.executor import config as configuration
 from hookswarm.executor.config import HookSpec
 from hookswarm.executor.matcher import matches
+from hookswarm.lib.errors import SettingsError
 from hookswarm.settings import entries
 from hookswarm.settings.entries import Entry
 
@@ -42,8 +45,13 @@ def test_the_entry_outlasts_the_longest_chain_of_hook_timeouts(hooks: list[HookS
     ("PreToolUse", ["Bash, Edit", "Edit | Bash"], "Bash|Edit"),
     ("PreToolUse", ["Bash", ""], ""),
     ("PreToolUse", ["*", "Bash"], ""),
-    ("PreToolUse", ["mcp__.*", "Bash"], "Bash|mcp__.*"),
-    ("PreToolUse", ["Task", "mcp__.*"], "Task|Agent|mcp__.*"),
+    ("PreToolUse", ["mcp__.*", "Bash"], "^(?:Bash)$|mcp__.*"),
+    ("PreToolUse", ["Task", "mcp__.*"], "^(?:Task|Agent)$|mcp__.*"),
+    ("PreToolUse", ["Edit", "mcp__fs__.*"], "^(?:Edit)$|mcp__fs__.*"),
+    ("PreToolUse", ["Edit|Bash", "mcp__.*", "mcp__.*"], "^(?:Edit|Bash)$|mcp__.*"),
+    ("PreToolUse", ["mcp__.*", "Notebook.*"], "mcp__.*|Notebook.*"),
+    ("PreToolUse", ["Bash", "Edit("], "Bash"),
+    ("PreToolUse", [","], ","),
     ("SessionStart", ["startup", "resume"], "startup|resume"),
     ("UserPromptSubmit", ["anything"], ""),
     ("Stop", [""], ""),
@@ -63,14 +71,51 @@ def test_the_combined_matcher_fires_whenever_one_of_its_hooks_would(matchers: li
     combined = entries.combined_matcher("PreToolUse", matchers)
     for tool in TOOLS:
         payload = {"tool_name": tool}
-        if any(matches(m, "PreToolUse", payload) for m in matchers):
-            assert matches(combined, "PreToolUse", payload), (tool, combined)
+        assert matches(combined, "PreToolUse", payload) is any(
+            matches(m, "PreToolUse", payload) for m in matchers), (tool, combined)
+
+
+PROPERTY_TOOLS = ["Edit", "NotebookEdit", "MultiEdit", "Bash", "Agent", "Task", "mcp__fs__read",
+                  "Write", "Ba"]
+MATCHERS = ["Edit", "Bash", "Agent", "Task", "MultiEdit", "mcp__fs__read", "Edit|Write",
+            "Bash, Agent", "Task|Edit", "mcp__fs__.*", "mcp__.*", ".*Edit", "^Edit$", "Bas.*",
+            "B.sh", "Ba", "Notebook.*", "Edit$", "^(Agent|Bash)$", "Edit(", ",", "*", ""]
+
+
+@given(st.lists(st.sampled_from(MATCHERS), min_size=1, max_size=5))
+def test_the_combined_matcher_matches_a_tool_iff_one_of_the_matchers_does(
+        matchers: list[str]) -> None:
+    combined = entries.combined_matcher("PreToolUse", matchers)
+    for tool in PROPERTY_TOOLS:
+        payload = {"tool_name": tool}
+        assert matches(combined, "PreToolUse", payload) is any(
+            matches(m, "PreToolUse", payload) for m in matchers), (tool, combined)
+
+
+@given(st.sampled_from(MATCHERS), st.sampled_from(MATCHERS))
+def test_a_covering_matcher_fires_wherever_the_covered_one_does(outer: str, inner: str) -> None:
+    if entries.matcher_covers("PreToolUse", outer, inner):
+        for tool in PROPERTY_TOOLS:
+            payload = {"tool_name": tool}
+            assert matches(outer, "PreToolUse", payload) or not matches(
+                inner, "PreToolUse", payload), (tool, outer, inner)
 
 
 @pytest.mark.parametrize(("command", "ours"), [
     ("hookrun run", True),
     ("/x/.venv/bin/hookrun run PreToolUse", True),
     ("'/opt/hook swarm/bin/hookrun' run Stop --config /c.toml", True),
+    ("/opt/tools/hookrun-dev run Stop", True),
+    ("'/opt/tools/run hooks.sh' run PreToolUse --config '/a b/h.toml'", True),
+    ("./bin/hr run Stop", True),
+    ("npm run Stop", False),
+    ("make run PreToolUse", False),
+    ("yarn run Stop --config x", False),
+    ("/usr/bin/make run Nope", False),
+    ("/opt/tools/hr run Stop --fast", False),
+    ("/opt/tools/hr  run Stop", False),
+    ("'/opt/tools/hr' run Stop", False),
+    ("/opt/tools/hr run Stop && rm -rf /tmp/x", False),
     ("hookrun validate", False),
     ("python3 hookrun.py run", False),
     ("myhookrun run", False),
@@ -95,6 +140,22 @@ def test_recognizing_hookrun_run(command: str, ours: bool) -> None:
 ])
 def test_recognizing_hookruns_groups(group: object, ours: bool) -> None:
     assert entries.is_hookrun_group(group) is ours
+
+
+@pytest.mark.parametrize("executable", ["/bin/hookrun", "hookrun", "/opt/tools/hookrun-dev",
+                                        "./hr", "/opt/tools/run hooks.sh"])
+def test_every_entry_install_writes_is_recognised(executable: str) -> None:
+    command = entries.run_command(executable, "PreToolUse", "/a b/h.toml")
+    assert entries.is_hookrun_run(command)
+    assert entries.is_hookrun_run(entries.run_command(executable, "Stop", None))
+
+
+@pytest.mark.parametrize("executable", ["npm", "hookrun-dev"])
+def test_a_bare_program_name_other_than_hookrun_is_refused(executable: str) -> None:
+    config = configuration.parse({"hooks": [{"name": "s", "event": "Stop", "command": "y"}]},
+                                 "h.toml")
+    with pytest.raises(SettingsError, match="give a path"):
+        entries.desired(config, executable=executable, config_path=None)
 
 
 def test_the_command_quotes_paths_for_the_shell() -> None:

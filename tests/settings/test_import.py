@@ -191,11 +191,63 @@ def test_a_command_hookrun_already_runs_is_not_added_again() -> None:
     config = ('[[hooks]]\nname = "mine"\nevent = "PreToolUse"\nmatcher = "Bash"\n'
               'command = "./guard.sh"\n')
     plan = make_plan({"hooks": {"PreToolUse": [
-        {"matcher": "Bash", "hooks": [{"type": "command", "command": "./guard.sh"}]}]}}, config)
+        {"matcher": "Bash", "hooks": [{"type": "command", "command": "./guard.sh",
+                                       "timeout": 30}]}]}}, config)
     assert [(m.name, m.existing) for m in plan.moved] == [("mine", True)]
     assert plan.config_after == config
     assert [g for g in json.loads(plan.settings_after)["hooks"]["PreToolUse"]
             if not is_hookrun_group(g)] == []
+
+
+LINT = '[[hooks]]\nname = "lint"\nevent = "{event}"\n{extra}command = "python3 lint.py"\n'
+
+
+@pytest.mark.parametrize(("event", "extra", "native_group", "covered", "differs"), [
+    ("PreToolUse", 'matcher = "Bash"\ntimeout = 5\n',
+     {"matcher": "Edit|Write", "timeout": 60, "onFailure": "block"}, False,
+     "matcher ('Bash'), timeout (5 s) and on_error ('allow')"),
+    ("PreToolUse", 'matcher = "Bash"\ntimeout = 60\non_error = "block"\n',
+     {"matcher": "Edit|Write", "timeout": 60, "onFailure": "block"}, False, "matcher ('Bash')"),
+    ("PreToolUse", "timeout = 5\n", {"matcher": "Bash", "timeout": 60}, False,
+     "timeout (5 s)"),
+    ("PreToolUse", 'matcher = "Bash"\n', {"matcher": "Bash", "timeout": 9,
+                                            "onFailure": "block"}, False, "on_error ('allow')"),
+    ("PreToolUse", "", {"matcher": "Bash"}, False, "timeout (30 s)"),
+    ("PreToolUse", 'matcher = "Edit"\n', {"matcher": "", "timeout": 5}, False,
+     "matcher ('Edit')"),
+    ("PreToolUse", 'matcher = "Edit"\n', {"matcher": "mcp__.*", "timeout": 5}, False,
+     "matcher ('Edit')"),
+    ("PreToolUse", 'matcher = "*"\ntimeout = 60\non_error = "block"\n',
+     {"matcher": "Edit|Write", "timeout": 60, "onFailure": "block"}, True, ""),
+    ("PreToolUse", 'matcher = "Write, Edit, Bash"\n', {"matcher": "Edit|Write", "timeout": 30},
+     True, ""),
+    ("PreToolUse", 'matcher = "Agent"\n', {"matcher": "Task", "timeout": 30}, True, ""),
+    ("PreToolUse", 'matcher = "mcp__.*"\n', {"matcher": "mcp__.*", "timeout": 30}, True, ""),
+    ("Stop", "timeout = 600\n", {"matcher": "", "onFailure": "block"}, True, ""),
+    ("UserPromptSubmit", 'matcher = "x"\n', {"matcher": "y"}, True, ""),
+])
+def test_an_existing_hook_stands_in_only_when_it_covers_the_native_copies(
+        event: str, extra: str, native_group: dict[str, Any], covered: bool,
+        differs: str) -> None:
+    config = LINT.format(event=event, extra=extra)
+    handler = {"type": "command", "command": "python3 lint.py",
+               **{k: v for k, v in native_group.items() if k != "matcher"}}
+    group = {"hooks": [handler]} | (
+        {"matcher": native_group["matcher"]} if native_group["matcher"] else {})
+    plan = make_plan({"hooks": {event: [group]}}, config)
+    [item] = plan.moved
+    assert (item.name, item.existing) == (("lint", True) if covered else ("lint-2", False))
+    assert plan.config_after == config if covered else plan.config_after.startswith(config)
+    if not covered:
+        assert (f"hookrun.toml also runs this command as 'lint' with a different {differs}; "
+                "imported as a hook of its own, so where both match, the command now runs "
+                "twice") in item.notes[-1]
+
+
+def test_a_command_that_only_looks_like_hookrun_run_is_moved() -> None:
+    plan = make_plan({"hooks": {"Stop": [{"hooks": [
+        {"type": "command", "command": "npm run Stop", "timeout": 5}]}]}})
+    assert [(m.name, m.command) for m in plan.moved] == [("npm", "npm run Stop")]
 
 
 def test_an_existing_config_is_appended_to_with_fresh_names() -> None:
@@ -325,3 +377,49 @@ def test_a_broken_config_stops_the_import(workspace: Workspace) -> None:
     with pytest.raises(ConfigError, match="not valid TOML"):
         run_import(workspace, write=True)
     assert path.read_text() == json.dumps(REALISTIC)
+
+
+def test_import_keeps_a_native_hooks_matcher_timeout_and_on_error(workspace: Workspace) -> None:
+    """The reported case: hookrun.toml runs lint on Bash for 5 s; the native copy on
+    Edit|Write for 60 s, fail-closed. Both must still run where they ran before."""
+    workspace.config(LINT.format(event="PreToolUse", extra='matcher = "Bash"\ntimeout = 5\n'))
+    workspace.write_settings(json.dumps({"hooks": {"PreToolUse": [{"matcher": "Edit|Write",
+        "hooks": [{"type": "command", "command": "python3 lint.py", "timeout": 60,
+                   "onFailure": "block"}]}]}}))
+    run_import(workspace, write=True)
+    config = configuration.load(str(workspace.claude / "hookrun.toml"))
+    assert [(h.name, h.matcher, h.timeout, h.on_error) for h in config.hooks] == [
+        ("lint", "Bash", 5.0, "allow"), ("lint-2", "Edit|Write", 60.0, "block")]
+    [group] = json.loads(workspace.settings().read_text())["hooks"]["PreToolUse"]
+    assert is_hookrun_group(group) and group["matcher"] == "Bash|Edit|Write"
+    assert group["hooks"][0]["timeout"] >= 62
+
+
+@pytest.mark.parametrize("hooks", [
+    'hooks = [{name = "x", event = "Stop", command = "y"}]\n',
+    'hooks = [\n  {name = "x", event = "Stop", command = "y"},\n]  # inline',
+    "hooks = []\n",
+])
+def test_an_inline_hooks_array_is_named_as_the_obstacle(workspace: Workspace, hooks: str) -> None:
+    text = f"{hooks}\n\n[defaults]\ntimeout = 9\n"
+    config = workspace.config(text)
+    path = workspace.write_settings(json.dumps(REALISTIC))
+    listing = sorted(os.listdir(workspace.claude))
+    for write in (False, True):
+        with pytest.raises(ConfigError) as caught:
+            run_import(workspace, write=write)
+        assert str(caught.value) == (
+            f"{config}: key 'hooks': the hooks are an inline array (hooks = [...]), and import "
+            "can only append [[hooks]] tables; convert the inline array to [[hooks]] tables "
+            "first, then run hookrun import again (nothing was changed)")
+    assert config.read_text() == text
+    assert path.read_text() == json.dumps(REALISTIC)
+    assert sorted(os.listdir(workspace.claude)) == listing
+
+
+def test_an_inline_hooks_array_is_fine_when_nothing_is_appended(workspace: Workspace) -> None:
+    workspace.config('hooks = [{name = "x", event = "Stop", command = "y"}]\n')
+    workspace.write_settings(json.dumps({"hooks": {"Stop": [{"hooks": [
+        {"type": "command", "command": "y", "timeout": 30}]}]}}))
+    report = run_import(workspace, write=True)
+    assert [(m.name, m.existing) for m in report.plan.moved] == [("x", True)]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from filelock import FileLock
 
 from hookswarm.lib.errors import ConfigError, SettingsError
 from hookswarm.settings import files
@@ -211,15 +213,97 @@ def test_a_symlinked_settings_file_is_written_where_it_points(configured: Worksp
     assert (dotfiles / "settings.json").read_text() == FOREIGN
 
 
+LOOKALIKES = """{
+  "hooks": {
+    "Stop": [{"hooks": [{"type": "command", "command": "npm run Stop", "timeout": 5}]}],
+    "PreToolUse": [{"matcher": "Bash", "hooks": [
+      {"type": "command", "command": "make run PreToolUse", "timeout": 7}]}]
+  }
+}
+"""
+
+
+def test_commands_that_only_look_like_hookrun_run_are_left_alone(configured: Workspace) -> None:
+    configured.config('[[hooks]]\nname = "s"\nevent = "Stop"\ncommand = "true"\n'
+                      '[[hooks]]\nname = "g"\nevent = "PreToolUse"\nmatcher = "Bash"\n'
+                      'command = "true"\n')
+    path = configured.write_settings(LOOKALIKES)
+    report = install(configured)
+    assert [(c.event, c.action) for c in report.changes] == [("PreToolUse", ADD), ("Stop", ADD)]
+    hooks = json.loads(path.read_text())["hooks"]
+    assert hooks["Stop"] == [json.loads(LOOKALIKES)["hooks"]["Stop"][0], entry("Stop", 32)]
+    assert hooks["PreToolUse"][0] == json.loads(LOOKALIKES)["hooks"]["PreToolUse"][0]
+    uninstall(configured)
+    assert path.read_text() == LOOKALIKES
+
+
+@contextlib.contextmanager
+def holding_the_lock(directory: Path) -> Iterator[None]:
+    """The lock another hookrun would hold: ``flock`` on the directory's own descriptor."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def test_a_held_lock_stops_the_edit(configured: Workspace,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     path = configured.write_settings(FOREIGN)
     monkeypatch.setattr(files, "LOCK_TIMEOUT", 0.05)
-    with FileLock(str(configured.claude / files.LOCK_NAME)), \
-            pytest.raises(SettingsError, match="another hookrun"):
+    with holding_the_lock(configured.claude), \
+            pytest.raises(SettingsError, match="another hookrun has held the lock on"):
         install(configured)
     assert path.read_text() == FOREIGN
     assert not os.path.exists(files.backup_path(str(path)))
+
+
+def test_the_lock_outlasts_the_atomic_rename_of_the_settings(
+        configured: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = configured.write_settings(FOREIGN)
+    monkeypatch.setattr(files, "LOCK_TIMEOUT", 0.05)
+    with files.locked(str(path)):
+        files.write(str(path), FOREIGN.encode())  # a new inode under the old name
+        with pytest.raises(SettingsError, match="another hookrun"):
+            install(configured)
+    assert path.read_text() == FOREIGN
+    install(configured)  # released on exit
+
+
+HOLDER = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_another_process_holding_the_lock_stops_the_edit(
+        configured: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = configured.write_settings(FOREIGN)
+    monkeypatch.setattr(files, "LOCK_TIMEOUT", 0.05)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(configured.claude)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "ready\n"
+        with pytest.raises(SettingsError, match="another hookrun"):
+            install(configured)
+    finally:
+        holder.communicate("", timeout=30)
+    assert path.read_text() == FOREIGN
+    install(configured)
+
+
+@pytest.mark.parametrize("scope", ["project", "local", "user"])
+def test_install_and_uninstall_leave_no_lock_file(configured: Workspace, scope: str) -> None:
+    install(configured, scope, config=str(configured.claude / "hookrun.toml"))
+    uninstall(configured, scope)
+    assert sorted(os.listdir(configured.claude)) == ["hookrun.toml"]
+    assert sorted(os.listdir(configured.home)) == ([".claude"] if scope == "user" else [])
+    if scope == "user":
+        assert os.listdir(configured.home / ".claude") == []
 
 
 @pytest.mark.parametrize(("text", "words"), [
