@@ -12,12 +12,25 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from hookswarm.executor.results import BLOCKED, OK, HookResult
+from hookswarm.lib.protocol import ON_FAILURE_IGNORED
 
 # Events whose plain stdout reaches the model (claude-code-hooks.md §2.2).
 PLAIN_TEXT_IS_CONTEXT = frozenset({"UserPromptSubmit", "SessionStart"})
 # Events that take {"decision": "block", "reason": ...} as JSON.
 DECISION_BLOCK_EVENTS = frozenset({"UserPromptSubmit", "PostToolUse", "PostToolUseFailure",
                                    "PostToolBatch", "Stop", "SubagentStop"})
+# Events where a block stops something before it happens: the first block decides, so the
+# hooks still running can be cancelled. Elsewhere the action has happened (or a block only
+# keeps the model working) and Claude Code waits for every hook, side effects included.
+BLOCK_PREVENTS = frozenset({"PreToolUse", "PermissionRequest", "UserPromptSubmit",
+                            "UserPromptExpansion", "PreCompact", "ConfigChange"})
+# Events where exit 2 cannot block: Claude Code shows the stderr to the user and goes on
+# (claude-code-hooks.md §2.1; for SessionStart checked on the CLI: the other hooks' context
+# still reaches the model).
+CANNOT_BLOCK = frozenset({"SessionStart", "SessionEnd", "Setup", "Notification", "SubagentStart",
+                          "PostCompact", "PostModelSwitch", "StopFailure", "PermissionDenied",
+                          "InstructionsLoaded", "CwdChanged", "FileChanged", "WorktreeRemove",
+                          "DirectoryAdded", "MessageDisplay"})
 _RANK = {"allow": 1, "ask": 2, "defer": 3, "deny": 4}
 _SPECIAL_KEYS = frozenset({"hookEventName", "additionalContext", "permissionDecision",
                            "permissionDecisionReason", "decision"})
@@ -57,10 +70,17 @@ def merge(event: str, results: Iterable[HookResult], *,
     return _render(event, merged)
 
 
-def failure_note(result: HookResult, on_error: str) -> str:
+def fails_closed(event: str, on_error: str) -> bool:
+    """Does a failed hook block ``event``? Not where Claude Code ignores onFailure or exit 2."""
+    return on_error == "block" and event not in ON_FAILURE_IGNORED and event not in CANNOT_BLOCK
+
+
+def failure_note(event: str, result: HookResult, on_error: str) -> str:
     """The one line a person sees for a failed hook: what happened and what to do."""
-    if on_error == "block":
+    if fails_closed(event, on_error):
         effect = 'blocking because on_error = "block"'
+    elif on_error == "block":
+        effect = f'ignored: on_error = "block" does not apply to {event} hooks'
     else:
         effect = 'ignored (fail open); fix the hook, or set on_error = "block" to fail closed'
     return f"hookrun: hook '{result.name}' {result.reason}: {effect}"
@@ -68,12 +88,15 @@ def failure_note(result: HookResult, on_error: str) -> str:
 
 def _absorb(merged: _Merged, event: str, result: HookResult, on_error: str) -> None:
     if result.failed:
-        note = failure_note(result, on_error)
+        note = failure_note(event, result, on_error)
         merged.notes.append(note)
-        if on_error == "block":
+        if fails_closed(event, on_error):
             merged.blocks.append(note)
         if isinstance(result.output, dict):  # a JSON answer counts even from a failed exit
             _absorb_json(merged, event, result.output)
+    elif result.status == BLOCKED and event in CANNOT_BLOCK:
+        merged.notes.append(f"hookrun: hook '{result.name}' exited 2, which cannot block "
+                            f"{event} (shown to you only): {result.reason}")
     elif result.status == BLOCKED:
         merged.blocks.append(result.reason)
     elif result.status == OK and isinstance(result.output, str):
@@ -101,7 +124,7 @@ def _absorb_decision(merged: _Merged, event: str, answer: Mapping[str, Any]) -> 
     decision, reason = answer.get("decision"), str(answer.get("reason") or "")
     if event == "PreToolUse" and decision in ("approve", "block"):
         merged.decisions.append(("allow" if decision == "approve" else "deny", reason))
-    elif decision == "block":
+    elif decision == "block" and event not in CANNOT_BLOCK:
         merged.blocks.append(reason)
 
 

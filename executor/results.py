@@ -129,18 +129,19 @@ class HookResult(NamedTuple):
 
 
 def _with_answer(base: HookResult, stdout: str) -> HookResult:
-    """Exit 0: a JSON object is an answer, other text is plain output, broken JSON is garbage."""
+    """Exit 0: a JSON object is an answer, a broken ``{...`` is garbage, the rest plain text.
+
+    Claude Code reads anything that is not a JSON object as plain text, ``[git] main`` too.
+    """
     stripped = stdout.strip()
     if not stripped:
         return base
-    if stripped[0] not in "{[":
+    if not stripped.startswith("{"):
         return base._replace(output=stdout)
     try:
         parsed = json.loads(stripped)
     except ValueError as exc:
         return base._replace(status=GARBLED, reason=f"printed invalid JSON ({exc})")
-    if not isinstance(parsed, dict):
-        return base._replace(status=GARBLED, reason="printed JSON that is not an object")
     return base._replace(output=parsed)
 
 

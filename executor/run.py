@@ -1,8 +1,10 @@
 """``hookrun run``: one event's hooks as a dependency graph, merged into one response.
 
 Each hook runs in its own thread the moment its dependencies have finished; command hooks
-are child processes, ``call`` hooks run in this interpreter. A block cancels whatever is
-still running, because nothing those hooks say can change the outcome any more.
+are child processes, ``call`` hooks run in this interpreter. On events where a block stops
+the action (PreToolUse, UserPromptSubmit, ...) a block cancels whatever is still running,
+because nothing those hooks say can change the outcome any more; elsewhere every hook runs
+to the end, as in Claude Code.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from hookswarm.executor import config as configuration
 from hookswarm.executor import records, schedule
 from hookswarm.executor.matcher import matches
-from hookswarm.executor.merge import Response, merge
+from hookswarm.executor.merge import BLOCK_PREVENTS, Response, fails_closed, merge
 from hookswarm.executor.results import BLOCKED, HookResult
 from hookswarm.executor.runners import run_call, run_command
 from hookswarm.lib.errors import ConfigError
@@ -102,7 +104,7 @@ def _notice(line: str) -> Outcome:
 def _broken_config(event: str, path: str, exc: ConfigError) -> Response:
     """A config that cannot be used fails open, or closed if its defaults say on_error=block."""
     fix = "run `hookrun validate` to see every problem"
-    if configuration.fallback_on_error(path) == "block":
+    if fails_closed(event, configuration.fallback_on_error(path)):
         line = f"hookrun: {exc}; blocking because [defaults] on_error = \"block\"; {fix}"
         blocked = HookResult(position=0, name="hookrun", status=BLOCKED, reason=line)
         response = merge(event, [blocked], on_error={})
@@ -131,6 +133,7 @@ class _Graph:
         self._lock = threading.Lock()
         self._cancelling = False
         self._done: queue.SimpleQueue[tuple[str, HookResult, float, float]] = queue.SimpleQueue()
+        _import_before_project(hooks)
         if any(h.call for h in hooks) and project not in sys.path:
             sys.path.insert(0, project)
 
@@ -181,8 +184,11 @@ class _Graph:
             return
         if name not in self._running:
             return  # a call hook that was already given up on
+        self._finish(name, result.timed(start, end))
+
+    def _finish(self, name: str, result: HookResult) -> None:
         del self._running[name]
-        self._results[name] = result.timed(start, end)
+        self._results[name] = result
         self._note_input(name, result)
         if self._settles(result):
             self._cancel_rest()
@@ -197,19 +203,21 @@ class _Graph:
         """Give up on hooks past their deadline; a call hook's thread is simply abandoned."""
         now = self._now()
         for name, start in list(self._running.items()):
+            if name not in self._running:
+                continue  # cancelled by an earlier expiry that decided the run
             hook = self._hooks[name]
             if hook.command:
                 if now >= start + hook.timeout + _REAP_MARGIN:
                     self._kill(name, cancel=False)  # its own timeout should have fired
-                continue
-            if now >= start + hook.timeout:
-                del self._running[name]
-                self._results[name] = HookResult.timed_out(hook).timed(start, now)
+            elif now >= start + hook.timeout:
+                self._finish(name, HookResult.timed_out(hook).timed(start, now))
 
     def _settles(self, result: HookResult) -> bool:
         """Does this one result decide a block, so nothing else can change the outcome?"""
+        if self._event not in BLOCK_PREVENTS:
+            return False
         hook = self._hooks[result.name]
-        if result.status == BLOCKED or (result.failed and hook.on_error == "block"):
+        if result.status == BLOCKED or (result.failed and fails_closed(self._event, hook.on_error)):
             return True
         answer = result.output
         if not isinstance(answer, dict):
@@ -274,6 +282,16 @@ class _Graph:
 
     def _now(self) -> float:
         return time.perf_counter() - self._started
+
+
+def _import_before_project(hooks: list[HookSpec]) -> None:
+    """Load what command hooks need while the project is not yet on ``sys.path``.
+
+    Call hooks import from the project directory, so from then on its ``signal.py`` or
+    ``selectors.py`` would shadow the standard library for hookrun's own late imports.
+    """
+    if any(h.command for h in hooks):
+        import hookswarm.lib.process  # noqa: F401
 
 
 def _upstream(result: HookResult) -> dict[str, Any]:

@@ -20,6 +20,9 @@ CONTEXT_EVENTS = frozenset({"PreToolUse", "PostToolUse", "PostToolUseFailure", "
                             "UserPromptSubmit", "UserPromptExpansion", "SessionStart", "Setup",
                             "SubagentStart", "Stop", "SubagentStop", "Notification",
                             "PostModelSwitch"})
+# Claude Code ignores onFailure on these events (claude-code-hooks.md §2.1): a hook that fails
+# there never blocks, so ending a turn cannot hinge on a broken hook.
+ON_FAILURE_IGNORED = frozenset({"Stop", "SubagentStop", "TaskCompleted", "TeammateIdle"})
 
 
 class Block(Exception):

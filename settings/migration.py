@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from hookswarm.executor import config as configuration
 from hookswarm.executor.config import Config, HookSpec
 from hookswarm.lib.errors import ConfigError, SettingsError
+from hookswarm.lib.protocol import ON_FAILURE_IGNORED
 from hookswarm.settings import edit, merge, native
 from hookswarm.settings.document import Document, parse
 from hookswarm.settings.entries import Entry, combined_matcher, matcher_covers
@@ -198,7 +199,7 @@ def _handler_notes(copies: Sequence[Native]) -> list[str]:
     notes = []
     if any("statusMessage" in h.handler for h in copies):
         notes.append("statusMessage dropped: hookrun shows no spinner text per hook")
-    if any(h.handler.get("onFailure") == "block" and h.event in native.ON_FAILURE_IGNORED
+    if any(h.handler.get("onFailure") == "block" and h.event in ON_FAILURE_IGNORED
            for h in copies):
         notes.append(f"onFailure is ignored on {copies[0].event} by Claude Code, so on_error "
                      "stays \"allow\"")

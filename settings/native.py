@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookswarm.executor.config import EVENTS
+from hookswarm.lib.protocol import ON_FAILURE_IGNORED
 from hookswarm.settings.document import Document
 from hookswarm.settings.entries import is_hookrun_group
 from hookswarm.settings.merge import hooks_node
@@ -17,8 +18,6 @@ from hookswarm.settings.merge import hooks_node
 # Keys a moved command hook may carry; anything else stays with Claude Code.
 CARRIED = frozenset({"type", "command", "timeout", "onFailure", "statusMessage", "async",
                      "asyncRewake", "once"})
-# Claude Code ignores onFailure on these events (claude-code-hooks.md §2.1).
-ON_FAILURE_IGNORED = frozenset({"Stop", "SubagentStop", "TaskCompleted", "TeammateIdle"})
 # Claude Code's timeout for a command hook without one (claude-code-hooks.md §3).
 CLAUDE_TIMEOUT = 600.0
 CLAUDE_EVENT_TIMEOUTS = {"UserPromptSubmit": 30.0}

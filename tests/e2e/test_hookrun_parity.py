@@ -35,7 +35,7 @@ pytestmark = pytest.mark.timeout(120)
 HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
 PROMPT = "please run the tool"
 TOUCH = tool_use("Bash", {"command": "touch ran.txt", "description": "touch"})
-MARKERS = ("ran.txt", "rewritten.txt", "first.txt")
+MARKERS = ("ran.txt", "rewritten.txt", "first.txt", "formatted.txt")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class Hook:
     matcher: str = ""
     timeout: int = 10
     after: tuple[str, ...] = ()
+    on_error: str = "allow"
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,18 @@ HANG = py("import sys, time; sys.stdin.read(); time.sleep(30)")
 REWRITE = answers({"hookSpecificOutput": {"hookEventName": "PreToolUse",
                                           "updatedInput": {"command": "touch rewritten.txt",
                                                            "description": "touch"}}})
+SLOW_PLAIN_CONTEXT = py("""
+    import sys, time
+    sys.stdin.read()
+    time.sleep(0.3)
+    print("CTX-PNPM")
+""")
+SLOW_FORMAT = py("""
+    import sys, time
+    sys.stdin.read()
+    time.sleep(0.3)
+    open("formatted.txt", "w").write("formatted")
+""")
 STOP_ONCE = py("""
     import json, sys
     payload = json.load(sys.stdin)
@@ -164,6 +177,22 @@ CASES = [
     Case("stop-block-continues-the-turn", [Hook("more", "Stop", STOP_ONCE)],
          lambda o: o.requests == 2 and "KEEP-GOING" in o.model_input,
          replies=[reply("first"), reply("second")], markers=["KEEP-GOING"]),
+    Case("exit-2-on-session-start-keeps-the-other-context",
+         [Hook("pnpm", "SessionStart", SLOW_PLAIN_CONTEXT),
+          Hook("node", "SessionStart", BLOCK_EXIT_2)],
+         lambda o: "CTX-PNPM" in o.seen and "NO-BASH" not in o.seen and o.requests == 1,
+         replies=[reply("hi")], markers=["CTX-PNPM", "NO-BASH"]),
+    Case("a-post-tool-use-block-lets-side-effects-finish",
+         [Hook("format", "PostToolUse", SLOW_FORMAT, "Bash"),
+          Hook("lint", "PostToolUse", BLOCK_EXIT_2, "Bash")],
+         lambda o: {"ran.txt", "formatted.txt"} <= o.files and "NO-BASH" in o.seen,
+         markers=["NO-BASH"]),
+    Case("plain-text-starting-with-a-bracket-is-context",
+         [Hook("git", "UserPromptSubmit", prints("[git] on branch CTX-BRACKET"))],
+         lambda o: "CTX-BRACKET" in o.seen, replies=[reply("hi")], markers=["CTX-BRACKET"]),
+    Case("on-failure-block-is-ignored-on-stop", [Hook("crash", "Stop", CRASH, on_error="block")],
+         lambda o: o.requests == 1 and not o.is_error and "CRASH-TRACE" not in o.seen,
+         replies=[reply("done"), reply("never")], markers=["CRASH-TRACE"]),
 ]
 
 
@@ -185,8 +214,11 @@ def command(hook: Hook) -> str:
 def native_hooks(hooks: Sequence[Hook]) -> dict[str, list[dict[str, Any]]]:
     config: dict[str, list[dict[str, Any]]] = {}
     for hook in hooks:
-        group: dict[str, Any] = {"hooks": [{"type": "command", "command": command(hook),
-                                            "timeout": hook.timeout}]}
+        handler: dict[str, Any] = {"type": "command", "command": command(hook),
+                                   "timeout": hook.timeout}
+        if hook.on_error == "block":
+            handler["onFailure"] = "block"
+        group: dict[str, Any] = {"hooks": [handler]}
         if hook.matcher:
             group["matcher"] = hook.matcher
         config.setdefault(hook.event, []).append(group)
@@ -199,7 +231,8 @@ def write_hookrun(root: Path, hooks: Sequence[Hook]) -> None:
         lines += ["[[hooks]]", f"name = {json.dumps(hook.name)}",
                   f"event = {json.dumps(hook.event)}", f"command = {json.dumps(command(hook))}",
                   f"timeout = {hook.timeout}", f"matcher = {json.dumps(hook.matcher)}",
-                  f"after = {json.dumps(list(hook.after))}", ""]
+                  f"after = {json.dumps(list(hook.after))}",
+                  f"on_error = {json.dumps(hook.on_error)}", ""]
     (root / ".claude" / "hookrun.toml").write_text("\n".join(lines))
     events = {hook.event for hook in hooks}
     write_settings(root, {"hooks": {event: [{"hooks": [

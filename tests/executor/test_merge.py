@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hookswarm.executor.merge import merge
+from hookswarm.executor.merge import fails_closed, merge
 from hookswarm.executor.results import HookResult
 
 
@@ -166,3 +166,53 @@ def test_a_json_answer_counts_even_from_a_failed_exit() -> None:
     response = merge("PreToolUse", [crashed], on_error={"odd": "allow"})
     assert specific(response.stdout)["permissionDecision"] == "deny"
     assert "hook 'odd' exited 1" in response.stderr
+
+
+def test_exit_2_where_it_cannot_block_keeps_every_answer_and_shows_the_stderr() -> None:
+    results = [ok("pnpm", "Project uses pnpm, not npm.\n"),
+               blocked("node", "[check-node]: node 18 is old")]
+    response = merge("SessionStart", results, on_error={})
+    answer = json.loads(response.stdout)
+    assert answer["hookSpecificOutput"] == {"hookEventName": "SessionStart",
+                                            "additionalContext": "Project uses pnpm, not npm."}
+    assert "hook 'node' exited 2" in answer["systemMessage"]
+    assert "node 18 is old" in answer["systemMessage"]
+    assert (response.exit_code, response.outcome) == (0, "ok")
+    assert "node 18 is old" in response.stderr
+
+
+@pytest.mark.parametrize("event", ["SessionStart", "SessionEnd", "Notification"])
+def test_nothing_fails_closed_where_exit_2_cannot_block(event: str) -> None:
+    response = merge(event, [failed("bad"), ok("good", context(event, "kept"))],
+                     on_error={"bad": "block"})
+    answer = json.loads(response.stdout)
+    assert answer["hookSpecificOutput"]["additionalContext"] == "kept"
+    assert (response.exit_code, response.outcome) == (0, "ok")
+    assert f'does not apply to {event} hooks' in answer["systemMessage"]
+
+
+@pytest.mark.parametrize("event", ["Stop", "SubagentStop", "TaskCompleted", "TeammateIdle"])
+def test_on_error_block_is_ignored_where_claude_code_ignores_on_failure(event: str) -> None:
+    response = merge(event, [failed("bad", "timeout", "timed out after 1 s")],
+                     on_error={"bad": "block"})
+    answer = json.loads(response.stdout)
+    assert "decision" not in answer
+    assert (response.exit_code, response.outcome) == (0, "ok")
+    assert answer["systemMessage"] == ("hookrun: hook 'bad' timed out after 1 s: ignored: "
+                                       f'on_error = "block" does not apply to {event} hooks')
+
+
+@pytest.mark.parametrize(("event", "on_error", "closed"), [
+    ("PreToolUse", "block", True),
+    ("UserPromptSubmit", "block", True),
+    ("PostToolUse", "block", True),
+    ("PreCompact", "block", True),
+    ("PreToolUse", "allow", False),
+    ("Stop", "block", False),
+    ("SubagentStop", "block", False),
+    ("TaskCompleted", "block", False),
+    ("TeammateIdle", "block", False),
+    ("SessionStart", "block", False),
+])
+def test_fails_closed(event: str, on_error: str, closed: bool) -> None:
+    assert fails_closed(event, on_error) is closed

@@ -1,0 +1,140 @@
+"""``hookrun run`` per event: where a block decides at once, where every hook still counts."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.executor.conftest import Project
+from tests.helpers.payloads import bash, prompt
+
+pytestmark = pytest.mark.timeout(60)
+
+SLOW_FORMAT = "sleep 0.3; echo formatted > formatted.txt"  # still running when lint blocks
+LINT = "echo 'unused var' >&2; exit 2"
+
+
+def test_a_project_module_named_like_the_stdlib_does_not_break_hookrun(project: Project) -> None:
+    project.module("signal", "SIGNALS = [1]\n")
+    project.module("selectors", "SELECTORS = []\n")
+    project.module("myctx", 'def ctx(payload):\n    return "ctx"\n')
+    project.config("""
+        [[hooks]]
+        name = "lint"
+        event = "UserPromptSubmit"
+        call = "myctx:ctx"
+        [[hooks]]
+        name = "echo"
+        event = "UserPromptSubmit"
+        command = "echo from command"
+    """)
+    ran = project.run(prompt())
+    assert ran.specific["additionalContext"] == "ctx\n\nfrom command", ran.stderr
+    assert ran.stderr == ""
+
+
+def test_exit_2_on_session_start_keeps_the_other_hooks_context(project: Project) -> None:
+    project.config(f"""
+        [[hooks]]
+        name = "pnpm"
+        event = "SessionStart"
+        command = "sleep 0.3; echo 'Project uses pnpm, not npm.'"
+        [[hooks]]
+        name = "node"
+        event = "SessionStart"
+        command = "{LINT.replace("unused var", "node 18 is old")}"
+    """)
+    ran = project.run({"hook_event_name": "SessionStart", "source": "startup"})
+    assert ran.code == 0
+    assert ran.specific["additionalContext"] == "Project uses pnpm, not npm."
+    assert "node 18 is old" in ran.answer["systemMessage"]
+    assert "decision" not in ran.answer
+    assert {name: h["status"] for name, h in ran.hooks().items()} == {"pnpm": "ok",
+                                                                      "node": "blocked"}
+
+
+@pytest.mark.parametrize("event", ["Stop", "SubagentStop"])
+def test_on_error_block_from_a_broken_config_never_blocks_a_stop(project: Project,
+                                                                  event: str) -> None:
+    project.config('[defaults]\non_error = "block"\n[[hooks]]\nname = "x"\n'
+                   f'event = "{event}"\ncommand = "true"\ntimeuot = 5\n')
+    ran = project.run({"hook_event_name": event, "stop_hook_active": True})
+    assert ran.code == 0
+    assert "decision" not in ran.answer
+    assert "timeuot" in ran.answer["systemMessage"]
+
+
+@pytest.mark.parametrize("event", ["Stop", "SubagentStop", "TaskCompleted", "TeammateIdle"])
+def test_a_failing_hook_with_on_error_block_never_blocks_where_claude_code_ignores_it(
+        project: Project, event: str) -> None:
+    project.config(f"""
+        [defaults]
+        on_error = "block"
+        [[hooks]]
+        name = "crash"
+        event = "{event}"
+        command = "echo boom >&2; exit 1"
+    """)
+    ran = project.run({"hook_event_name": event, "stop_hook_active": True})
+    assert ran.code == 0
+    assert "decision" not in ran.answer
+    assert "hook 'crash' exited 1: boom" in ran.answer["systemMessage"]
+
+
+@pytest.mark.parametrize(("event", "payload"), [
+    ("PostToolUse", {"tool_name": "Bash", "tool_input": {"command": "ls"},
+                     "tool_response": {"stdout": ""}}),
+    ("Stop", {"stop_hook_active": False}),
+])
+def test_a_block_after_the_fact_lets_every_hook_finish(project: Project, event: str,
+                                                       payload: dict[str, object]) -> None:
+    project.config(f"""
+        [[hooks]]
+        name = "format"
+        event = "{event}"
+        command = "{SLOW_FORMAT}"
+        [[hooks]]
+        name = "lint"
+        event = "{event}"
+        command = "{LINT}"
+    """)
+    ran = project.run({"hook_event_name": event, **payload})
+    assert (project.root / "formatted.txt").read_text() == "formatted\n"
+    assert ran.answer["decision"] == "block"
+    assert "unused var" in ran.answer["reason"]
+    assert {name: h["status"] for name, h in ran.hooks().items()} == {"format": "ok",
+                                                                      "lint": "blocked"}
+
+
+def test_a_call_hook_that_times_out_with_on_error_block_decides_at_once(
+        project: Project) -> None:
+    slow = project.script("slow.py", "import time; time.sleep(20)")
+    project.module("stuck", "import threading\ndef wait(payload):\n    threading.Event().wait()\n")
+    project.config(f"""
+        [[hooks]]
+        name = "slow"
+        event = "PreToolUse"
+        command = "{slow}"
+        timeout = 30
+        [[hooks]]
+        name = "stuck"
+        event = "PreToolUse"
+        call = "stuck:wait"
+        timeout = 0.5
+        on_error = "block"
+    """)
+    ran = project.run(bash())
+    assert ran.specific["permissionDecision"] == "deny"
+    assert {name: h["status"] for name, h in ran.hooks().items()} == {"slow": "cancelled",
+                                                                      "stuck": "timeout"}
+
+
+def test_plain_text_that_starts_with_a_bracket_is_context(project: Project) -> None:
+    project.config("""
+        [[hooks]]
+        name = "git"
+        event = "UserPromptSubmit"
+        command = "echo '[git] on branch main'"
+    """)
+    ran = project.run(prompt())
+    assert ran.specific["additionalContext"] == "[git] on branch main"
+    assert ran.hooks()["git"]["status"] == "ok"
