@@ -6,8 +6,10 @@ never imports click; every other verb goes through the click group in ``commands
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 
 USAGE_RUN = "usage: hookrun run [EVENT] [--config PATH] [--if-configured]"
 
@@ -34,16 +36,44 @@ def run(args: list[str]) -> int:
     from hookswarm.executor.run import Invocation, run_event
 
     raw = sys.stdin.buffer.read()
-    real_stdout = os.dup(1)
-    sys.stdout = sys.stderr  # stdout is the protocol channel: call hooks print to stderr
+    # Not restored: an abandoned call-hook thread may still print until the process exits.
+    real_stdout = divert_stdout()
     response = run_event(Invocation(raw=raw, event=event, config_path=config_path,
                                     environ=os.environ, cwd=os.getcwd(),
                                     if_configured=if_configured))
     if response.stderr:
-        os.write(2, response.stderr.encode())
+        _write_all(2, response.stderr.encode("utf-8", "backslashreplace"))
     if response.stdout:
-        _write_all(real_stdout, response.stdout.encode())
+        # Hook text may hold lone surrogates (undecodable file names); "?" keeps the JSON valid.
+        _write_all(real_stdout, response.stdout.encode("utf-8", "replace"))
     return response.exit_code
+
+
+def divert_stdout() -> int:
+    """Send stdout to stderr, ``sys.stdout`` and fd 1 alike, and return a dup of the real stdout.
+
+    stdout is the protocol channel: whatever a call hook prints, or a process it starts writes
+    to the descriptor it inherits, must not land in front of the answer.
+    """
+    sys.stdout.flush()
+    real = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return real
+
+
+@contextlib.contextmanager
+def stdout_diverted() -> Iterator[None]:
+    """Run a block with stdout diverted to stderr (see ``divert_stdout``), then restore it."""
+    previous = sys.stdout
+    real = divert_stdout()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(real, 1)
+        os.close(real)
+        sys.stdout = previous
 
 
 def _parse_run(args: list[str]) -> tuple[str | None, str | None, bool] | str:

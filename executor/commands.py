@@ -1,22 +1,25 @@
 """The click group behind every ``hookrun`` verb except the hot ``run`` path.
 
 Exit codes: 0 success; 1 the check failed (validate found errors, a golden file differs);
-2 usage or config errors. ``--json`` output is ``{"version": 1, "command": ..., ...}``.
+2 usage or config errors, and files that cannot be read or written. ``--json`` output is
+``{"version": 1, "command": ..., ...}``.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from hookswarm.executor import config as configuration
+from hookswarm.executor.cli import stdout_diverted
 from hookswarm.executor.commands_settings import import_hooks, install, uninstall
-from hookswarm.lib.errors import ConfigError
+from hookswarm.lib.errors import ConfigError, HookswarmError
 
 JSON_VERSION = 1
 config_option = click.option("--config", "config_path", type=click.Path(),
@@ -36,7 +39,10 @@ def _config_path(config_path: str | None) -> str:
 @click.group(help="Run Claude Code hooks as one dependency graph, and see where time goes.")
 @click.version_option(package_name="hookswarm")
 def cli() -> None:
-    pass
+    # Hook output and file names may hold lone surrogates; a report must not die on them.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
 
 
 @cli.command(help="Run the hooks for one event (payload on stdin). Claude Code calls this.")
@@ -86,16 +92,41 @@ def profile(event: str, payload_path: str | None, runs: int, svg_path: str | Non
     from hookswarm.executor.profile import load_payload, run_profile
 
     _require_config(config_path)
-    result = run_profile(event, load_payload(payload_path, event), runs=runs,
-                         config_path=config_path, environ=os.environ, cwd=os.getcwd())
+    try:
+        payload = load_payload(payload_path, event)
+        if svg_path:
+            _check_writable(svg_path)
+    except HookswarmError as exc:
+        _fail("profile", str(exc))
+    with stdout_diverted():  # what call hooks print must not end up in the report
+        result = run_profile(event, payload, runs=runs, config_path=config_path,
+                             environ=os.environ, cwd=os.getcwd())
     title = f"hookrun profile {event}: median run {result.wall_p50_ms:.1f} ms"
     if svg_path:
-        with open(svg_path, "w", encoding="utf-8") as handle:
-            handle.write(timeline.svg(result.timeline, title=title))
+        _write_svg(svg_path, timeline.svg(result.timeline, title=title))
     if as_json:
         emit("profile", result.as_json())
         return
     _print_profile(result, title)
+
+
+def _check_writable(path: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):  # found before the runs, not after them
+        raise HookswarmError(f"cannot write {path}: the directory {directory} does not exist")
+
+
+def _write_svg(path: str, svg: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(svg)
+    except OSError as exc:
+        _fail("profile", f"cannot write {path} ({exc.strerror}); choose another --svg path")
+
+
+def _fail(command: str, message: str) -> NoReturn:
+    click.echo(f"hookrun {command}: {message}", err=True)
+    sys.exit(2)
 
 
 def _print_profile(result: Any, title: str) -> None:
@@ -168,8 +199,9 @@ def test_fixtures(fixtures: tuple[str, ...], update: bool, config_path: str | No
     from hookswarm.executor.golden import FAIL, MISSING, check
 
     _require_config(config_path)
-    verdicts = [check(f, update=update, config_path=config_path, environ=os.environ,
-                      cwd=os.getcwd()) for f in fixtures if not f.endswith(".expected.json")]
+    with stdout_diverted():  # what call hooks print must not end up in the report
+        verdicts = [check(f, update=update, config_path=config_path, environ=os.environ,
+                          cwd=os.getcwd()) for f in fixtures if not f.endswith(".expected.json")]
     failed = [v for v in verdicts if v.status in (FAIL, MISSING)]
     if as_json:
         emit("test", {"ok": not failed, "results": [v._asdict() for v in verdicts]})

@@ -18,8 +18,9 @@ from hookswarm.lib.errors import ConfigError
 
 CONFIG_ENV = "HOOKRUN_CONFIG"
 DEFAULT_TIMEOUT = 30.0
+MAX_TIMEOUT = 86400.0  # a day; far larger values overflow the waits that enforce them
 ON_ERROR = ("allow", "block")
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: timeouts are capped; a cache from before may hold one that is not
 
 EVENTS = (
     "PreToolUse", "PostToolUse", "PostToolUseFailure", "PostToolBatch", "Notification",
@@ -238,9 +239,16 @@ def _names(value: Any, *, path: str, hook: str) -> tuple[str, ...]:
 
 
 def _timeout(value: Any, *, path: str, hook: str, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError("must be a positive number of seconds", path=path, hook=hook, key=key)
+    if not valid_timeout(value):
+        raise ConfigError(f"must be a positive number of seconds, at most {MAX_TIMEOUT:g} "
+                          "(a day)", path=path, hook=hook, key=key)
     return float(value)
+
+
+def valid_timeout(value: Any) -> bool:
+    """A positive, finite number of seconds up to ``MAX_TIMEOUT`` (NaN and inf fail)."""
+    return (not isinstance(value, bool) and isinstance(value, int | float)
+            and 0 < value <= MAX_TIMEOUT)
 
 
 def _on_error(value: Any, *, path: str, hook: str, key: str) -> str:
@@ -311,6 +319,9 @@ def _to_json(config: Config) -> dict[str, Any]:
 
 
 def _from_json(data: dict[str, Any]) -> Config:
+    """The cached form back; a value that ``parse`` would reject makes the cache a miss."""
     hooks = tuple(HookSpec(**{**raw, "after": tuple(raw["after"])}) for raw in data["hooks"])
+    if not all(valid_timeout(t) for t in (data["timeout"], *(h.timeout for h in hooks))):
+        raise ValueError("a cached timeout is out of range")
     return Config(path=data["path"], timeout=data["timeout"], on_error=data["on_error"],
                   hooks=hooks)

@@ -44,7 +44,7 @@ def check(fixture: str, *, update: bool, config_path: str | None,
     observed = render(observe(fixture, config_path=config_path, environ=environ, cwd=cwd))
     golden = expected_path(fixture)
     if update:
-        with open(golden, "w", encoding="utf-8") as handle:
+        with open(golden, "w", encoding="utf-8", errors="backslashreplace") as handle:
             handle.write(observed)
         return Verdict(fixture, UPDATED)
     if not os.path.exists(golden):

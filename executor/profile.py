@@ -12,6 +12,7 @@ from hookswarm.executor.results import HookResult
 from hookswarm.executor.run import Invocation, execute
 from hookswarm.executor.stats import percentile
 from hookswarm.executor.timeline import Bar
+from hookswarm.lib.errors import HookswarmError
 
 
 class HookProfile(NamedTuple):
@@ -118,10 +119,17 @@ def _statuses(samples: Sequence[Sequence[HookResult]], name: str) -> dict[str, i
 
 
 def load_payload(path: str | None, event: str) -> dict[str, Any]:
+    """The ``--payload`` file's JSON object, or a plausible payload for ``event`` without one."""
     if path is None:
         return default_payload(event, os.getcwd())
-    with open(path, encoding="utf-8") as handle:
-        data = json.load(handle)
+    fix = "give --payload a hook payload (a JSON object) as Claude Code sends it"
+    try:
+        with open(path, "rb") as handle:
+            data = json.load(handle)
+    except OSError as exc:
+        raise HookswarmError(f"cannot read {path} ({exc.strerror})") from None
+    except ValueError as exc:  # also UnicodeDecodeError
+        raise HookswarmError(f"{path} is not valid JSON ({exc}); {fix}") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: a payload must be a JSON object")
+        raise HookswarmError(f"{path} is JSON but not an object; {fix}")
     return data

@@ -50,28 +50,35 @@ def summarize(records: Iterable[Mapping[str, Any]], *,
         if since is not None and record.get("ts", 0) < since:
             continue
         for hook in record.get("hooks", ()):
-            _count(hook, durations, tallies)
+            try:
+                _count(hook, durations, tallies)
+            except (AttributeError, TypeError):
+                continue  # an entry of the wrong shape: skipped like a line that does not parse
     summary = [_stats(name, sorted(values), tallies[name]) for name, values in durations.items()]
     return sorted(summary, key=lambda s: (-s.p95_ms, s.name))
 
 
 def _count(hook: Mapping[str, Any], durations: dict[str, list[float]],
            tallies: dict[str, list[int]]) -> None:
+    """Add one hook entry; a field of the wrong type raises TypeError before anything changes."""
     name = hook.get("name", "?")
     elapsed = hook.get("end_ms", 0) - hook.get("start_ms", 0)
+    status = hook.get("status")
+    failed = status != "ok" and status in FAILED
+    timeout = hook.get("timeout")
+    near = timeout and elapsed > NEAR_TIMEOUT * 1000 * timeout
+    if type(name) is not str:
+        raise TypeError(f"hook name {name!r} is not a string")
     values = durations.get(name)
     if values is None:
         values = durations[name] = []
         tallies[name] = [0, 0, 0]
     values.append(elapsed)
-    status = hook.get("status")
-    if status != "ok":
+    if failed or near or status == "timeout":
         tally = tallies[name]
-        tally[0] += status in FAILED
+        tally[0] += failed
         tally[1] += status == "timeout"
-    timeout = hook.get("timeout")
-    if timeout and elapsed > NEAR_TIMEOUT * 1000 * timeout:
-        tallies[name][2] += 1
+        tally[2] += bool(near)
 
 
 def _stats(name: str, values: list[float], tally: list[int]) -> HookStats:

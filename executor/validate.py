@@ -1,24 +1,44 @@
-"""``hookrun validate``: everything wrong or risky in hookrun.toml, as findings."""
+"""``hookrun validate``: everything wrong or risky in hookrun.toml, as findings.
+
+Errors are what will surely fail when Claude Code runs the hooks: a config that does not
+load, a call that does not import (``hookrun run`` imports it with the same path), a matcher
+that is not a valid regular expression. Warnings are what may only look wrong from here: a
+command or script not found on this PATH or in this project directory may exist where Claude
+Code runs it; a timeout above Claude Code's limit, duplicated hooks, and settings entries
+that ``hookrun install`` wrote for an older version of the config.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
 import shutil
-from collections.abc import Iterable, Mapping
-from typing import NamedTuple
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hookswarm.executor import config as configuration
+from hookswarm.executor.cli import stdout_diverted
 from hookswarm.executor.config import Config, HookSpec
 from hookswarm.executor.runners import resolve
 from hookswarm.lib.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hookswarm.settings.entries import Entry
 
 # Claude Code's own limits for a hook command (claude-code-hooks.md §3): hookrun's entry for
 # the event cannot outlive them, so a longer hook timeout would never be reached.
 EVENT_LIMITS = {"UserPromptSubmit": 30.0}
 DEFAULT_LIMIT = 600.0
+# Programs whose first argument that is not an option is a script file: ``python3 x.py``,
+# ``node x.js``, ``bash x.sh``, ``uv run x.py``. An option that takes the code itself
+# (``-c``, ``-m``, ``-e``) means there is no script to look for.
+INTERPRETERS = re.compile(r"^(python[0-9.]*|node|bash|sh|zsh|dash|ruby|perl|php|deno|bun)$")
+_INLINE = frozenset({"-c", "-m", "-e", "-E", "--eval", "-p", "--print", "-r", "--require"})
 _PLAIN = re.compile(r"^[A-Za-z0-9_|, ]*$")
+_PROJECT_VAR = re.compile(r"\$(?:CLAUDE_PROJECT_DIR\b|\{CLAUDE_PROJECT_DIR\})")
 
 
 class Finding(NamedTuple):
@@ -41,41 +61,79 @@ def validate(path: str, *, environ: Mapping[str, str], cwd: str) -> list[Finding
 
 
 def check(config: Config, *, environ: Mapping[str, str], cwd: str) -> Iterable[Finding]:
+    project = environ.get("CLAUDE_PROJECT_DIR") or cwd  # as ``hookrun run`` picks it
     for hook in config.hooks:
-        yield from _runnable(hook, environ=environ, cwd=cwd)
+        yield from _runnable(hook, environ=environ, project=project)
         yield from _timeout(hook)
         yield from _matcher(hook)
     yield from _shadowed(config.hooks)
+    yield from _installed(config, environ=environ, project=project)
 
 
-def _runnable(hook: HookSpec, *, environ: Mapping[str, str], cwd: str) -> Iterable[Finding]:
+def _runnable(hook: HookSpec, *, environ: Mapping[str, str], project: str) -> Iterable[Finding]:
     if hook.call:
-        try:
-            resolve(hook.call)
-        except Exception as exc:
-            yield Finding("error", hook.name, f"call {hook.call!r} does not import: "
-                          f"{type(exc).__name__}: {exc}")
+        problem = _import_problem(hook.call, project)
+        if problem:
+            yield Finding("error", hook.name, f"call {hook.call!r} does not import: {problem}")
         return
-    program = _program(hook.command)
-    if program and not _exists(program, environ=environ, cwd=cwd):
-        yield Finding("error", hook.name, f"command {program!r} is not found (checked PATH and "
-                      f"{cwd}); fix 'command'")
+    words = _words(hook.command, project)
+    if words and not _exists(words[0], environ=environ, project=project):
+        yield Finding("warning", hook.name, f"command {words[0]!r} is not found (checked PATH "
+                      f"and {project}); fix 'command' unless Claude Code's PATH has it")
+        return
+    script = _script(words)
+    if script and "$" not in script and not os.path.exists(os.path.join(project, script)):
+        yield Finding("warning", hook.name, f"script {script!r} does not exist in {project}; "
+                      f"{words[0]} would fail on every run, so fix 'command'")
 
 
-def _program(command: str) -> str:
+def _import_problem(call: str, project: str) -> str:
+    """Import ``call`` as ``hookrun run`` would: the project directory is importable.
+
+    Appended, not inserted, so a project module cannot shadow hookrun's own imports here; what
+    the module prints while it loads must not reach a ``--json`` report.
+    """
+    saved = list(sys.path)
+    sys.path.append(project)
     try:
-        words = shlex.split(command)
+        with stdout_diverted():
+            resolve(call)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        sys.path[:] = saved
+    return ""
+
+
+def _words(command: str, project: str) -> list[str]:
+    try:
+        words = shlex.split(_PROJECT_VAR.sub(lambda _: project, command))
     except ValueError:
+        return []
+    return [w for w in words if "=" not in w.split("/")[0]]  # skip VAR=value prefixes
+
+
+def _script(words: list[str]) -> str:
+    """The script file an interpreter is given (see ``INTERPRETERS``), or ""."""
+    if words[:2] == ["uv", "run"]:
+        args = words[2:]
+    elif words and INTERPRETERS.match(os.path.basename(words[0])):
+        args = words[1:]
+    else:
         return ""
-    words = [w for w in words if "=" not in w.split("/")[0]]  # skip VAR=value prefixes
-    return words[0] if words else ""
+    for arg in args:
+        if arg in _INLINE or arg[:2] in ("-c", "-m"):  # also -c'code', -mmodule
+            return ""
+        if not arg.startswith("-"):
+            return arg if "/" in arg or "." in os.path.basename(arg) else ""
+    return ""
 
 
-def _exists(program: str, *, environ: Mapping[str, str], cwd: str) -> bool:
+def _exists(program: str, *, environ: Mapping[str, str], project: str) -> bool:
     if "$" in program:
         return True  # expanded by the shell at run time; cannot be checked here
     if "/" in program:
-        return os.path.exists(os.path.join(cwd, program))
+        return os.path.exists(os.path.join(project, program))
     return shutil.which(program, path=environ.get("PATH")) is not None or program in _BUILTINS
 
 
@@ -109,3 +167,70 @@ def _shadowed(hooks: Iterable[HookSpec]) -> Iterable[Finding]:
                           "matcher and command); it runs twice — remove one")
         else:
             seen[key] = hook.name
+
+
+def _installed(config: Config, *, environ: Mapping[str, str],
+               project: str) -> Iterable[Finding]:
+    """Settings entries that ``hookrun install`` wrote for an older version of the config.
+
+    A scope without any hookrun entry is fine: the plugin may be what runs hookrun.
+    """
+    from hookswarm.settings import entries, files
+
+    wanted = {e.event: e for e in entries.desired(config, executable="hookrun",
+                                                  config_path=None)}
+    default = configuration.find(None, environ=environ, cwd=project)
+    for scope in files.SCOPES:
+        path = files.settings_path(scope, project=project, environ=environ)
+        found: dict[str, dict[str, Any]] = {}
+        options = ""
+        for event, group, target in _hookrun_groups(path):
+            if _same_file(target or default, config.path):
+                found.setdefault(event, group)  # install keeps the first, removes the others
+                options = f" --config {shlex.quote(target)}" if target else options
+        differences = list(_differences(wanted, found))
+        if found and differences:
+            again = "hookrun install" + ("" if scope == "project" else f" --scope {scope}")
+            yield Finding("warning", "", f"the hookrun entries in {path} ({scope} scope) are "
+                          f"stale: {'; '.join(differences)}; run `{again}{options}` again")
+
+
+def _hookrun_groups(path: str) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """``(event, group, --config path or "")`` of each hookrun entry; none if unreadable."""
+    from hookswarm.settings.entries import is_hookrun_group
+
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            hooks = json.load(handle).get("hooks")
+    except (OSError, ValueError, AttributeError):
+        return
+    for event, groups in hooks.items() if isinstance(hooks, dict) else ():
+        for group in groups if isinstance(groups, list) else ():
+            if is_hookrun_group(group):
+                yield event, group, _config_option(group["hooks"][0]["command"])
+
+
+def _config_option(command: str) -> str:
+    words = shlex.split(command)
+    return words[words.index("--config") + 1] if "--config" in words[:-1] else ""
+
+
+def _same_file(a: str, b: str) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _differences(wanted: Mapping[str, Entry],
+                 found: Mapping[str, dict[str, Any]]) -> Iterator[str]:
+    for event, entry in wanted.items():
+        group = found.get(event)
+        if group is None:
+            yield f"no entry for {event}, so its hooks never run"
+            continue
+        matcher = str(group.get("matcher", "")).strip()
+        if (matcher if matcher != "*" else "") != entry.matcher:
+            yield f"{event} matcher is {matcher!r}, the config needs {entry.matcher!r}"
+        timeout = group["hooks"][0].get("timeout")
+        if timeout != entry.timeout:
+            yield f"{event} timeout is {timeout} s, the config needs {entry.timeout} s"
+    for event in found.keys() - wanted.keys():
+        yield f"an entry for {event}, which has no hooks now"

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hookswarm.executor.config import EVENTS
+from hookswarm.executor.config import EVENTS, MAX_TIMEOUT
 from hookswarm.lib.protocol import ON_FAILURE_IGNORED
 from hookswarm.settings.document import Document
 from hookswarm.settings.entries import is_hookrun_group
@@ -120,9 +120,10 @@ def _unknown_keys(handler: Mapping[str, Any]) -> str:
 def _timeout_problem(handler: Mapping[str, Any]) -> str:
     value = handler.get("timeout")
     if value is None or (not isinstance(value, bool) and isinstance(value, int | float)
-                         and value > 0):
+                         and 0 < value <= MAX_TIMEOUT):
         return ""
-    return f"timeout {value!r} is not a positive number of seconds"
+    return (f"timeout {value!r} is not a positive number of seconds up to {MAX_TIMEOUT:g} "
+            "(hookrun's limit)")
 
 
 def timeout(hook: Native) -> tuple[float, bool]:

@@ -116,3 +116,35 @@ def test_a_corrupt_cache_is_ignored(tmp_path: Path) -> None:
 def test_a_missing_file_says_how_to_fix_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="HOOKRUN_CONFIG"):
         config.load(str(tmp_path / "absent.toml"))
+
+
+@pytest.mark.parametrize("value", ["1e10", "inf", "-inf", "nan", "1e9", "86401", "0", "-1",
+                                   "true", '"30"'])
+@pytest.mark.parametrize("where", ["hook", "defaults"])
+def test_a_timeout_must_be_positive_finite_and_at_most_a_day(value: str, where: str) -> None:
+    if where == "hook":
+        toml, hook, key = HOOK.format(name="a") + f"timeout = {value}\n", "a", "timeout"
+    else:
+        toml, hook, key = f"[defaults]\ntimeout = {value}\n", "", "defaults.timeout"
+    with pytest.raises(ConfigError) as caught:
+        parse(toml)
+    assert (caught.value.hook, caught.value.key) == (hook, key)
+    assert "positive number of seconds, at most 86400" in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["86400", "0.001", "30"])
+def test_a_timeout_up_to_a_day_is_accepted(value: str) -> None:
+    assert parse(f"[defaults]\ntimeout = {value}\n" + HOOK.format(name="a")).hooks[0].timeout \
+        == float(value)
+
+
+@pytest.mark.parametrize("bad", ["1e10", "NaN", "Infinity", "-1", "true", '"5"'])
+def test_a_cached_timeout_out_of_range_is_not_trusted(tmp_path: Path, bad: str) -> None:
+    path = tmp_path / "hookrun.toml"
+    path.write_text("[defaults]\ntimeout = 5\n" + HOOK.format(name="a"))
+    config.load(str(path), cache_dir=str(tmp_path))
+    cache = tmp_path / "config-cache.json"
+    cache.write_text(cache.read_text().replace('"timeout": 5.0', f'"timeout": {bad}'))
+    assert cache.read_text().count(f'"timeout": {bad}') == 2  # the default's and the hook's
+    loaded = config.load(str(path), cache_dir=str(tmp_path))
+    assert (loaded.timeout, loaded.hooks[0].timeout) == (5.0, 5.0)

@@ -89,6 +89,7 @@ def test_names_are_made_unique() -> None:
     ({"type": "command", "command": "x", "future": 1}, "Stop", "(future)"),
     ({"type": "command", "command": "x", "timeout": 0}, "Stop", "not a positive"),
     ({"type": "command", "command": "x", "timeout": True}, "Stop", "not a positive"),
+    ({"type": "command", "command": "x", "timeout": 100000}, "Stop", "up to 86400"),
     ({"type": "command", "command": " "}, "Stop", "no command"),
     ({"type": "command", "command": "\ud800"}, "Stop", "not valid UTF-8"),
     ({"type": "command", "command": "x"}, "PreToolUze", "not an event hookrun knows"),
