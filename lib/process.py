@@ -268,7 +268,9 @@ class AsyncChild:
         """Deliver stdout/stderr chunks to ``sink`` until the child has exited; the exit status.
 
         Pipes still held open by an escaped grandchild are abandoned ``drain`` seconds after
-        the exit, so a child's end is never hostage to its descendants.
+        the exit, so a child's end is never hostage to its descendants. Cancelled before the
+        exit, it leaves the pipes open for :meth:`stop`: a child that writes during its grace
+        must not die of SIGPIPE instead of ending at its own pace.
         """
         import anyio
 
@@ -283,7 +285,8 @@ class AsyncChild:
                 await self.wait()
                 readers.cancel_scope.deadline = anyio.current_time() + drain
         finally:
-            self.close()
+            if self.returncode is not None:
+                self.close()
         return await self.wait()
 
     async def stop(self, *, grace: float) -> int:
@@ -296,7 +299,9 @@ class AsyncChild:
                 await self.wait()
             if self.returncode is None:
                 kill_group(self.pid)
-        return await self.wait()
+        code = await self.wait()
+        self.close()
+        return code
 
     def close(self) -> None:
         """Close the pipes and the pidfd (the child itself is left alone)."""
@@ -359,8 +364,8 @@ def start_async(
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
             env=dict(env) if env is not None else None, start_new_session=True,
         )
-    except OSError as exc:
-        return ProcessOutcome.not_started(f"{argv[0]}: {exc.strerror or exc}")
+    except (OSError, ValueError, TypeError) as exc:  # bad env names, NUL bytes, non-str values
+        return ProcessOutcome.not_started(f"{argv[0]}: {getattr(exc, 'strerror', None) or exc}")
     return AsyncChild(proc, stdin)
 
 

@@ -11,7 +11,7 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -25,13 +25,14 @@ EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 class _Env:
     def __init__(self, project: Path, config_path: Path | None, overrides: dict[str, Any]) -> None:
         self.project = project
+        self.config_given = config_path is not None
         self.config_path = config_path or project / ".swarm" / "config.toml"
         self.overrides = overrides
 
     def config(self) -> Any:
         from hookswarm.lib.swarm.config import load_config
 
-        config = load_config(self.config_path)
+        config = load_config(self.config_path, required=self.config_given)
         update: dict[str, Any] = {}
         if self.overrides.get("max_parallel"):
             update["max_parallel"] = self.overrides["max_parallel"]
@@ -45,15 +46,22 @@ class _Env:
 
         return Store.for_project(self.project)
 
+    def existing_store(self) -> Any | None:
+        """The store for a read-only verb, or None when the project has no ``.swarm/`` yet."""
+        from hookswarm.lib.swarm.store import SWARM_DIR
+
+        return self.store() if (self.project / SWARM_DIR).is_dir() else None
+
 
 pass_env = click.make_pass_decorator(_Env)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--dir", "project", type=click.Path(file_okay=False, path_type=Path), default=".",
-              help="Project directory holding .swarm/ (default: the current one).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Config file (default: .swarm/config.toml).")
+@click.option("--dir", "project", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=".", help="Project directory holding .swarm/ (default: the current one).")
+@click.option("--config", "config_path",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Config file (default: .swarm/config.toml, if it exists).")
 @click.option("--max-parallel", type=click.IntRange(min=1), help="Global cap on running workers.")
 @click.option("--claude-bin", help="The claude executable (default: $HOOKSWARM_CLAUDE_BIN, "
                                    "else claude on PATH).")
@@ -77,7 +85,8 @@ def _task_options(func: Any) -> Any:
         click.option("--expects", multiple=True, help="A file the task must produce (repeatable)."),
         click.option("--complexity", type=click.IntRange(1, 3), default=None),
         click.option("--max-turns", type=click.IntRange(min=1), default=None),
-        click.option("--env", "env_pairs", multiple=True, help="NAME=VALUE (repeatable)."),
+        click.option("--env", "env_pairs", multiple=True, callback=_env_pairs,
+                     help="NAME=VALUE (repeatable)."),
         click.option("--id", "task_id", default=None),
         click.argument("argv", nargs=-1),
     ]
@@ -86,12 +95,20 @@ def _task_options(func: Any) -> Any:
     return func
 
 
+def _env_pairs(ctx: click.Context, param: click.Parameter,
+               pairs: tuple[str, ...]) -> dict[str, str]:
+    bad = next((pair for pair in pairs if "=" not in pair), None)
+    if bad is not None:
+        raise click.BadParameter(f"'{bad}' has no '='; write NAME=VALUE", ctx=ctx, param=param)
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
 def _flag_task(flags: dict[str, Any], *, base: str) -> list[Any]:
-    from hookswarm.lib.swarm.task import build_tasks
+    from hookswarm.lib.swarm.task import build_tasks, read_text
 
     entry: dict[str, Any] = {}
     if flags.get("context_file"):
-        entry["context"] = Path(flags["context_file"]).read_text(encoding="utf-8")
+        entry["context"] = read_text(Path(flags["context_file"]), what="context file")
     for key in ("backend", "prompt", "context", "model", "cwd", "complexity", "max_turns"):
         if flags.get(key) is not None:
             entry[key] = flags[key]
@@ -102,7 +119,7 @@ def _flag_task(flags: dict[str, Any], *, base: str) -> list[Any]:
         entry["backend"] = "command"
     if flags.get("task_id"):
         entry["id"] = flags["task_id"]
-    entry["env"] = dict(pair.split("=", 1) for pair in flags.get("env_pairs", ()) if "=" in pair)
+    entry["env"] = flags.get("env_pairs") or {}
     return build_tasks([entry], source="flags", base=base)
 
 
@@ -157,9 +174,10 @@ def _run_tasks(env: _Env, config: Any, tasks: Sequence[Any], *, as_json: bool) -
         ids = store.submit(tasks)
     progress = Progress(total=len(ids), stream=sys.stderr, quiet=as_json)
     coordinator = Coordinator(store, config, on_event=progress.on_event)
-    anyio.run(lambda: coordinator.run(only=ids))
+    anyio.run(_until_signalled, lambda: coordinator.run(only=ids))
     progress.close()
-    results = [store.result(i) or {"id": i, "status": "failed", "reason": "no result"} for i in ids]
+    results = [coordinator.results.get(i) or store.result(i)
+               or {"id": i, "status": "failed", "reason": "no result"} for i in ids]
     if as_json:
         click.echo(json.dumps({"version": 1, "results": results}, indent=1))
     else:
@@ -167,6 +185,28 @@ def _run_tasks(env: _Env, config: Any, tasks: Sequence[Any], *, as_json: bool) -
 
         click.echo(summary_table(results))
     return EXIT_OK if all(r["status"] == "succeeded" for r in results) else EXIT_FAILED
+
+
+async def _until_signalled(work: Callable[[], Awaitable[None]]) -> None:
+    """Run ``work``; SIGTERM or SIGINT cancels it (the coordinator then stops its workers).
+
+    The receiver stays open until ``work`` has unwound, so a second signal during the
+    workers' shutdown grace is absorbed instead of aborting the cleanup.
+    """
+    import signal
+
+    import anyio
+
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async with anyio.create_task_group() as group:
+            async def stop_on_signal() -> None:
+                async for _ in signals:
+                    group.cancel_scope.cancel()
+                    return
+
+            group.start_soon(stop_on_signal)
+            await work()
+            group.cancel_scope.cancel()
 
 
 @cli.command()
@@ -183,25 +223,11 @@ def serve(env: _Env, exit_when_idle: bool) -> None:
         config = env.config()
     progress = Progress(total=0, stream=sys.stderr, quiet=False, lines=True)
     coordinator = Coordinator(env.store(), config, on_event=progress.on_event)
-    anyio.run(_serve, coordinator, exit_when_idle)
-
-
-async def _serve(coordinator: Any, exit_when_idle: bool) -> None:
-    import signal
-
-    import anyio
-
-    async with anyio.create_task_group() as group:
-        async def stop_on_signal() -> None:
-            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                async for _ in signals:
-                    group.cancel_scope.cancel()
-                    return
-
-        group.start_soon(stop_on_signal)
+    async def work() -> None:
         click.echo("swarm serve: ready", err=True)
         await coordinator.run(until_idle=exit_when_idle)
-        group.cancel_scope.cancel()
+
+    anyio.run(_until_signalled, work)
 
 
 @cli.command()
@@ -221,6 +247,11 @@ def submit(env: _Env, /, taskfile: Path | None, **flags: Any) -> None:
         click.echo(task_id)
 
 
+_EMPTY_STATUS: dict[str, Any] = {"active": 0, "queued": 0, "finished": 0, "max_parallel": 1,
+                                 "efficiency": None, "running": [], "orphaned": [],
+                                 "by_status": {}, "damaged": []}
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
@@ -228,7 +259,8 @@ def status(env: _Env, as_json: bool) -> None:
     """Active, queued and finished counts, and the last session's parallel efficiency."""
     from hookswarm.lib.swarm.report import status_report
 
-    report = status_report(env.store())
+    store = env.existing_store()
+    report = status_report(store) if store is not None else _EMPTY_STATUS
     if as_json:
         click.echo(json.dumps({"version": 1, **report}, indent=1))
         return
@@ -238,6 +270,10 @@ def status(env: _Env, as_json: bool) -> None:
                f"{'-' if eff is None else f'{eff:.1%}'} (cap {report['max_parallel']})")
     for task in report["running"]:
         click.echo(f"  running {task['id']}  pid {task.get('pid', '-')}  {task['backend']}")
+    for task in report["orphaned"]:
+        click.echo(f"  orphaned {task['id']}  {task['backend']}  ({task['reason']})")
+    for line in report["damaged"]:
+        click.echo(f"  damaged: {line}")
     for name, count in sorted(report["by_status"].items()):
         click.echo(f"  {name}: {count}")
 
@@ -248,9 +284,12 @@ def status(env: _Env, as_json: bool) -> None:
 @pass_env
 def logs(env: _Env, task_id: str, follow: bool) -> None:
     """Print what the worker of TASK_ID printed."""
-    store = env.store()
-    if not store.known(task_id) and not store.log_path(task_id).exists():
-        _fail_input(HookswarmError(f"no task '{task_id}' in {store.root}; "
+    from hookswarm.lib.swarm.task import valid_id
+
+    store = env.existing_store()
+    if (store is None or not valid_id(task_id)
+            or (not store.known(task_id) and not store.log_path(task_id).exists())):
+        _fail_input(HookswarmError(f"no task '{task_id}' in {env.project / '.swarm'}; "
                                    "`swarm status` lists the tasks"))
     offset = 0
     while True:
@@ -294,7 +333,7 @@ def health(env: _Env, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--older-than", type=float, default=None,
+@click.option("--older-than", type=click.FloatRange(min=0), default=None,
               help="Days to keep finished tasks (default: retention_days from the config).")
 @click.option("--all", "everything", is_flag=True, help="Remove every finished task.")
 @pass_env
@@ -303,7 +342,8 @@ def clean(env: _Env, older_than: float | None, everything: bool) -> None:
     with _input_errors():
         config = env.config()
     days = 0.0 if everything else (config.retention_days if older_than is None else older_than)
-    removed = env.store().clean(older_than=days * 86400)
+    store = env.existing_store()
+    removed = store.clean(older_than=days * 86400) if store is not None else []
     if removed is None:
         click.echo("swarm clean: the store is busy; skipped", err=True)
         return

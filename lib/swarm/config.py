@@ -10,25 +10,28 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hookswarm.lib.swarm.errors import TaskFileError
 from hookswarm.lib.swarm.heartbeat import HeartbeatPolicy
-from hookswarm.lib.swarm.task import Task
+from hookswarm.lib.swarm.task import Backend, Task, read_text
 from hookswarm.lib.swarm.timeouts import TimeoutPolicy, initial_deadline
 
 CLAUDE_BIN_ENV = "HOOKSWARM_CLAUDE_BIN"
 DEFAULT_ALLOWED_TOOLS = ("Read", "Write", "Edit", "MultiEdit", "Glob", "Grep", "LS")
 
 
+_Seconds = Annotated[float, Field(gt=0)]
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class TimeoutSettings(_Section):
-    initial: tuple[float, float, float] = (60.0, 120.0, 180.0)
+    initial: tuple[_Seconds, _Seconds, _Seconds] = (60.0, 120.0, 180.0)
     extend: float = Field(default=60.0, ge=0)
     cap: float = Field(default=240.0, gt=0)
     grace: float = Field(default=5.0, ge=0)
@@ -62,7 +65,7 @@ class SwarmConfig(_Section):
     """Every knob of the coordinator, with the documented defaults."""
 
     max_parallel: int = Field(default=5, ge=1)
-    caps: dict[str, int] = Field(default_factory=dict)
+    caps: dict[Backend, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
     inline_context: int = Field(default=500, ge=0)
     retention_days: float = Field(default=7.0, ge=0)
     max_attempts: int = Field(default=2, ge=1)
@@ -73,23 +76,31 @@ class SwarmConfig(_Section):
     claude: ClaudeSettings = ClaudeSettings()
 
     def cap(self, backend: str) -> int:
-        return min(self.caps.get(backend, self.max_parallel), self.max_parallel)
+        caps: dict[str, int] = dict(self.caps.items())
+        return min(caps.get(backend, self.max_parallel), self.max_parallel)
 
 
-def load_config(path: str | Path | None) -> SwarmConfig:
-    """Read a config file; ``None`` or a missing default file gives the defaults."""
-    if path is None or not Path(path).exists():
+def load_config(path: str | Path | None, *, required: bool = False) -> SwarmConfig:
+    """Read a config file; ``None`` or a missing file gives the defaults, unless ``required``."""
+    if path is None or (not required and not Path(path).exists()):
         return SwarmConfig()
+    text = read_text(Path(path), what="config")
     try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        return SwarmConfig.model_validate(raw)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        return SwarmConfig.model_validate(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:
         raise TaskFileError(f"cannot read the config: {exc}", path=str(path)) from None
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"])
-        reason = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise TaskFileError(reason, path=str(path), key=key) from None
+        raise _config_error(exc, str(path)) from None
+
+
+def _config_error(exc: ValidationError, path: str) -> TaskFileError:
+    first = exc.errors()[0]
+    loc = [str(part) for part in first["loc"]]
+    if loc[:1] == ["caps"] and loc[-1] == "[key]":
+        return TaskFileError("unknown backend (caps are per backend: claude, command)",
+                             path=path, key=".".join(loc[:2]))
+    reason = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+    return TaskFileError(reason, path=path, key=".".join(loc))
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,10 @@
 
 One anyio task group owns every worker. The loop wakes when a worker ends, a probe answers or
 the poll interval passes; each pass reads the queue, starts probes for backends that need
-one, fails tasks whose backend stays down, and starts whatever admission allows.
+one, fails tasks whose backend stays down, and starts whatever admission allows. Every few
+seconds it also looks for coordinators that died, and recovers their claims.
+
+A request that cannot be read is moved aside and its task fails; the others carry on.
 """
 
 from __future__ import annotations
@@ -21,16 +24,18 @@ from hookswarm.lib.swarm.config import Limits, SwarmConfig, limits_for
 from hookswarm.lib.swarm.context import compose, needs_file
 from hookswarm.lib.swarm.evidence import Ending, Stop, Verdict, file_facts, fresh, verdict
 from hookswarm.lib.swarm.health import HealthBoard
-from hookswarm.lib.swarm.lease import OWNER_ENV, Lease
+from hookswarm.lib.swarm.lease import OWNER_ENV, Lease, someone_died
 from hookswarm.lib.swarm.ownership import absolute_globs
 from hookswarm.lib.swarm.recovery import recover
 from hookswarm.lib.swarm.scheduler import Slot, admit
-from hookswarm.lib.swarm.store import Envelope, Store
+from hookswarm.lib.swarm.store import DamagedFile, Envelope, Store
 from hookswarm.lib.swarm.supervisor import Watch, supervise
 from hookswarm.lib.swarm.task import Task
 
 TASK_ID_ENV = "SWARM_TASK_ID"
+CANCELLED = "cancelled: the coordinator was stopped (Ctrl-C/SIGTERM)"
 _LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+_LEASE_CHECK = 2.0  # seconds between looks for dead coordinators (a few syscalls each)
 OnEvent = Callable[[dict[str, Any]], None]
 
 
@@ -94,28 +99,69 @@ class Coordinator:
         self._seq = 0
         self._state_dirty = False
         self._state_synced = 0.0
+        self._leases_checked = 0.0
+        self._wanted: frozenset[str] | None = None
+        self._ended: set[str] = set()
+        self.results: dict[str, dict[str, Any]] = {}  # what it wrote for the tasks in ``only``
 
     async def run(self, *, only: Sequence[str] | None = None, until_idle: bool = True) -> None:
-        """Work until ``only`` (or, with ``until_idle``, the whole queue) is done or cancelled."""
+        """Work until ``only`` (or, with ``until_idle``, the whole queue) is done or cancelled.
+
+        Cancelled, a coordinator asked for ``only`` these tasks stops their workers and fails
+        every one without a result, so no later ``serve`` runs them behind the user's back; a
+        coordinator working the whole queue requeues its running tasks instead.
+        """
         import anyio
 
-        lease = Lease.acquire(self.store.root)
+        wanted = list(only) if only is not None else None
+        self._wanted = frozenset(wanted) if wanted is not None else None
+        lease = Lease.acquire(self.store.root, holds=wanted or ())
         self._owner = lease.owner
         try:
-            recovered = recover(self.store, max_attempts=self.config.max_attempts)
-            if recovered.requeued or recovered.failed or recovered.killed:
-                self._emit("recovered", "", requeued=list(recovered.requeued),
-                           failed=list(recovered.failed), killed=recovered.killed)
+            self._recover()
             self.store.begin_session(owner=lease.owner, max_parallel=self.config.max_parallel,
                                      now=time.time())
-            await _start_threads(self.config.max_parallel)
-            async with anyio.create_task_group() as group:
-                await self._loop(group, list(only) if only is not None else None, until_idle)
+            try:
+                await _start_threads(self.config.max_parallel)
+                async with anyio.create_task_group() as group:
+                    await self._loop(group, wanted, until_idle)
+            except anyio.get_cancelled_exc_class():
+                self._fail_unstarted()
+                raise
         finally:
             try:
                 self.store.update_state()
             finally:
                 lease.release()
+
+    def _recover(self) -> None:
+        """Recover the claims of dead coordinators (at the start, then every few seconds)."""
+        self._leases_checked = time.monotonic()
+        found = recover(self.store, max_attempts=self.config.max_attempts)
+        for task_id, reason in found.rejected:
+            self._emit("ended", task_id, status="failed", reason=reason)
+        if found.requeued or found.failed or found.killed:
+            self._state_dirty = True
+            self._emit("recovered", "", requeued=list(found.requeued),
+                       failed=list(found.failed), killed=found.killed)
+
+    def _recover_dead(self) -> None:
+        if time.monotonic() - self._leases_checked < _LEASE_CHECK:
+            return
+        if someone_died(self.store.root):
+            self._recover()
+        else:
+            self._leases_checked = time.monotonic()
+
+    def _fail_unstarted(self) -> None:
+        """After a cancel, fail the asked-for tasks still queued (running ones failed already)."""
+        if self._wanted is None:
+            return
+        left = [i for i in self._wanted if i not in self._ended]
+        known = {i: q.envelope for i, q in self._queued.items()}
+        for envelope in self.store.claim(left, owner=self._owner, known=known,
+                                         update_state=False):
+            self._finish_failed(envelope, f"{CANCELLED} before the task started")
 
     # ------------------------------------------------------------ the loop
 
@@ -129,6 +175,7 @@ class Coordinator:
                 await anyio.lowlevel.checkpoint()  # a probe without I/O answers before admission
             self._fail_unusable()
             self._start_admitted(group)
+            self._recover_dead()
             self._sync_state()
             if until_idle and self._idle(wanted):
                 return
@@ -147,7 +194,11 @@ class Coordinator:
                 self._enqueue(task_id)
 
     def _enqueue(self, task_id: str) -> None:
-        envelope = self.store.request(task_id)
+        try:
+            envelope = self.store.request(task_id)
+        except DamagedFile as exc:
+            self._reject(task_id, exc)
+            return
         if envelope is None:
             return
         task = envelope.task
@@ -206,13 +257,32 @@ class Coordinator:
         return (settings.on_unhealthy == "fail" or key.endswith("?")
                 or self.health.failing_for(key) >= settings.wait_limit)
 
+    def _reject(self, task_id: str, damage: DamagedFile) -> None:
+        """A request that cannot be read: moved aside, its task failed, one message."""
+        result = self.store.reject("requests", task_id, damage)
+        self._state_dirty = True
+        self._ended_with(task_id, result or {}, result is not None)
+        self._emit("ended", task_id, status="failed",
+                   reason=str(result["reason"]) if result else str(damage))
+
     def _fail_now(self, task_id: str, reason: str) -> None:
         queued = self._queued.pop(task_id)
-        if not self.store.claim([task_id], owner=self._owner, update_state=False):
-            return
+        if self.store.claim([task_id], owner=self._owner, update_state=False):
+            self._finish_failed(queued.envelope, reason)
+
+    def _finish_failed(self, envelope: Envelope, reason: str) -> None:
+        """Fail a claimed task that did not run (or whose run was stopped) with ``reason``."""
+        task_id = envelope.task.id
+        result = self._failed(envelope, reason)
         self._state_dirty = True
-        self.store.finish(task_id, self._failed(queued.envelope, reason), update_state=False)
+        self._ended_with(task_id, result, self.store.finish(task_id, result, update_state=False))
         self._emit("ended", task_id, status="failed", reason=reason)
+
+    def _ended_with(self, task_id: str, result: dict[str, Any], written: bool) -> None:
+        if self._wanted is not None and task_id in self._wanted:
+            self._ended.add(task_id)
+            if written:
+                self.results[task_id] = result
 
     def _failed(self, envelope: Envelope, reason: str) -> dict[str, Any]:
         """A ``failed`` result for a task that never ran, or whose run the coordinator lost."""
@@ -284,7 +354,21 @@ class Coordinator:
             return False
         if wanted is None:
             return not self._queued
-        return all(self.store.path("results", i).exists() for i in wanted)
+        return all(self._settled(task_id) for task_id in wanted)
+
+    def _settled(self, task_id: str) -> bool:
+        """Whether an asked-for task ended here, elsewhere, or vanished from the store."""
+        if task_id in self._ended or self.store.path("results", task_id).exists():
+            return True
+        if task_id in self._queued or self.store.known(task_id):
+            return False
+        with self.store.lock():  # a task moving between folders is in one of them again
+            if self.store.known(task_id):
+                return False
+        self._ended.add(task_id)
+        self._emit("ended", task_id, status="vanished",
+                   reason="its files were removed from .swarm/ before it had a result")
+        return True
 
     # ------------------------------------------------------------ one task
 
@@ -300,9 +384,10 @@ class Coordinator:
             except Exception as exc:  # one task's I/O error must not stop the other workers
                 result = self._failed(envelope, f"the coordinator could not run it: "
                                                 f"{type(exc).__name__}: {exc}")
-            await anyio.to_thread.run_sync(
+            written = await anyio.to_thread.run_sync(
                 lambda: self.store.finish(task_id, result, update_state=False))
             self._state_dirty = True
+            self._ended_with(task_id, result, written)
             self._emit("ended", task_id, status=result["status"], reason=result["reason"])
         finally:
             del self._active[task_id]
@@ -346,28 +431,40 @@ class Coordinator:
             with anyio.CancelScope(shield=True):
                 await worker.stop(grace=limits.grace)
                 if isinstance(exc, anyio.get_cancelled_exc_class()):
-                    self.store.requeue(task.id, attempt=envelope.attempt)
-                    self._emit("requeued", task.id)
+                    self._give_back(envelope)
             raise
+
+    def _give_back(self, envelope: Envelope) -> None:
+        """A task whose worker a cancel stopped: requeued by ``serve``, failed for ``run``."""
+        if self._wanted is not None:
+            self._finish_failed(envelope, CANCELLED)
+            return
+        self.store.requeue(envelope.task.id, attempt=envelope.attempt)
+        self._emit("requeued", envelope.task.id)
 
     def _start(self, envelope: Envelope, timing: _Timing) -> Worker | WorkerEnd:
         task = envelope.task
         timing.before = {f.path: f for f in file_facts(task.expected_paths())}
         timing.started_wall = time.time()
-        if not os.path.isdir(task.cwd):
-            worker: Worker | WorkerEnd = WorkerEnd.launch_failed(
-                f"the task's cwd {task.cwd} is not a directory")
-        else:
-            launch = Launch(task, self._prompt(task), self._worker_env(task))
-            worker = self.backends[task.backend].start(launch)
+        worker = self._spawn(task)
         timing.spawned = time.monotonic()
         if not isinstance(worker, WorkerEnd):
             self._emit("started", task.id, pid=worker.pid,
                        spawn_ms=round((timing.spawned - timing.admitted) * 1000, 3))
         return worker
 
+    def _spawn(self, task: Task) -> Worker | WorkerEnd:
+        if not os.path.isdir(task.cwd):
+            return WorkerEnd.launch_failed(f"the task's cwd {task.cwd} is not a directory")
+        try:
+            launch = Launch(task, self._prompt(task), self._worker_env(task))
+            return self.backends[task.backend].start(launch)
+        except Exception as exc:  # one task's bad input must not stop the other workers
+            return WorkerEnd.launch_failed(f"{type(exc).__name__}: {exc}")
+
     def _open_log(self, task_id: str) -> int:
-        return os.open(self.store.log_path(task_id), _LOG_FLAGS, 0o644)
+        """The worker's log, private like its context: the output may repeat the prompt."""
+        return os.open(self.store.log_path(task_id), _LOG_FLAGS, 0o600)
 
     def _prompt(self, task: Task) -> str:
         if not needs_file(task.context, inline_limit=self.config.inline_context):

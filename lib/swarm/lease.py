@@ -1,7 +1,8 @@
 """Coordinator leases: a running coordinator holds an exclusive lock on its own lease file.
 
 The kernel drops the lock when the process dies (even by SIGKILL), so "is the owner of this
-claim still alive" is one non-blocking lock attempt, with no pid-reuse guesswork.
+claim still alive" is one non-blocking lock attempt, with no pid-reuse guesswork. The file
+holds the ids of the tasks the coordinator waits for (one a line), which ``clean`` keeps.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import contextlib
 import fcntl
 import os
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 
 OWNER_ENV = "HOOKSWARM_SWARM_OWNER"
@@ -24,16 +26,19 @@ class Lease:
         self._fd = fd
 
     @classmethod
-    def acquire(cls, root: Path) -> Lease:
-        """Start holding a new lease.
+    def acquire(cls, root: Path, *, holds: Sequence[str] = ()) -> Lease:
+        """Start holding a new lease for a coordinator that waits for the tasks ``holds``.
 
-        The file is locked under a hidden name and then renamed into place, so a lease file
-        that recovery can see is locked by its live owner or was left by a dead one.
+        The file is locked and written under a hidden name and then renamed into place, so a
+        lease file that others can see is complete, and locked by its live owner or was left
+        by a dead one.
         """
         owner = f"{os.getpid()}-{secrets.token_hex(4)}"
         hidden = _path(root, owner).with_name(f".{owner}.tmp")
         fd = os.open(hidden, os.O_RDWR | os.O_CREAT, 0o644)
         fcntl.flock(fd, fcntl.LOCK_EX)
+        if holds:
+            os.write(fd, "\n".join(holds).encode())
         os.rename(hidden, _path(root, owner))
         return cls(root, owner, fd)
 
@@ -43,8 +48,8 @@ class Lease:
         os.close(self._fd)
 
 
-def alive(root: Path, owner: str) -> bool:
-    """Whether the coordinator ``owner`` still holds its lease; a dead one's file is removed."""
+def held(root: Path, owner: str) -> bool:
+    """Whether the coordinator ``owner`` still holds its lease; a dead one's file is kept."""
     if not owner:
         return False
     try:
@@ -57,15 +62,41 @@ def alive(root: Path, owner: str) -> bool:
         return True
     finally:
         os.close(fd)
+    return False
+
+
+def alive(root: Path, owner: str) -> bool:
+    """Like :func:`held`, but a dead owner's file is removed (recovery is handling it)."""
+    if held(root, owner):
+        return True
     with contextlib.suppress(FileNotFoundError):
         _path(root, owner).unlink()
     return False
 
 
+def owners(root: Path) -> list[str]:
+    """Every coordinator with a lease file, live or dead."""
+    return sorted(p.name[:-5] for p in (root / "coordinators").glob("*.lock"))
+
+
 def dead_owners(root: Path) -> list[str]:
     """Every coordinator whose lease file remains but who no longer holds it (files removed)."""
-    owners = sorted(p.name[:-5] for p in (root / "coordinators").glob("*.lock"))
-    return [owner for owner in owners if not alive(root, owner)]
+    return [owner for owner in owners(root) if not alive(root, owner)]
+
+
+def someone_died(root: Path) -> bool:
+    """Whether a coordinator died and left its lease file (and maybe claims) behind."""
+    return any(not held(root, owner) for owner in owners(root))
+
+
+def live_holds(root: Path) -> set[str]:
+    """The ids of the tasks that live coordinators wait for."""
+    ids: set[str] = set()
+    for owner in owners(root):
+        if held(root, owner):
+            with contextlib.suppress(FileNotFoundError):
+                ids.update(_path(root, owner).read_text().split())
+    return ids
 
 
 def _path(root: Path, owner: str) -> Path:

@@ -1,9 +1,11 @@
 """File ownership: which paths a task may write, and whether two tasks' globs can collide.
 
-Pure functions, stdlib only: the ownership guard hook imports this module on every write a
-worker attempts. Glob syntax: ``*`` and ``?`` stay inside one path segment, ``[...]`` is a
-character class, and a ``**`` segment spans any number of directories (``src/**`` owns every
-file below ``src``).
+Stdlib only: the ownership guard hook imports this module on every write a worker attempts.
+Glob syntax: ``*`` and ``?`` stay inside one path segment, ``[...]`` is a character class, a
+``**`` segment spans any number of directories (``src/**`` owns every file below ``src``), and
+a trailing ``/`` means the same as ``/**``. Anchoring globs (``absolute_globs``) resolves
+symlinks in their literal leading folders, as the guard resolves the paths it judges; the
+matching and overlap checks themselves are pure.
 """
 
 from __future__ import annotations
@@ -19,8 +21,15 @@ WRITE_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
 
 
 def absolute_globs(cwd: str, globs: Iterable[str]) -> tuple[str, ...]:
-    """The globs anchored at ``cwd`` and normalized, so globs of different tasks compare."""
-    return tuple(posixpath.normpath(posixpath.join(cwd, g)) for g in globs)
+    """The globs anchored at ``cwd``, normalized and with symlinks resolved in their literal
+    leading folders, so globs of different tasks compare the way the guard judges writes."""
+    return tuple(_real_glob(_anchored(cwd, g)) for g in globs)
+
+
+def _anchored(cwd: str, glob: str) -> str:
+    folder = glob.endswith("/")
+    glob = posixpath.normpath(posixpath.join(cwd, glob))
+    return posixpath.join(glob, "**") if folder else glob
 
 
 def owned(path: str, globs: Iterable[str]) -> bool:
@@ -36,7 +45,7 @@ def may_write(path: str, *, cwd: str, owns: Sequence[str]) -> bool:
     """
     root = os.path.realpath(cwd)
     target = os.path.realpath(os.path.join(root, path))
-    return owned(target, [_real_glob(g) for g in absolute_globs(root, owns)])
+    return owned(target, absolute_globs(root, owns))
 
 
 def _real_glob(glob: str) -> str:

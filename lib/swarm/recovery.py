@@ -8,6 +8,9 @@ up its attempts, so every task still ends with exactly one result.
 Every process marked by a dead coordinator is killed, whether or not a claim names it: a
 coordinator that dies while starting a burst of workers leaves claims without an owner
 (see ``Store.claiming``), and its lease file is what still names it.
+
+A claim file that cannot be read is moved to ``rejected/`` and its task fails (claims are
+written whole under the state lock, so it was damaged from outside, not caught mid-write).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 
 from hookswarm.lib import process
 from hookswarm.lib.swarm import lease
-from hookswarm.lib.swarm.store import Envelope, Store
+from hookswarm.lib.swarm.store import DamagedFile, Envelope, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,33 +29,52 @@ class Recovered:
     failed: tuple[str, ...]
     closed: tuple[str, ...]
     killed: int
+    rejected: tuple[tuple[str, str], ...] = ()  # (task id, reason): claims that could not be read
 
 
 def recover(store: Store, *, max_attempts: int) -> Recovered:
     """Handle every orphaned claim in ``store``."""
-    requeued: list[str] = []
-    failed: list[str] = []
-    closed: list[str] = []
+    settled: dict[str, list[str]] = {"requeued": [], "failed": [], "closed": []}
+    rejected: list[tuple[str, str]] = []
     killed = 0
     with store.lock():
         dead_owners = set(lease.dead_owners(store.root))
         for task_id in store.processing():
-            envelope = store.claimed(task_id)
-            if lease.alive(store.root, envelope.owner):
+            envelope = _read_claim(store, task_id, rejected)
+            if envelope is None or lease.alive(store.root, envelope.owner):
                 continue
             dead_owners.add(envelope.owner)
             killed += _kill_worker(envelope)
-            if store.result(task_id) is not None:
-                store.path("processing", task_id).unlink(missing_ok=True)
-                closed.append(task_id)
-            elif envelope.attempt + 1 >= max_attempts:
-                store.finish(task_id, _abandoned(envelope, store))
-                failed.append(task_id)
-            else:
-                store.requeue(task_id, attempt=envelope.attempt + 1)
-                requeued.append(task_id)
+            settled[_settle(store, envelope, max_attempts)].append(task_id)
         killed += _kill_marked(dead_owners - {""})
-    return Recovered(tuple(requeued), tuple(failed), tuple(closed), killed)
+    return Recovered(tuple(settled["requeued"]), tuple(settled["failed"]),
+                     tuple(settled["closed"]), killed, tuple(rejected))
+
+
+def _read_claim(store: Store, task_id: str,
+                rejected: list[tuple[str, str]]) -> Envelope | None:
+    """The claim, or None when it is gone or damaged (a damaged one is rejected)."""
+    try:
+        return store.claimed(task_id)
+    except FileNotFoundError:
+        return None
+    except DamagedFile as exc:
+        result = store.reject("processing", task_id, exc)
+        rejected.append((task_id, str(result["reason"]) if result else str(exc)))
+        return None
+
+
+def _settle(store: Store, envelope: Envelope, max_attempts: int) -> str:
+    """Close, fail or requeue an orphaned claim; says which."""
+    task_id = envelope.task.id
+    if store.path("results", task_id).exists():
+        store.path("processing", task_id).unlink(missing_ok=True)
+        return "closed"
+    if envelope.attempt + 1 >= max_attempts:
+        store.finish(task_id, _abandoned(envelope, store))
+        return "failed"
+    store.requeue(task_id, attempt=envelope.attempt + 1)
+    return "requeued"
 
 
 def _kill_worker(envelope: Envelope) -> int:

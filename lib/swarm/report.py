@@ -2,38 +2,71 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from hookswarm.lib.swarm import lease
 from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.metrics import parallel_efficiency
-from hookswarm.lib.swarm.store import Store
+from hookswarm.lib.swarm.store import DamagedFile, Store
 from hookswarm.lib.swarm.task import Task
 
 
 def status_report(store: Store) -> dict[str, Any]:
-    """Counts from ``state.json``, running tasks, and the last session's efficiency."""
+    """Counts from ``state.json``, running tasks, and the last session's efficiency.
+
+    Claims whose coordinator is gone are listed under ``orphaned`` (the next coordinator
+    requeues them), not as running; files that cannot be read are named under ``damaged``.
+    """
     state = store.state()
     session = state.get("session") or {}
-    since = float(session.get("started_at", 0.0))
-    cap = int(session.get("max_parallel", 1))
+    since = _number(session.get("started_at"), 0.0)
+    cap = max(1, int(_number(session.get("max_parallel"), 1)))
     by_status: dict[str, int] = {}
     intervals = []
+    damaged: list[str] = []
     for result in store.results():
         by_status[result["status"]] = by_status.get(result["status"], 0) + 1
-        if result.get("started_at", 0.0) >= since and result.get("duration_s", 0.0) > 0:
-            intervals.append((float(result["started_at"]), float(result["ended_at"])))
-    running = []
+        if "damaged" in result:
+            damaged.append(str(result["reason"]))
+        started = _number(result.get("started_at"), 0.0)
+        if started >= since and _number(result.get("duration_s"), 0.0) > 0:
+            intervals.append((started, _number(result.get("ended_at"), started)))
+    running, orphaned = _claims(store, damaged)
+    return {"active": max(0, state["active"] - len(orphaned)), "queued": state["queued"],
+            "finished": state["finished"], "max_parallel": cap,
+            "efficiency": parallel_efficiency(intervals, cap=cap), "running": running,
+            "orphaned": orphaned, "by_status": by_status, "damaged": damaged}
+
+
+def _claims(store: Store, damaged: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Running claims, and claims whose coordinator is gone (checked once per coordinator)."""
+    running: list[dict[str, Any]] = []
+    orphaned: list[dict[str, Any]] = []
+    live: dict[str, bool] = {}
     for task_id in store.processing():
         try:
             claim = store.claimed(task_id)
-        except (OSError, ValueError):
+        except FileNotFoundError:
             continue
-        running.append({"id": task_id, "backend": claim.task.backend, "owner": claim.owner,
-                        **({"pid": claim.worker["pid"]} if claim.worker.get("pid") else {})})
-    return {"active": state.get("active", 0), "queued": state.get("queued", 0),
-            "finished": state.get("finished", 0), "max_parallel": cap,
-            "efficiency": parallel_efficiency(intervals, cap=cap), "running": running,
-            "by_status": by_status}
+        except (DamagedFile, OSError) as exc:
+            damaged.append(str(exc))
+            continue
+        entry = {"id": task_id, "backend": claim.task.backend, "owner": claim.owner}
+        if live.setdefault(claim.owner, lease.held(store.root, claim.owner)):
+            running.append({**entry, **({"pid": claim.worker["pid"]}
+                                        if claim.worker.get("pid") else {})})
+        else:
+            orphaned.append({**entry, "reason": "its coordinator is gone; the next `swarm run` "
+                                                "or `swarm serve` requeues it"})
+    return running, orphaned
+
+
+def _number(value: Any, default: float) -> float:
+    """A number read from a file someone may have edited; anything else is ``default``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return default
+    return float(value)
 
 
 async def probe_all(config: SwarmConfig) -> dict[str, dict[str, Any]]:

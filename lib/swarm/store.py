@@ -11,6 +11,11 @@ a second writer fails instead of overwriting). Claims and requeues move files un
 state lock, so a crash leaves each task in exactly one of requests/, processing/, results/.
 ``state.json`` only summarises those folders: a caller that changes many tasks in a burst may
 pass ``update_state=False`` and call :meth:`Store.update_state` once afterwards.
+
+Requests, claims and results carry the task's context, so they are written 0600 like the
+lazy context file. A request or claim that cannot be read is moved to ``rejected/`` and its
+task gets a ``failed`` result (:meth:`Store.reject`); a damaged result reads as a stand-in
+with status ``damaged``; a damaged ``state.json`` is rebuilt.
 """
 
 from __future__ import annotations
@@ -27,13 +32,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from hookswarm.lib.swarm import lease
 from hookswarm.lib.swarm.errors import StoreError
-from hookswarm.lib.swarm.task import Task
+from hookswarm.lib.swarm.task import Task, valid_id
 
 VERSION = 1
 SWARM_DIR = ".swarm"
 _LOCK_POLL = 0.001
-_DIRS = ("requests", "processing", "results", "logs", "context", "coordinators")
+_DIRS = ("requests", "processing", "results", "logs", "context", "coordinators", "rejected")
+_PRIVATE = 0o600
+_TMP_MIN_AGE = 3600.0  # a younger temporary file may be one a writer is about to rename
+_FINISH_TRIES = 3
+
+
+class DamagedFile(StoreError):
+    """A file under ``.swarm/`` that is not what the store wrote."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path} is damaged: {problem}")
 
 
 @dataclass(slots=True)
@@ -56,6 +76,19 @@ class Envelope:
         return cls(Task.model_validate(data["task"]), float(data["submitted_at"]),
                    int(data.get("attempt", 0)), str(data.get("owner", "")),
                    dict(data.get("worker") or {}))
+
+    @classmethod
+    def read(cls, path: Path) -> Envelope:
+        """Read an envelope file; :class:`DamagedFile` if it is not one."""
+        data = _read_json(path)
+        try:
+            return cls.from_json(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            key = ".".join(str(part) for part in first["loc"])
+            raise DamagedFile(path, f"task key '{key}': {first['msg']}") from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DamagedFile(path, f"not a task envelope ({type(exc).__name__}: {exc})") from None
 
 
 class Store:
@@ -103,7 +136,8 @@ class Store:
                 raise StoreError(f"task id '{taken[0]}' is already in {self.root}; "
                                  "leave 'id' out to get a fresh one")
             for task in tasks:
-                _write_json(self.path("requests", task.id), Envelope(task, stamp).to_json())
+                _write_json(self.path("requests", task.id), Envelope(task, stamp).to_json(),
+                            mode=_PRIVATE)
             self._refresh_state()
         return [t.id for t in tasks]
 
@@ -119,9 +153,9 @@ class Store:
         return _ids_by_age(self.root / "processing")
 
     def request(self, task_id: str) -> Envelope | None:
-        """A queued task, or None when it is no longer queued."""
+        """A queued task, None when no longer queued; :class:`DamagedFile` if unreadable."""
         try:
-            return Envelope.from_json(_read_json(self.path("requests", task_id)))
+            return Envelope.read(self.path("requests", task_id))
         except FileNotFoundError:
             return None
 
@@ -164,7 +198,7 @@ class Store:
             finally:
                 for envelope in claimed:
                     _write_json(self.path("processing", envelope.task.id), envelope.to_json(),
-                                durable=False)
+                                durable=False, mode=_PRIVATE)
 
     def _move_to_processing(self, task_id: str,
                             known: Mapping[str, Envelope] | None) -> Envelope | None:
@@ -174,34 +208,61 @@ class Store:
         except FileNotFoundError:
             return None  # another coordinator took it
         cached = (known or {}).get(task_id)
-        return cached or Envelope.from_json(_read_json(target))
+        if cached is not None:
+            return cached
+        try:
+            return Envelope.read(target)
+        except DamagedFile as exc:
+            self.reject("processing", task_id, exc)
+            return None
 
     def claimed(self, task_id: str) -> Envelope:
-        return Envelope.from_json(_read_json(self.path("processing", task_id)))
+        """A claimed task; :class:`DamagedFile` if its claim cannot be read."""
+        return Envelope.read(self.path("processing", task_id))
 
     def requeue(self, task_id: str, *, attempt: int) -> None:
         """Put a claimed task back in requests/ (its coordinator stopped or died)."""
         with self.lock():
             source = self.path("processing", task_id)
-            envelope = Envelope.from_json(_read_json(source))
+            try:
+                envelope = Envelope.read(source)
+            except DamagedFile as exc:
+                self.reject("processing", task_id, exc)
+                return
             envelope.attempt, envelope.owner, envelope.worker = attempt, "", {}
-            _write_json(self.path("requests", task_id), envelope.to_json())
+            _write_json(self.path("requests", task_id), envelope.to_json(), mode=_PRIVATE)
             source.unlink()
             self._refresh_state()
+
+    def reject(self, kind: str, task_id: str, damage: DamagedFile) -> dict[str, Any] | None:
+        """Move a request or claim that cannot be read to ``rejected/`` and fail its task.
+
+        Returns the ``failed`` result, or None when the file was gone already (someone else
+        rejected it) or its name is not a task id (then it is only moved aside).
+        """
+        with self.lock():
+            source = self.path(kind, task_id)
+            target = self.root / "rejected" / f"{task_id}.{secrets.token_hex(3)}.json"
+            try:
+                os.rename(source, target)
+            except FileNotFoundError:
+                return None
+            if not valid_id(task_id):
+                return None
+            now = time.time()
+            result = {"id": task_id, "status": "failed", "backend": "", "attempt": 0,
+                      "reason": f"{damage}; moved to {target}: submit the task again "
+                                "(with a new id) if it should run",
+                      "log": str(self.log_path(task_id)), "started_at": now, "ended_at": now,
+                      "duration_s": 0.0}
+            return result if self.finish(task_id, result) else None
 
     # ------------------------------------------------------------ results
 
     def finish(self, task_id: str, result: dict[str, Any], *, update_state: bool = True) -> bool:
         """Write the result once; False (and nothing changed) if one already exists."""
-        final = self.path("results", task_id)
-        tmp = final.with_name(f".{task_id}.{secrets.token_hex(4)}.tmp")
-        _write_file(tmp, _dumps({"version": VERSION, **result}))
-        try:
-            os.link(tmp, final)
-        except FileExistsError:
+        if not self._link_result(task_id, _dumps({"version": VERSION, **result})):
             return False
-        finally:
-            tmp.unlink()
         with self.lock():
             for kind in ("processing", "requests"):
                 with contextlib.suppress(FileNotFoundError):
@@ -210,11 +271,53 @@ class Store:
                 self._refresh_state()
         return True
 
+    def _link_result(self, task_id: str, data: bytes) -> bool:
+        """Hard-link a fully written temporary file to the result's name; False if taken.
+
+        The temporary file is written outside the lock; should it vanish before the link (a
+        hand-made cleanup), it is written again.
+        """
+        final = self.path("results", task_id)
+        for attempt in range(_FINISH_TRIES):
+            tmp = final.with_name(f".{task_id}.{secrets.token_hex(4)}.tmp")
+            _write_file(tmp, data, mode=_PRIVATE)
+            try:
+                os.link(tmp, final)
+                return True
+            except FileExistsError:
+                return False
+            except FileNotFoundError:
+                if attempt == _FINISH_TRIES - 1:
+                    raise
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+        return False  # not reached: the last attempt returns or raises
+
     def result(self, task_id: str) -> dict[str, Any] | None:
+        """The task's result, None before it has one.
+
+        A result file that cannot be read comes back as a stand-in with status ``damaged``
+        and a reason naming the file, so readers report it instead of failing.
+        """
+        path = self.path("results", task_id)
         try:
-            return _read_json(self.path("results", task_id))
+            data = _read_json(path)
         except FileNotFoundError:
             return None
+        except DamagedFile as exc:
+            return self._damaged(task_id, exc)
+        except OSError as exc:
+            return self._damaged(task_id, DamagedFile(path, exc.strerror or str(exc)))
+        if not isinstance(data.get("status"), str):
+            return self._damaged(task_id, DamagedFile(path, "it has no 'status'"))
+        return data
+
+    def _damaged(self, task_id: str, damage: DamagedFile) -> dict[str, Any]:
+        return {"id": task_id, "status": "damaged", "damaged": str(damage.path),
+                "reason": f"{damage}; the task's outcome is lost: delete the file, and "
+                          "resubmit the task if it should run again",
+                "log": str(self.log_path(task_id))}
 
     def results(self) -> Iterator[dict[str, Any]]:
         for task_id in _ids_by_age(self.root / "results"):
@@ -236,10 +339,24 @@ class Store:
         return path
 
     def state(self) -> dict[str, Any]:
+        """``state.json``; missing or damaged counts are recounted, a damaged session dropped.
+
+        The file only summarises the folders, so the next update rewrites it whole.
+        """
         try:
-            return _read_json(self.root / "state.json")
-        except (FileNotFoundError, ValueError):
-            return {"version": VERSION, "queued": 0, "active": 0, "finished": 0}
+            state = _read_json(self.root / "state.json")
+        except (FileNotFoundError, DamagedFile):
+            state = {"version": VERSION}
+        if not isinstance(state.get("session", {}), dict):
+            del state["session"]
+        if not all(type(state.get(key)) is int for key in ("queued", "active", "finished")):
+            state.update(self._counts())
+        return state
+
+    def _counts(self) -> dict[str, int]:
+        return {"queued": _count(self.root / "requests"),
+                "active": _count(self.root / "processing"),
+                "finished": _count(self.root / "results")}
 
     def update_state(self) -> None:
         """Recount the folders into ``state.json`` (after changes with ``update_state=False``)."""
@@ -254,10 +371,7 @@ class Store:
 
     def _refresh_state(self, session: dict[str, Any] | None = None) -> None:
         state = self.state()
-        state.update(version=VERSION, updated_at=time.time(),
-                     queued=_count(self.root / "requests"),
-                     active=_count(self.root / "processing"),
-                     finished=_count(self.root / "results"))
+        state.update(self._counts(), version=VERSION, updated_at=time.time())
         if session is not None:
             state["session"] = session
         _write_json(self.root / "state.json", state, durable=False)
@@ -267,18 +381,27 @@ class Store:
     def clean(self, *, older_than: float, now: float | None = None) -> list[str] | None:
         """Drop finished tasks (result, log, context) older than ``older_than`` seconds.
 
+        A task that a live coordinator waits for (``swarm run`` and ``spawn`` name theirs in
+        their lease files) is kept whatever its age, so a run always finds the results it
+        reports (one that another coordinator finished in the instant between a run's submit
+        and its lease is not covered: that run then reports it vanished instead of waiting).
+        Temporary files go only once they are an hour old, so a result being written is never
+        pulled from under its writer.
+
         Returns the ids removed, or None when another process holds the lock (skipped).
         """
-        cutoff = (time.time() if now is None else now) - older_than
+        stamp = time.time() if now is None else now
+        cutoff = stamp - older_than
         try:
             with self.lock(timeout=0):
+                kept = lease.live_holds(self.root)
                 removed = [i for i in _ids_by_age(self.root / "results")
-                           if _mtime(self.path("results", i)) <= cutoff]
+                           if i not in kept and _mtime(self.path("results", i)) <= cutoff]
                 for task_id in removed:
                     for kind in ("logs", "context", "results"):
                         with contextlib.suppress(FileNotFoundError):
                             self.path(kind, task_id).unlink()
-                _drop_stale_tmp(self.root, cutoff)
+                _drop_stale_tmp(self.root, min(cutoff, stamp - _TMP_MIN_AGE))
                 self._refresh_state()
         except TimeoutError:
             return None
@@ -345,8 +468,8 @@ def _dumps(data: dict[str, Any]) -> bytes:
     return json.dumps(data, indent=1, sort_keys=True).encode() + b"\n"
 
 
-def _write_file(path: Path, data: bytes, *, durable: bool = True) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+def _write_file(path: Path, data: bytes, *, durable: bool = True, mode: int = 0o644) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         os.write(fd, data)
         if durable:
@@ -355,16 +478,21 @@ def _write_file(path: Path, data: bytes, *, durable: bool = True) -> None:
         os.close(fd)
 
 
-def _write_json(path: Path, data: dict[str, Any], *, durable: bool = True) -> None:
+def _write_json(path: Path, data: dict[str, Any], *, durable: bool = True,
+                mode: int = 0o644) -> None:
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    _write_file(tmp, _dumps(data), durable=durable)
+    _write_file(tmp, _dumps(data), durable=durable, mode=mode)
     os.replace(tmp, path)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    data = json.loads(path.read_bytes())
+    """A JSON object; :class:`DamagedFile` for anything else (FileNotFoundError passes)."""
+    try:
+        data = json.loads(path.read_bytes())
+    except ValueError as exc:
+        raise DamagedFile(path, f"not JSON ({exc})") from None
     if not isinstance(data, dict):
-        raise StoreError(f"{path} is not a JSON object; move it away and resubmit the task")
+        raise DamagedFile(path, f"a JSON {type(data).__name__}, not an object")
     return data
 
 

@@ -16,7 +16,7 @@ from hookswarm.lib.swarm.backend import Worker, WorkerEnd
 from hookswarm.lib.swarm.config import Limits
 from hookswarm.lib.swarm.evidence import Stop
 from hookswarm.lib.swarm.heartbeat import Pulse, pulse
-from hookswarm.lib.swarm.timeouts import next_deadline
+from hookswarm.lib.swarm.timeouts import next_deadline, why_stopped
 
 Notify = Callable[[str, dict[str, Any]], None]
 
@@ -89,10 +89,11 @@ def _check(limits: Limits, watch: Watch, notify: Notify, now: float) -> None:
 
 
 def _at_deadline(limits: Limits, watch: Watch, notify: Notify) -> None:
-    extended = next_deadline(limits.timeouts, deadline=watch.deadline, progressed=watch.progressed)
+    policy, deadline, progressed = limits.timeouts, watch.deadline, watch.progressed
+    extended = next_deadline(policy, deadline=deadline, progressed=progressed)
     if extended is None:
         watch.stop = Stop.TIMEOUT
-        why = "printed nothing since the last deadline" if not watch.progressed else "hit the cap"
+        why = why_stopped(policy, deadline=deadline)
         watch.stop_reason = f"ran past its deadline of {watch.deadline:g}s ({why})"
         return
     watch.deadline, watch.progressed = extended, False

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import string
 import time
@@ -26,6 +27,15 @@ BACKENDS = ("claude", "command")
 Backend = Literal["claude", "command"]
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _FILE_KEYS = frozenset({"defaults", "tasks"})
+_MERGED_KEYS = ("env", "timeouts")  # tables merged key by key with [defaults]
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+ID_MAX = 128
+DEFAULTS_LABEL = "[defaults]"
+
+
+def valid_id(text: str) -> bool:
+    """Whether ``text`` is a well-formed task id (safe as a file name under ``.swarm/``)."""
+    return len(text) <= ID_MAX and re.fullmatch(ID_PATTERN, text) is not None
 
 
 def new_id(prefix: str = "task", *, epoch_ms: int | None = None, rand: str | None = None) -> str:
@@ -38,7 +48,7 @@ def new_id(prefix: str = "task", *, epoch_ms: int | None = None, rand: str | Non
 class Timeouts(BaseModel):
     """Per-task overrides of the coordinator's time limits, in seconds."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     initial: float | None = Field(default=None, gt=0)
     extend: float | None = Field(default=None, ge=0)
@@ -53,7 +63,7 @@ class Task(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    id: str = Field(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN)
     prompt: str = ""
     context: str = ""
     backend: Backend = "claude"
@@ -74,6 +84,16 @@ class Task(BaseModel):
             raise _needs("argv", "a command task needs 'argv' (the program and its arguments)")
         if self.backend == "claude" and not self.prompt.strip():
             raise _needs("prompt", "a claude task needs a non-empty 'prompt'")
+        return self
+
+    @model_validator(mode="after")
+    def _env_names(self) -> Task:
+        for name, value in self.env.items():
+            if not name or "=" in name or "\0" in name:
+                raise _invalid(f"env.{name}", f"'{name}' is not an environment variable name "
+                                              "(it must be non-empty, without '=' or NUL)")
+            if "\0" in value:
+                raise _invalid(f"env.{name}", "an environment value cannot contain NUL")
         return self
 
     @property
@@ -97,17 +117,27 @@ def _needs(key: str, message: str) -> PydanticCustomError:
     return PydanticCustomError("missing_for_backend", message, {"key": key})
 
 
+def _invalid(key: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError("invalid_value", message, {"key": key})
+
+
 def load_tasks(path: str | Path, *, prefix: str = "task", base: str | None = None) -> list[Task]:
     """Read a TOML or JSON task file; raise :class:`TaskFileError` naming task and key."""
     path = Path(path)
     raw = _parse(path)
     defaults, entries = _split(raw, str(path))
+    if not entries:
+        raise TaskFileError("no tasks in this file; add one ([[tasks]] in TOML)", path=str(path))
     return build_tasks(entries, defaults=defaults, prefix=prefix, base=base, source=str(path))
 
 
 def build_tasks(entries: Sequence[Any], *, defaults: Mapping[str, Any] | None = None,
                 prefix: str = "task", base: str | None = None, source: str = "") -> list[Task]:
-    """Validate task mappings (with ``defaults`` under each); ids are filled in when absent."""
+    """Validate task mappings (with ``defaults`` under each); ids are filled in when absent.
+
+    ``env`` and ``timeouts`` merge key by key with the defaults' (the task's keys win); any
+    other key of a task replaces the default. Each task's ``cwd`` must be a directory.
+    """
     root = os.path.abspath(base or os.getcwd())
     defaults = dict(defaults or {})
     prefix = str(defaults.pop("prefix", prefix))
@@ -116,12 +146,20 @@ def build_tasks(entries: Sequence[Any], *, defaults: Mapping[str, Any] | None = 
     return tasks
 
 
-def _parse(path: Path) -> Any:
+def read_text(path: Path, *, what: str) -> str:
+    """A UTF-8 file's text; :class:`TaskFileError` naming the file when it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise TaskFileError(f"cannot read the task file: {exc.strerror or exc}",
+        raise TaskFileError(f"cannot read the {what}: {exc.strerror or exc}",
                             path=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise TaskFileError(f"the {what} is not UTF-8 text (byte {exc.object[exc.start]:#04x} "
+                            f"at offset {exc.start}); save it as UTF-8", path=str(path)) from None
+
+
+def _parse(path: Path) -> Any:
+    text = read_text(path, what="task file")
     try:
         if path.suffix.lower() == ".json":
             return json.loads(text)
@@ -155,20 +193,49 @@ def _build(index: int, entry: Any, defaults: Mapping[str, Any], prefix: str, roo
     label = f"task #{index + 1}"
     if not isinstance(entry, dict):
         raise TaskFileError("a task must be a table / object", path=source, task=label)
-    data = {**defaults, **entry}
+    data = _merge(defaults, entry)
     if "id" in entry:
         label += f" (id '{entry['id']}')"
     data.setdefault("id", new_id(prefix))
     data["cwd"] = os.path.normpath(os.path.join(root, str(data.get("cwd", "."))))
     try:
-        return Task.model_validate(data)
+        task = Task.model_validate(data)
     except ValidationError as exc:
-        raise _task_error(exc, label, source) from None
+        raise _task_error(exc, label, source, defaults=defaults, entry=entry) from None
+    if not os.path.isdir(task.cwd):
+        raise TaskFileError(f"the cwd {task.cwd} is not a directory (it must exist)",
+                            path=source, task=_blame(("cwd",), label, defaults, entry), key="cwd")
+    return task
 
 
-def _task_error(exc: ValidationError, label: str, source: str) -> TaskFileError:
+def _merge(defaults: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
+    data = {**defaults, **entry}
+    for key in _MERGED_KEYS:
+        below, above = defaults.get(key), entry.get(key)
+        if isinstance(below, dict) and isinstance(above, dict):
+            data[key] = {**below, **above}
+    return data
+
+
+def _blame(loc: Sequence[str], label: str, defaults: Mapping[str, Any],
+           entry: Mapping[str, Any]) -> str:
+    """``[defaults]`` when the offending key came from the defaults, else the task's label."""
+    return DEFAULTS_LABEL if _has(defaults, loc) and not _has(entry, loc) else label
+
+
+def _has(data: Any, loc: Sequence[str]) -> bool:
+    for part in loc:
+        if not isinstance(data, dict) or part not in data:
+            return False
+        data = data[part]
+    return True
+
+
+def _task_error(exc: ValidationError, label: str, source: str, *,
+                defaults: Mapping[str, Any], entry: Mapping[str, Any]) -> TaskFileError:
     first = exc.errors()[0]
     key = ".".join(str(part) for part in first["loc"]) or str(first.get("ctx", {}).get("key", ""))
+    label = _blame(key.split(".")[:2] if key else (), label, defaults, entry)
     reason = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
     more = len(exc.errors()) - 1
     if more:

@@ -1,7 +1,8 @@
 """Progressive timeouts: pure arithmetic, no clock.
 
 A worker gets an initial budget by complexity. Each time it reaches its deadline it gets
-``extend`` more seconds if it printed anything since the previous deadline, never beyond ``cap``.
+``extend`` more seconds if it printed anything since the previous deadline, never beyond ``cap``;
+``extend = 0`` turns extensions off.
 """
 
 from __future__ import annotations
@@ -28,6 +29,15 @@ def initial_deadline(policy: TimeoutPolicy, complexity: int) -> float:
 
 def next_deadline(policy: TimeoutPolicy, *, deadline: float, progressed: bool) -> float | None:
     """At ``deadline``: the extended deadline, or None when the worker must stop now."""
-    if not progressed or deadline >= policy.cap:
+    if policy.extend <= 0 or not progressed or deadline >= policy.cap:
         return None
     return min(deadline + policy.extend, policy.cap)
+
+
+def why_stopped(policy: TimeoutPolicy, *, deadline: float) -> str:
+    """Why a worker at ``deadline`` gets no extension (when :func:`next_deadline` is None)."""
+    if policy.extend <= 0:
+        return "extensions are off (extend = 0)"
+    if deadline >= policy.cap:
+        return "hit the cap"
+    return "printed nothing since the last deadline"

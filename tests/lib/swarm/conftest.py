@@ -31,9 +31,9 @@ def run_swarm(swarm_dir: Store, tmp_path: Path) -> Runner:
             backends: Mapping[str, Backend] | None = None,
             environ: Mapping[str, str] | None = None,
             on_event: Callable[[dict[str, Any]], None] | None = None) -> SwarmRun:
+        for entry in entries:
+            (tmp_path / str(entry.get("cwd", "."))).mkdir(parents=True, exist_ok=True)
         tasks = build_tasks([dict(e) for e in entries], base=str(tmp_path))
-        for task in tasks:
-            Path(task.cwd).mkdir(parents=True, exist_ok=True)
         ids = swarm_dir.submit(tasks)
         events: list[dict[str, Any]] = []
 

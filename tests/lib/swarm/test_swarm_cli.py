@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -156,3 +157,137 @@ def test_sigkill_of_serve_mid_run_loses_nothing_and_leaves_no_worker(tmp_path: P
     wait_until(lambda: all(gone(pid) for pid in running_at_crash), timeout=5)
     wait_until(lambda: marked_processes(marker) == [], timeout=5)
     assert recorded_peak(rec) <= 10  # at most two coordinators' worth overlapped at the crash
+
+
+STUBBORN = ('exec >/dev/null 2>&1 </dev/null; trap "echo term >> trapped" TERM INT; '
+            'echo $$ > ready.tmp; mv ready.tmp ready; while :; do sleep 0.1; done')
+
+
+def group_members(pgid: int) -> list[int]:
+    found = []
+    for name in os.listdir("/proc"):
+        try:
+            fields = Path(f"/proc/{name}/stat").read_bytes().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+            found.append(int(name))
+    return found
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("verb", ["run", "serve"])
+def test_signals_stop_the_workers_even_when_repeated_during_the_grace(tmp_path: Path,
+                                                                     verb: str) -> None:
+    tasks = write_tasks(tmp_path / "t.json", [
+        {"id": "stubborn", "argv": ["sh", "-c", STUBBORN], "timeouts": {"grace": 3}}])
+    if verb == "serve":
+        assert swarm(tmp_path, "submit", "-f", str(tasks))[0] == 0
+    argv = [sys.executable, "-m", "hookswarm.lib.swarm.cli", "--dir", str(tmp_path), verb,
+            *([str(tasks)] if verb == "run" else [])]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    ready = tmp_path / "ready"
+    try:
+        wait_until(ready.exists, timeout=20)
+        pgid = int(ready.read_text())
+        proc.send_signal(signal.SIGTERM)
+        wait_until((tmp_path / "trapped").exists)  # the worker got SIGTERM and lives on
+        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        wait_until(lambda: group_members(pgid) == [])
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if ready.exists():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(int(ready.read_text()), signal.SIGKILL)
+    assert proc.returncode == (1 if verb == "run" else 0), err
+    assert "Aborted" not in err and "Traceback" not in err
+    store = tmp_path / ".swarm"
+    assert not list((store / "processing").glob("*.json"))
+    if verb == "run":  # run's own tasks end with it; serve leaves them queued for the next one
+        result = json.loads((store / "results" / "stubborn.json").read_text())
+        assert result["status"] == "failed" and "stubborn" in out
+    else:
+        assert [p.stem for p in (store / "requests").glob("*.json")] == ["stubborn"]
+
+
+def test_a_config_path_that_was_given_must_exist(tmp_path: Path) -> None:
+    code, _, err = swarm(tmp_path, "--config", str(tmp_path / "absent.toml"), "spawn", "--",
+                         "true")
+    assert code == 2 and "absent.toml" in err and "does not exist" in err
+    assert not (tmp_path / ".swarm").exists()
+
+
+def test_config_that_would_hang_a_spawn_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "c.toml").write_text("[caps]\ncommand = 0\n")
+    code, _, err = swarm(tmp_path, "--config", str(tmp_path / "c.toml"), "spawn", "--", "true")
+    assert code == 2 and "c.toml" in err and "key 'caps.command'" in err
+
+
+def test_a_mistyped_dir_is_refused_and_read_only_verbs_create_nothing(tmp_path: Path) -> None:
+    for verb in ("status", "logs", "clean", "health"):
+        code, _, err = swarm(tmp_path / "typo" / "deep", verb, *(["x1"] if verb == "logs" else []))
+        assert code == 2 and "does not exist" in err
+    assert not (tmp_path / "typo").exists()
+    code, out, _ = swarm(tmp_path, "status", "--json")
+    assert code == 0 and json.loads(out)["finished"] == 0
+    assert swarm(tmp_path, "status")[0] == 0
+    assert swarm(tmp_path, "logs", "x1")[0] == 2
+    assert swarm(tmp_path, "clean", "--all")[:2] == (0, "removed 0 finished task(s)\n")
+    assert not (tmp_path / ".swarm").exists()
+
+
+@pytest.mark.parametrize("setup", ["task file", "config", "context file"])
+def test_text_that_is_not_utf8_is_one_line_naming_the_file(tmp_path: Path, setup: str) -> None:
+    marker = tmp_path / "ran.txt"
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes(b'prompt = "caf\xe9"\n')
+    args = ["spawn", "--", "touch", str(marker)]
+    if setup == "task file":
+        latin = latin.rename(tmp_path / "l.toml")
+        args = ["run", str(latin)]
+    elif setup == "config":
+        (tmp_path / ".swarm").mkdir()
+        latin = latin.rename(tmp_path / ".swarm" / "config.toml")
+    else:
+        args = ["spawn", "--context-file", str(latin), "--", "touch", str(marker)]
+    code, _, err = swarm(tmp_path, *args)
+    assert code == 2 and err.count("\n") == 1 and str(latin) in err and "not UTF-8" in err
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["spawn", "--cwd", "nosuchdir", "--", "touch", "{marker}"], "nosuchdir"),
+    (["spawn", "--env", "FOO", "--", "touch", "{marker}"], "NAME=VALUE"),
+    (["spawn", "--env", "A=B=C", "--env", "=x", "--", "touch", "{marker}"], "key 'env.'"),
+    (["run", "{empty}"], "no tasks in"),
+    (["clean", "--older-than", "-1"], "-1"),
+    (["logs", "../../x"], "no task '../../x'"),
+])
+def test_bad_input_is_exit_2_before_anything_starts(tmp_path: Path, args: list[str],
+                                                    says: str) -> None:
+    marker = tmp_path / "ran.txt"
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"tasks": []}')
+    (tmp_path / "x.stream.txt").write_text("outside .swarm/logs")
+    code, out, err = swarm(tmp_path, *[a.format(marker=marker, empty=empty) for a in args])
+    assert code == 2 and says in err, err
+    assert not marker.exists() and "outside" not in out
+
+
+def test_old_results_survive_a_rejected_clean(tmp_path: Path) -> None:
+    assert swarm(tmp_path, "spawn", "--id", "kept", "--", "true")[0] == 0
+    assert swarm(tmp_path, "clean", "--older-than", "-1")[0] == 2
+    assert (tmp_path / ".swarm" / "results" / "kept.json").exists()
+
+
+def test_defaults_env_reaches_the_worker_beside_the_task_env(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text('[defaults]\nbackend = "command"\nenv = { A = "1", B = "0" }\n'
+                    '[[tasks]]\nid = "envy"\nargv = ["sh", "-c", "echo $A$B > e.txt"]\n'
+                    'expects = ["e.txt"]\nenv = { B = "2" }\n')
+    assert swarm(tmp_path, "run", str(path))[0] == 0
+    assert (tmp_path / "e.txt").read_text() == "12\n"

@@ -3,19 +3,26 @@ context, evidence and ownership. Concurrency is proven from recorded starts and 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
 import stat
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 
 from hookswarm.lib import process
+from hookswarm.lib.swarm.backend import Launch, ProcessWorker, WorkerEnd
+from hookswarm.lib.swarm.command import CommandBackend
 from hookswarm.lib.swarm.config import HealthSettings, SwarmConfig
-from hookswarm.lib.swarm.coordinator import TASK_ID_ENV
+from hookswarm.lib.swarm.coordinator import TASK_ID_ENV, Coordinator
 from hookswarm.lib.swarm.recovery import recover
 from hookswarm.lib.swarm.report import status_report
 from hookswarm.lib.swarm.store import Store
@@ -66,6 +73,15 @@ def test_a_worker_that_keeps_printing_is_extended_up_to_the_cap(run_swarm: Runne
     assert result["deadlines"] == [0.5, 1.0, 1.5]
     assert [e["deadline"] for e in run.of("extended")] == [1.0, 1.5]
     assert "hit the cap" in result["reason"]
+
+
+def test_with_extend_0_a_printing_worker_simply_hits_its_deadline(run_swarm: Runner) -> None:
+    run = run_swarm([{"backend": "command", "argv": ["sh", "-c", TICKER],
+                      "timeouts": {**SHORT, "extend": 0}}])
+    result = run.results[run.ids[0]]
+    assert (result["status"], result["deadlines"]) == ("timed_out", [0.5])
+    assert "extend = 0" in result["reason"] and "printed nothing" not in result["reason"]
+    assert run.of("extended") == []
 
 
 def test_a_silent_worker_is_cut_at_its_initial_timeout(run_swarm: Runner) -> None:
@@ -174,6 +190,18 @@ def test_tasks_owning_the_same_file_never_overlap_but_others_run_alongside(
     assert "start" in other.read_text()
 
 
+def test_one_folder_owned_through_a_symlink_or_a_trailing_slash_is_never_shared(
+        run_swarm: Runner, tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "src")
+    rec = tmp_path / "record.txt"
+    run_swarm([recording_task(rec, 0.3, owns=["link/**"]),
+               recording_task(rec, 0.3, owns=["src/a.py"]),
+               recording_task(rec, 0.3, owns=["src/"])],
+              config=SwarmConfig(max_parallel=5))
+    assert recorded_peak(rec) == 1
+
+
 def test_a_down_backend_fails_fast_in_fail_mode(run_swarm: Runner, tmp_path: Path) -> None:
     config = SwarmConfig(health=HealthSettings(on_unhealthy="fail"),
                          claude={"bin": str(tmp_path / "no-claude")})  # type: ignore[arg-type]
@@ -259,3 +287,200 @@ def test_one_task_the_coordinator_cannot_log_fails_alone(run_swarm: Runner,
     assert run.results["fine"]["status"] == "succeeded"
     assert run.results["unloggable"]["status"] == "failed"
     assert "IsADirectoryError" in run.results["unloggable"]["reason"]
+
+
+def waits_for(flag: Path) -> list[str]:
+    return ["sh", "-c", f'echo waiting; while [ ! -e "{flag}" ]; do sleep 0.01; done']
+
+
+def coordinate(store: Store, entries: list[dict[str, object]], tmp_path: Path, *,
+               config: SwarmConfig | None = None, only: bool = True,
+               on_event: Callable[[dict[str, Any], Coordinator], None] | None = None,
+               **options: Any) -> tuple[Coordinator, list[dict[str, Any]], list[str]]:
+    """Submit ``entries`` and run one coordinator over them (``only`` them, or the queue)."""
+    ids = store.submit(build_tasks(entries, base=str(tmp_path)))
+    events: list[dict[str, Any]] = []
+
+    def record(event: dict[str, Any]) -> None:
+        events.append(event)
+        if on_event is not None:
+            on_event(event, coordinator)
+
+    coordinator = Coordinator(store, config or SwarmConfig(), on_event=record, **options)
+    anyio.run(lambda: coordinator.run(only=ids if only else None))
+    return coordinator, events, ids
+
+
+def test_a_run_keeps_its_results_when_clean_runs_meanwhile(swarm_dir: Store,
+                                                            tmp_path: Path) -> None:
+    flag = tmp_path / "go"
+    removed: list[list[str] | None] = []
+
+    def clean_when_fast_ends(event: dict[str, Any], _: Coordinator) -> None:
+        if (event["kind"], event["id"]) == ("ended", "fast"):
+            removed.append(Store(swarm_dir.root).clean(older_than=0))
+            flag.touch()
+
+    coordinate(swarm_dir, [
+        {"id": "old", "backend": "command", "argv": ["true"]},
+    ], tmp_path)
+    coordinator, _, _ = coordinate(swarm_dir, [
+        {"id": "fast", "backend": "command", "argv": ["true"]},
+        {"id": "slow", "backend": "command", "argv": waits_for(flag)},
+    ], tmp_path, on_event=clean_when_fast_ends)
+    assert removed == [["old"]]
+    assert {i: (swarm_dir.result(i) or {}).get("status") for i in ("fast", "slow")} == {
+        "fast": "succeeded", "slow": "succeeded"}
+    assert swarm_dir.log_path("fast").exists()
+    assert sorted(coordinator.results) == ["fast", "slow"]
+
+
+def test_a_run_ends_when_a_result_or_request_it_waits_for_vanishes(swarm_dir: Store,
+                                                                  tmp_path: Path) -> None:
+    def remove_files(event: dict[str, Any], _: Coordinator) -> None:
+        if (event["kind"], event["id"]) == ("ended", "done"):
+            swarm_dir.path("results", "done").unlink()
+            swarm_dir.path("requests", "never").unlink()
+
+    coordinator, events, _ = coordinate(swarm_dir, [
+        {"id": "done", "backend": "command", "argv": ["true"]},
+        {"id": "never", "backend": "command", "argv": ["true"], "owns": ["x"]},
+        {"id": "after", "backend": "command", "argv": ["true"], "owns": ["x"]},
+    ], tmp_path, config=SwarmConfig(max_parallel=1), on_event=remove_files)
+    assert coordinator.results["done"]["status"] == "succeeded"
+    vanished = [e["id"] for e in events if e["kind"] == "ended" and e["status"] == "vanished"]
+    assert vanished == ["never"]
+    assert (swarm_dir.result("after") or {}).get("status") == "succeeded"
+
+
+class RaisesForOneTask(CommandBackend):
+    def start(self, launch: Launch) -> ProcessWorker | WorkerEnd:
+        if launch.task.id == "bad":
+            raise RuntimeError("cannot build this worker")
+        return super().start(launch)
+
+
+def test_a_task_whose_worker_cannot_be_built_fails_alone(swarm_dir: Store,
+                                                         tmp_path: Path) -> None:
+    coordinate(swarm_dir, [{"id": "bad", "backend": "command", "argv": ["true"]},
+                           {"id": "fine", "backend": "command", "argv": ["true"]}],
+               tmp_path, backends={"command": RaisesForOneTask()})
+    bad = swarm_dir.result("bad") or {}
+    assert (bad.get("status"), (swarm_dir.result("fine") or {}).get("status")) == (
+        "failed", "succeeded")
+    assert "RuntimeError: cannot build this worker" in bad["reason"]
+
+
+def test_an_environment_popen_refuses_is_a_failed_launch(swarm_dir: Store,
+                                                        tmp_path: Path) -> None:
+    coordinate(swarm_dir, [{"id": "env", "backend": "command", "argv": ["true"]}], tmp_path,
+               environ={**os.environ, "A=B": "1"})
+    result = swarm_dir.result("env") or {}
+    assert result.get("status") == "failed"
+    assert "could not start the worker" in result["reason"]
+    assert "environment variable" in result["reason"]
+
+
+def test_serve_rejects_a_request_it_cannot_read_and_runs_the_others(swarm_dir: Store,
+                                                                    tmp_path: Path) -> None:
+    swarm_dir.path("requests", "g").write_text("{x")
+    swarm_dir.path("requests", "h").write_text(
+        json.dumps({"task": {"id": "h", "backend": "command", "argv": ["true"], "no": 1},
+                    "submitted_at": 0}))
+    _, events, _ = coordinate(swarm_dir, [{"id": "fine", "backend": "command", "argv": ["true"]}],
+                              tmp_path, only=False)
+    ended = {e["id"]: e for e in events if e["kind"] == "ended"}
+    assert ended["fine"]["status"] == "succeeded"
+    assert (ended["g"]["status"], ended["h"]["status"]) == ("failed", "failed")
+    assert str(swarm_dir.path("requests", "g")) in ended["g"]["reason"]
+    assert "task key 'no'" in ended["h"]["reason"]
+    assert len(list((swarm_dir.root / "rejected").iterdir())) == 2
+    assert swarm_dir.pending() == []
+
+
+def test_a_run_survives_a_claim_file_it_cannot_read(swarm_dir: Store, tmp_path: Path) -> None:
+    swarm_dir.path("processing", "p").write_text("{x")
+    _, events, _ = coordinate(swarm_dir, [{"id": "a", "backend": "command", "argv": ["true"]}],
+                              tmp_path)
+    assert (swarm_dir.result("a") or {}).get("status") == "succeeded"
+    assert [e["id"] for e in events if e["kind"] == "ended"] == ["p", "a"]
+    assert swarm_dir.processing() == []
+
+
+HOLDS_A_CLAIM = """
+import sys
+from hookswarm.lib.swarm.lease import Lease
+from hookswarm.lib.swarm.store import Store
+store = Store(sys.argv[1])
+held = Lease.acquire(store.root)
+store.claim(["t1"], owner=held.owner)
+print("claimed", flush=True)
+sys.stdin.read()  # dies (without releasing its lease) when the test closes stdin
+"""
+
+
+@pytest.mark.timeout(60)
+def test_a_run_recovers_the_claims_of_a_coordinator_that_dies_while_it_waits(
+        swarm_dir: Store, tmp_path: Path) -> None:
+    ids = swarm_dir.submit(build_tasks([{"id": "t1", "backend": "command", "argv": ["true"]}],
+                                       base=str(tmp_path)))
+    holder = subprocess.Popen([sys.executable, "-c", HOLDS_A_CLAIM, str(swarm_dir.root)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline() == "claimed\n"
+    before = swarm_dir.state().get("session")
+
+    def kill_holder_once_the_run_works() -> None:
+        wait_until(lambda: swarm_dir.state().get("session") != before, timeout=30)
+        holder.kill()
+
+    events: list[dict[str, Any]] = []
+    killer = threading.Thread(target=kill_holder_once_the_run_works)
+    killer.start()
+    try:
+        coordinator = Coordinator(swarm_dir, SwarmConfig(), on_event=events.append)
+        anyio.run(lambda: coordinator.run(only=ids))
+    finally:
+        killer.join()
+        holder.kill()
+        holder.wait()
+    assert [e["requeued"] for e in events if e["kind"] == "recovered"] == [["t1"]]
+    assert (swarm_dir.result("t1") or {}).get("status") == "succeeded"
+
+
+@pytest.mark.parametrize("only", [True, False], ids=["run", "serve"])
+def test_a_cancel_fails_the_tasks_of_a_run_but_requeues_those_of_serve(
+        swarm_dir: Store, tmp_path: Path, only: bool) -> None:
+    ids = swarm_dir.submit(build_tasks(
+        [{"id": f"c{i}", "backend": "command", "argv": ["sleep", "60"],
+          "timeouts": {"grace": 0.2}} for i in range(2)], base=str(tmp_path)))
+    pids: list[int] = []
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            def cancel_once_started(event: dict[str, Any]) -> None:
+                if event["kind"] == "started":
+                    pids.append(event["pid"])
+                    group.cancel_scope.cancel()
+
+            coordinator = Coordinator(swarm_dir, SwarmConfig(max_parallel=1),
+                                      on_event=cancel_once_started)
+            await coordinator.run(only=ids if only else None)
+
+    anyio.run(main)
+    wait_until(lambda: gone(pids[0]), timeout=5)
+    assert swarm_dir.processing() == []
+    if only:
+        results = {i: swarm_dir.result(i) or {} for i in ids}
+        assert {r.get("status") for r in results.values()} == {"failed"}
+        assert all(r["reason"].startswith("cancelled: the coordinator was stopped")
+                   for r in results.values())
+        assert swarm_dir.pending() == []
+    else:
+        assert sorted(swarm_dir.pending()) == ids
+        assert all(swarm_dir.result(i) is None for i in ids)
+
+
+def test_logs_are_private_like_the_context(run_swarm: Runner) -> None:
+    run = run_swarm([{"backend": "command", "argv": ["echo", "secret"]}])
+    assert stat.S_IMODE(Path(run.results[run.ids[0]]["log"]).stat().st_mode) == 0o600
+    assert stat.S_IMODE(run.store.path("results", run.ids[0]).stat().st_mode) == 0o600

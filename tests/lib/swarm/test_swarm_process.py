@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import anyio
+import pytest
 
 from hookswarm.lib import process
 from tests.lib.swarm.swarm_support import gone, wait_until
@@ -42,6 +44,19 @@ def test_a_launch_failure_is_an_outcome() -> None:
     assert "No such file" in outcome.launch_error
 
 
+@pytest.mark.parametrize(("argv", "env", "says"), [
+    (["true"], {"A=B": "1"}, "illegal environment variable name"),
+    (["true"], {"A": "x\0y"}, "null byte"),
+    (["tr\0ue"], None, "null byte"),
+    (["true"], {"A": 1}, "expected str"),
+])
+def test_arguments_popen_refuses_are_a_launch_failure_too(
+        argv: list[str], env: dict[str, Any] | None, says: str) -> None:
+    outcome = process.start_async(argv, env=env)
+    assert isinstance(outcome, process.ProcessOutcome)
+    assert says in outcome.launch_error
+
+
 def test_stop_kills_a_sigterm_ignoring_child_and_grandchild() -> None:
     output = bytearray()
 
@@ -65,6 +80,28 @@ def test_stop_kills_a_sigterm_ignoring_child_and_grandchild() -> None:
     grandchild = int(output.split()[0])
     assert code == -9
     wait_until(lambda: gone(pid) and gone(grandchild), timeout=5)
+
+
+def test_a_child_stopped_after_its_pump_was_cancelled_can_still_write() -> None:
+    """Cancelling the pump leaves the pipes open: the child ends at its own pace, no SIGPIPE."""
+    script = "trap 'echo bye; exit 0' TERM; echo ready; while :; do sleep 0.05; done"
+
+    async def main() -> int:
+        child = process.start_async(["/bin/sh", "-c", script])
+        assert isinstance(child, process.AsyncChild)
+        ready = anyio.Event()
+
+        def sink(stream: int, data: bytes) -> None:
+            if b"ready" in data:
+                ready.set()
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(child.pump, sink)
+            await ready.wait()
+            group.cancel_scope.cancel()
+        return await child.stop(grace=10)
+
+    assert anyio.run(main) == 0
 
 
 def test_a_grandchild_holding_the_pipe_does_not_hold_the_end() -> None:

@@ -3,6 +3,7 @@ evidence, admission, lazy context, efficiency, and how a claude result is judged
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -13,9 +14,20 @@ from hookswarm.lib.swarm.context import compose, needs_file
 from hookswarm.lib.swarm.evidence import Ending, FileFact, Status, Stop, verdict
 from hookswarm.lib.swarm.heartbeat import HeartbeatPolicy, Pulse, pulse
 from hookswarm.lib.swarm.metrics import parallel_efficiency, peak_concurrency
-from hookswarm.lib.swarm.ownership import globs_overlap, may_write, owned
+from hookswarm.lib.swarm.ownership import (
+    absolute_globs,
+    globs_overlap,
+    may_write,
+    overlapping,
+    owned,
+)
 from hookswarm.lib.swarm.scheduler import Slot, admit
-from hookswarm.lib.swarm.timeouts import TimeoutPolicy, initial_deadline, next_deadline
+from hookswarm.lib.swarm.timeouts import (
+    TimeoutPolicy,
+    initial_deadline,
+    next_deadline,
+    why_stopped,
+)
 
 DEFAULT = TimeoutPolicy()
 
@@ -46,6 +58,26 @@ def test_initial_deadline_by_complexity(policy: TimeoutPolicy, complexity: int,
 def test_next_deadline_extends_while_progressing_up_to_the_cap(
         deadline: float, progressed: bool, expected: float | None) -> None:
     assert next_deadline(DEFAULT, deadline=deadline, progressed=progressed) == expected
+
+
+NO_EXTEND = TimeoutPolicy(extend=0.0)
+
+
+@pytest.mark.parametrize(("policy", "deadline", "progressed", "expected", "why"), [
+    (NO_EXTEND, 60.0, True, None, "extensions are off (extend = 0)"),
+    (NO_EXTEND, 60.0, False, None, "extensions are off (extend = 0)"),
+    (NO_EXTEND, 240.0, True, None, "extensions are off (extend = 0)"),
+    (DEFAULT, 60.0, False, None, "printed nothing since the last deadline"),
+    (DEFAULT, 240.0, True, None, "hit the cap"),
+    (DEFAULT, 240.0, False, None, "hit the cap"),
+    (TimeoutPolicy(extend=0.5, cap=2.0), 1.0, True, 1.5, ""),
+])
+def test_why_a_worker_gets_no_more_time(policy: TimeoutPolicy, deadline: float,
+                                        progressed: bool, expected: float | None,
+                                        why: str) -> None:
+    assert next_deadline(policy, deadline=deadline, progressed=progressed) == expected
+    if expected is None:
+        assert why_stopped(policy, deadline=deadline) == why
 
 
 def test_a_progressing_worker_walks_60_120_180_240_then_stops() -> None:
@@ -135,6 +167,32 @@ def test_may_write_is_relative_to_the_task_directory(tmp_path: Any, path: str, o
     cwd = tmp_path / "task"
     cwd.mkdir()
     assert may_write(path, cwd=str(cwd), owns=owns) is expected
+
+
+@pytest.mark.parametrize(("globs", "anchored"), [
+    (["src/"], ("/nonexistent-p/src/**",)),
+    (["./src/", "a.py"], ("/nonexistent-p/src/**", "/nonexistent-p/a.py")),
+    (["src/*/"], ("/nonexistent-p/src/*/**",)),
+    (["/abs/x/../y/"], ("/abs/y/**",)),
+])
+def test_a_trailing_slash_owns_the_folder(globs: list[str], anchored: tuple[str, ...]) -> None:
+    assert absolute_globs("/nonexistent-p", globs) == anchored
+
+
+def test_may_write_under_a_glob_with_a_trailing_slash(tmp_path: Any) -> None:
+    assert may_write("src/a.py", cwd=str(tmp_path), owns=["./src/"])
+    assert may_write("src/deep/a.py", cwd=str(tmp_path), owns=["src/"])
+    assert not may_write("other/a.py", cwd=str(tmp_path), owns=["src/"])
+
+
+def test_globs_through_a_symlinked_folder_overlap_like_the_guard_judges(tmp_path: Any) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "src")
+    via_link = absolute_globs(str(tmp_path), ["link/**"])
+    assert via_link == (f"{os.path.realpath(tmp_path)}/src/**",)
+    assert overlapping(via_link, absolute_globs(str(tmp_path), ["src/a.py"]))
+    assert may_write("src/a.py", cwd=str(tmp_path), owns=["link/**"])
+    assert not overlapping(via_link, absolute_globs(str(tmp_path), ["tests/a.py"]))
 
 
 def test_may_write_sees_through_a_symlink_out_of_the_owned_folder(tmp_path: Any) -> None:

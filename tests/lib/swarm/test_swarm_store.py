@@ -16,7 +16,8 @@ from hookswarm.lib import process
 from hookswarm.lib.swarm import lease
 from hookswarm.lib.swarm.errors import StoreError
 from hookswarm.lib.swarm.recovery import recover
-from hookswarm.lib.swarm.store import Store
+from hookswarm.lib.swarm.report import status_report
+from hookswarm.lib.swarm.store import DamagedFile, Store
 from hookswarm.lib.swarm.task import Task, build_tasks
 from tests.lib.swarm.swarm_support import wait_until
 
@@ -166,5 +167,151 @@ def test_only_leases_that_nobody_holds_count_as_dead(swarm_dir: Store) -> None:
         assert lease.dead_owners(swarm_dir.root) == []  # the dead one's file was removed
         assert [p.name for p in (swarm_dir.root / "coordinators").iterdir()] == [
             f"{held.owner}.lock"]
+    finally:
+        held.release()
+
+
+def finished(store: Store, n: int) -> None:
+    store.submit(tasks(n))
+    for i in range(n):
+        store.claim([f"t{i}"], owner="me")
+        store.log_path(f"t{i}").write_text("log")
+        store.finish(f"t{i}", {"id": f"t{i}", "status": "succeeded"})
+
+
+def test_clean_keeps_the_tasks_a_live_coordinator_waits_for(swarm_dir: Store) -> None:
+    finished(swarm_dir, 2)
+    held = lease.Lease.acquire(swarm_dir.root, holds=["t0"])
+    try:
+        assert lease.live_holds(swarm_dir.root) == {"t0"}
+        assert swarm_dir.clean(older_than=0) == ["t1"]
+        assert swarm_dir.result("t0") is not None and swarm_dir.log_path("t0").exists()
+    finally:
+        held.release()
+    assert swarm_dir.clean(older_than=0) == ["t0"]
+
+
+def test_clean_leaves_young_temporary_files_to_their_writers(swarm_dir: Store) -> None:
+    young = swarm_dir.root / "results" / ".t0.1234.tmp"
+    old = swarm_dir.root / "results" / ".t1.5678.tmp"
+    for path in (young, old):
+        path.write_text("{}")
+    os.utime(old, (old.stat().st_atime - 7200,) * 2)
+    assert swarm_dir.clean(older_than=0) == []
+    assert young.exists() and not old.exists()
+
+
+def test_finish_writes_again_when_its_temporary_file_vanishes(
+        swarm_dir: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_link = os.link
+    calls = []
+
+    def link_after_a_cleanup(src: str, dst: str) -> None:
+        calls.append(src)
+        if len(calls) == 1:
+            os.unlink(src)  # what a cleanup racing the writer would do
+        real_link(src, dst)
+
+    monkeypatch.setattr(os, "link", link_after_a_cleanup)
+    assert swarm_dir.finish("t0", {"id": "t0", "status": "succeeded"})
+    assert len(calls) == 2 and (swarm_dir.result("t0") or {})["status"] == "succeeded"
+    assert not list((swarm_dir.root / "results").glob(".*.tmp"))
+
+
+def test_requests_claims_and_results_are_private(swarm_dir: Store) -> None:
+    swarm_dir.submit(tasks(2))
+    mode = lambda path: stat.S_IMODE(path.stat().st_mode)  # noqa: E731
+    assert mode(swarm_dir.path("requests", "t0")) == 0o600
+    swarm_dir.claim(["t0", "t1"], owner="me")
+    assert mode(swarm_dir.path("processing", "t0")) == 0o600
+    swarm_dir.requeue("t1", attempt=1)
+    assert mode(swarm_dir.path("requests", "t1")) == 0o600
+    swarm_dir.finish("t0", {"id": "t0", "status": "succeeded"})
+    assert mode(swarm_dir.path("results", "t0")) == 0o600
+
+
+BAD_ENVELOPES = {
+    "not json": ("{x", "not JSON"),
+    "a list": ("[]", "a JSON list, not an object"),
+    "no task": ('{"submitted_at": 0}', "not a task envelope"),
+    "unknown key": ('{"task": {"id": "g", "backend": "command", "argv": ["true"], "bogus": 1},'
+                    ' "submitted_at": 0}', "task key 'bogus'"),
+}
+
+
+@pytest.mark.parametrize(("text", "problem"), BAD_ENVELOPES.values(), ids=BAD_ENVELOPES.keys())
+def test_a_request_that_cannot_be_read_is_moved_aside_and_its_task_fails(
+        swarm_dir: Store, text: str, problem: str) -> None:
+    path = swarm_dir.path("requests", "g")
+    path.write_text(text)
+    with pytest.raises(DamagedFile, match=problem) as damage:
+        swarm_dir.request("g")
+    result = swarm_dir.reject("requests", "g", damage.value)
+    assert result is not None and result["status"] == "failed"
+    assert str(path) in result["reason"] and problem in result["reason"]
+    [moved] = (swarm_dir.root / "rejected").iterdir()
+    assert moved.read_text() == text and str(moved) in result["reason"]
+    assert swarm_dir.pending() == [] and swarm_dir.result("g") == {"version": 1, **result}
+    assert swarm_dir.reject("requests", "g", damage.value) is None  # already moved
+
+
+@pytest.mark.parametrize(("text", "problem"), BAD_ENVELOPES.values(), ids=BAD_ENVELOPES.keys())
+def test_recovery_rejects_a_claim_that_cannot_be_read_and_goes_on(
+        swarm_dir: Store, text: str, problem: str) -> None:
+    swarm_dir.submit(tasks(1))
+    swarm_dir.claim(["t0"], owner="dead-owner")
+    swarm_dir.path("processing", "g").write_text(text)
+    found = recover(swarm_dir, max_attempts=2)
+    assert found.requeued == ("t0",)
+    [(task_id, reason)] = found.rejected
+    assert task_id == "g" and problem in reason and "processing/g.json" in reason
+    assert (swarm_dir.result("g") or {})["status"] == "failed"
+    assert swarm_dir.processing() == []
+    assert recover(swarm_dir, max_attempts=2).rejected == ()
+
+
+@pytest.mark.parametrize("text", ["[]", "{x", '{"session": "x"}',
+                                  '{"active": "z", "session": {"started_at": "y"}}'])
+def test_a_damaged_state_file_is_recounted_and_rewritten(swarm_dir: Store, text: str) -> None:
+    swarm_dir.submit(tasks(1))
+    (swarm_dir.root / "state.json").write_text(text)
+    state = swarm_dir.state()
+    assert (state["queued"], state["active"], state["finished"]) == (1, 0, 0)
+    assert isinstance(state.get("session", {}), dict)
+    report = status_report(swarm_dir)
+    assert (report["queued"], report["max_parallel"]) == (1, 1)
+    swarm_dir.submit(build_tasks([{"backend": "command", "argv": ["true"], "id": "u"}]))
+    assert json.loads((swarm_dir.root / "state.json").read_text())["queued"] == 2
+
+
+@pytest.mark.parametrize(("text", "problem"), [("{x", "not JSON"), ("[]", "a JSON list"),
+                                               ('{"id": "b"}', "no 'status'")])
+def test_a_damaged_result_is_reported_as_damaged(swarm_dir: Store, text: str,
+                                                 problem: str) -> None:
+    finished(swarm_dir, 1)
+    path = swarm_dir.path("results", "b")
+    path.write_text(text)
+    damaged = swarm_dir.result("b")
+    assert damaged is not None and damaged["status"] == "damaged"
+    assert str(path) in damaged["reason"] and problem in damaged["reason"]
+    report = status_report(swarm_dir)
+    assert report["by_status"] == {"succeeded": 1, "damaged": 1}
+    assert [str(path) in entry for entry in report["damaged"]] == [True]
+
+
+def test_status_marks_the_claims_of_a_dead_coordinator_as_orphaned(swarm_dir: Store) -> None:
+    swarm_dir.submit(tasks(2))
+    held = lease.Lease.acquire(swarm_dir.root)
+    (swarm_dir.root / "coordinators" / "gone-1.lock").touch()
+    try:
+        swarm_dir.claim(["t0"], owner=held.owner)
+        swarm_dir.claim(["t1"], owner="gone-1")
+        report = status_report(swarm_dir)
+        assert [(r["id"], r["owner"]) for r in report["running"]] == [("t0", held.owner)]
+        assert [o["id"] for o in report["orphaned"]] == ["t1"]
+        assert "coordinator is gone" in report["orphaned"][0]["reason"]
+        assert report["active"] == 1
+        assert lease.someone_died(swarm_dir.root)  # status left the dead lease for recovery
+        assert (swarm_dir.root / "coordinators" / "gone-1.lock").exists()
     finally:
         held.release()

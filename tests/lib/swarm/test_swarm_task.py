@@ -27,6 +27,7 @@ def test_toml_with_defaults_and_a_list(tmp_path: Path) -> None:
                     '[[tasks]]\nargv = ["true"]\n'
                     '[[tasks]]\nid = "second"\nargv = ["false"]\ncwd = "sub"\n'
                     'timeouts = { initial = 2.5, silence_kill = 9 }\n')
+    (tmp_path / "sub").mkdir()
     first, second = load_tasks(path, base=str(tmp_path))
     assert ID.match(first.id)
     assert (first.backend, first.argv, first.owns, first.cwd) == (
@@ -112,3 +113,92 @@ def test_limits_fold_task_overrides_into_the_config(overrides: dict[str, float],
 def test_task_model_is_strict() -> None:
     with pytest.raises(ValueError, match="extra"):
         Task.model_validate({"id": "a", "prompt": "p", "surprise": 1})
+
+
+@pytest.mark.parametrize(("body", "key", "says"), [
+    ("[caps]\ncommand = 0\n", "caps.command", "greater than or equal to 1"),
+    ("[caps]\ncomand = 1\n", "caps.comand", "unknown backend"),
+    ("[timeouts]\ninitial = [0, -5, 1]\n", "timeouts.initial.0", "greater than 0"),
+    ("[timeouts]\ncap = inf\n", "timeouts.cap", "finite"),
+    ("[timeouts]\nextend = nan\n", "timeouts.extend", "finite"),
+    ("[heartbeat]\nkill = -1\n", "heartbeat.kill", "greater than 0"),
+])
+def test_config_values_that_would_hang_or_break_a_run_are_rejected(
+        tmp_path: Path, body: str, key: str, says: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(body)
+    with pytest.raises(TaskFileError) as caught:
+        load_config(path)
+    assert (caught.value.key, caught.value.path) == (key, str(path))
+    assert says in caught.value.reason
+
+
+def test_a_config_path_that_was_given_must_exist(tmp_path: Path) -> None:
+    assert load_config(tmp_path / "absent.toml") == SwarmConfig()
+    with pytest.raises(TaskFileError, match="cannot read the config"):
+        load_config(tmp_path / "absent.toml", required=True)
+
+
+@pytest.mark.parametrize("name", ["tasks.toml", "config.toml"])
+def test_a_file_that_is_not_utf8_is_named_in_one_line(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(b'prompt = "caf\xe9"\n')
+    with pytest.raises(TaskFileError) as caught:
+        load_tasks(path) if name == "tasks.toml" else load_config(path)
+    assert caught.value.path == str(path) and "not UTF-8" in caught.value.reason
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("body", "suffix"), [
+    ("[]", ".json"), ('{"tasks": []}', ".json"), ("tasks = []\n", ".toml")])
+def test_a_file_without_tasks_is_an_error(tmp_path: Path, body: str, suffix: str) -> None:
+    path = tmp_path / f"tasks{suffix}"
+    path.write_text(body)
+    with pytest.raises(TaskFileError, match="no tasks in"):
+        load_tasks(path)
+
+
+@pytest.mark.parametrize(("env", "key"), [
+    ({"A=B": "1"}, "env.A=B"), ({"": "1"}, "env."), ({"A\0B": "1"}, "env.A\0B"),
+    ({"OK": "a\0b"}, "env.OK")])
+def test_env_names_must_be_environment_names(env: dict[str, str], key: str) -> None:
+    with pytest.raises(TaskFileError) as caught:
+        build_tasks([{"id": "e1", "prompt": "p", "env": env}], source="t.json")
+    assert (caught.value.task, caught.value.key) == ("task #1 (id 'e1')", key)
+
+
+def test_a_missing_cwd_is_reported_before_anything_runs(tmp_path: Path) -> None:
+    with pytest.raises(TaskFileError) as caught:
+        build_tasks([{"prompt": "p"}, {"prompt": "q", "cwd": "nosuchdir"}], base=str(tmp_path))
+    assert (caught.value.task, caught.value.key) == ("task #2", "cwd")
+    assert "nosuchdir" in caught.value.reason and "must exist" in caught.value.reason
+
+
+def test_env_and_timeouts_merge_with_the_defaults_key_by_key(tmp_path: Path) -> None:
+    path = tmp_path / "tasks.toml"
+    path.write_text('[defaults]\nenv = { A = "1", B = "0" }\ntimeouts = { initial = 5, cap = 9 }\n'
+                    'owns = ["x/**"]\n'
+                    '[[tasks]]\nprompt = "p"\nenv = { B = "2" }\ntimeouts = { cap = 7 }\n'
+                    'owns = ["y.py"]\n')
+    [task] = load_tasks(path, base=str(tmp_path))
+    assert task.env == {"A": "1", "B": "2"}
+    assert (task.timeouts.initial, task.timeouts.cap) == (5, 7)
+    assert task.owns == ("y.py",)
+
+
+@pytest.mark.parametrize(("defaults", "task", "key"), [
+    ('promt = "typo"\n', "[defaults]", "promt"),
+    ("timeouts = { initail = 3 }\n", "[defaults]", "timeouts.initail"),
+    ("complexity = 9\n", "[defaults]", "complexity"),
+    ('cwd = "nosuchdir"\n', "[defaults]", "cwd"),
+    ("timeouts = { cap = 3 }\n", "task #1", "timeouts.initail"),
+])
+def test_a_bad_default_is_blamed_on_defaults(tmp_path: Path, defaults: str, task: str,
+                                              key: str) -> None:
+    path = tmp_path / "tasks.toml"
+    tasks = ('[[tasks]]\nprompt = "p"\n' if task == "[defaults]"
+             else '[[tasks]]\nprompt = "p"\ntimeouts = { initail = 3 }\n')
+    path.write_text(f"[defaults]\n{defaults}{tasks}")
+    with pytest.raises(TaskFileError) as caught:
+        load_tasks(path, base=str(tmp_path))
+    assert (caught.value.task, caught.value.key) == (task, key)
