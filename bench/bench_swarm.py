@@ -112,6 +112,7 @@ def main() -> None:
           f"{'(admit p50)':>11} | {'ideal s':>7} {'wall s':>7} {'efficiency':>10} | "
           f"{'floor p50':>9} {'wall s':>7} {'efficiency':>10} {'vs floor':>8} | "
           f"{'cpu/worker':>10}")
+    one_run(1, 0.05)  # warm-up: the first run in a process pays lazy imports and first calls
     for size in args.sizes:
         runs, floors = [], []
         for _ in range(args.repeat):  # interleaved, so both see the same machine
