@@ -236,6 +236,7 @@ class AsyncChild:
         self._watching = False
         self._changed: Any = None
         self._closed = False
+        self._pumping = False
         self.returncode: int | None = None
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             if stream is not None:
@@ -274,6 +275,7 @@ class AsyncChild:
         """
         import anyio
 
+        self._pumping = True
         try:
             async with anyio.create_task_group() as readers:
                 for stream in (self._proc.stdout, self._proc.stderr):
@@ -285,6 +287,7 @@ class AsyncChild:
                 await self.wait()
                 readers.cancel_scope.deadline = anyio.current_time() + drain
         finally:
+            self._pumping = False
             if self.returncode is not None:
                 self.close()
         return await self.wait()
@@ -300,7 +303,8 @@ class AsyncChild:
             if self.returncode is None:
                 kill_group(self.pid)
         code = await self.wait()
-        self.close()
+        if not self._pumping:  # a running pump still reads the pipes, and closes them itself
+            self.close()
         return code
 
     def close(self) -> None:

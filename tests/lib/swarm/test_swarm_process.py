@@ -82,6 +82,31 @@ def test_stop_kills_a_sigterm_ignoring_child_and_grandchild() -> None:
     wait_until(lambda: gone(pid) and gone(grandchild), timeout=5)
 
 
+def test_stop_while_the_pump_reads_a_flood_leaves_the_pipes_to_the_pump() -> None:
+    """The watchdog stops a worker whose pump is still running: the pump drains and closes."""
+    received = bytearray()
+
+    async def main() -> int:
+        child = process.start_async(["/bin/sh", "-c", "trap '' TERM; exec yes"])
+        assert isinstance(child, process.AsyncChild)
+        flowing = anyio.Event()
+
+        def sink(_stream: int, data: bytes) -> None:
+            received.extend(data)
+            flowing.set()
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(child.pump, sink)
+            await flowing.wait()
+            code = await child.stop(grace=0.05)
+        return code
+
+    for _ in range(5):  # the readers race the stop; a few rounds catch a premature close
+        received.clear()
+        assert anyio.run(main) == -9
+        assert received.startswith(b"y\n")
+
+
 def test_a_child_stopped_after_its_pump_was_cancelled_can_still_write() -> None:
     """Cancelling the pump leaves the pipes open: the child ends at its own pace, no SIGPIPE."""
     script = "trap 'echo bye; exit 0' TERM; echo ready; while :; do sleep 0.05; done"
