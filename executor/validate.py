@@ -82,7 +82,8 @@ def _runnable(hook: HookSpec, *, environ: Mapping[str, str], project: str) -> It
                       f"and {project}); fix 'command' unless Claude Code's PATH has it")
         return
     script = _script(words)
-    if script and "$" not in script and not os.path.exists(os.path.join(project, script)):
+    if script and "$" not in script and not os.path.exists(
+            os.path.join(project, os.path.expanduser(script))):
         yield Finding("warning", hook.name, f"script {script!r} does not exist in {project}; "
                       f"{words[0]} would fail on every run, so fix 'command'")
 
@@ -90,11 +91,12 @@ def _runnable(hook: HookSpec, *, environ: Mapping[str, str], project: str) -> It
 def _import_problem(call: str, project: str) -> str:
     """Import ``call`` as ``hookrun run`` would: the project directory is importable.
 
-    Appended, not inserted, so a project module cannot shadow hookrun's own imports here; what
-    the module prints while it loads must not reach a ``--json`` report.
+    The project goes first on ``sys.path``, as in ``run`` (validate's own modules are loaded
+    by now), and comes off again; what the module prints while it loads must not reach a
+    ``--json`` report.
     """
     saved = list(sys.path)
-    sys.path.append(project)
+    sys.path.insert(0, project)
     try:
         with stdout_diverted():
             resolve(call)

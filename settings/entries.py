@@ -78,13 +78,15 @@ def is_hookrun_run(command: Any) -> bool:
         words = shlex.split(command)
     except ValueError:
         return False
-    if len(words) < 2 or words[1] != "run":
+    if len(words) < 2 or words[1] != "run" or (words[2:] and not _run_shape(words[2:])):
         return False
-    if os.path.basename(words[0]) == "hookrun":
+    name = os.path.basename(words[0])
+    if name == "hookrun":
         return True
-    # Another program is hookrun only as a --hookrun PATH, in exactly the text install writes.
-    return "/" in words[0] and _run_shape(words[2:]) and command == run_command(
-        words[0], words[2], words[4] if len(words) == 5 else None)
+    # Another program is hookrun only as a --hookrun PATH whose file name says so, in exactly
+    # the text install writes: `./gradlew run Stop` stays the user's.
+    return ("/" in words[0] and "hookrun" in name and len(words) > 2
+            and command == run_command(words[0], words[2], words[4] if len(words) == 5 else None))
 
 
 def _run_shape(rest: Sequence[str]) -> bool:
@@ -116,9 +118,10 @@ def desired(config: Config, *, executable: str, config_path: str | None) -> tupl
 def _check_recognisable(executable: str) -> None:
     """Uninstall finds the entries by their shape, so install writes no entry it would miss."""
     if not is_hookrun_run(run_command(executable, "Stop", None)):
-        raise SettingsError(f"--hookrun {executable!r}: give a path (such as ./{executable} or "
-                            "an absolute one) or a program named hookrun, so that uninstall "
-                            "can tell hookrun's entries from commands like `npm run Stop`")
+        raise SettingsError(f"--hookrun {executable!r}: give the program hookrun or a path "
+                            "whose file name contains 'hookrun' (such as /opt/bin/hookrun-dev), "
+                            "so that uninstall can tell hookrun's entries from commands like "
+                            "`npm run Stop` or `./gradlew run Stop`")
 
 
 def entry_timeout(hooks: Sequence[HookSpec]) -> int:

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hookswarm.executor.config import EVENTS, MAX_TIMEOUT
+from hookswarm.executor.config import EVENTS, MAX_TIMEOUT, valid_timeout
 from hookswarm.lib.protocol import ON_FAILURE_IGNORED
 from hookswarm.settings.document import Document
 from hookswarm.settings.entries import is_hookrun_group
@@ -119,8 +119,7 @@ def _unknown_keys(handler: Mapping[str, Any]) -> str:
 
 def _timeout_problem(handler: Mapping[str, Any]) -> str:
     value = handler.get("timeout")
-    if value is None or (not isinstance(value, bool) and isinstance(value, int | float)
-                         and 0 < value <= MAX_TIMEOUT):
+    if value is None or valid_timeout(value):
         return ""
     return (f"timeout {value!r} is not a positive number of seconds up to {MAX_TIMEOUT:g} "
             "(hookrun's limit)")

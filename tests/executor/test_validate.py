@@ -43,14 +43,34 @@ def test_a_call_hook_in_the_project_directory_imports_as_hookrun_run_imports_it(
     project = tmp_path / "project"
     project.mkdir()
     name = f"projhook_{os.getpid()}"
-    (project / f"{name}.py").write_text("import sys\nLAST = sys.path[-1]\n"
+    (project / f"{name}.py").write_text("import sys\nFIRST = sys.path[0]\n"
                                         "def hook(payload):\n    return None\n")
     before = list(sys.path)
     found = findings(project, f'[[hooks]]\nname = "p"\nevent = "Stop"\ncall = "{name}:hook"\n',
                      cwd=tmp_path)
     assert found == []
-    assert str(project) == sys.modules[name].LAST  # appended: hookrun's imports come first
+    assert str(project) == sys.modules[name].FIRST  # first, as `hookrun run` puts it
     assert sys.path == before
+
+
+def test_a_project_module_named_like_the_stdlib_imports_as_run_imports_it(
+        project: Project) -> None:
+    project.module("calendar", "def hook(payload):\n    return 'from project'\n")
+    project.config('[[hooks]]\nname = "c"\nevent = "Stop"\ncall = "calendar:hook"\n')
+    done = hookrun(project, "validate", "--json")
+    assert json.loads(done.stdout)["ok"] is True, done.stdout
+
+
+def test_a_script_under_the_home_directory_is_found(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    (home / "bin").mkdir(parents=True)
+    (home / "bin" / "hook.sh").write_text("")
+    monkeypatch.setenv("HOME", str(home))
+    project = tmp_path / "project"
+    project.mkdir()
+    toml = '[[hooks]]\nname = "h"\nevent = "Stop"\ncommand = "bash ~/bin/hook.sh"\n'
+    assert findings(project, toml) == []
 
 
 def test_a_call_that_prints_while_importing_keeps_validate_json_valid(project: Project) -> None:

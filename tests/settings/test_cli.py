@@ -101,7 +101,7 @@ def test_unknown_events_exit_2(workspace: Workspace) -> None:
     assert result.exit_code == 2 and "unknown event 'Bogus'" in result.stderr
 
 
-@pytest.mark.parametrize("executable", ["/opt/tools/hookrun-dev", "/opt/tools/run hooks.sh"])
+@pytest.mark.parametrize("executable", ["/opt/tools/hookrun-dev", "/opt/tools/my hookrun.sh"])
 def test_an_entry_with_any_hookrun_path_is_recognised(configured: Workspace,
                                                       executable: str) -> None:
     first = envelope(hookrun(configured, "install", "--json", "--hookrun", executable),

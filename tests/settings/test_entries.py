@@ -106,8 +106,12 @@ def test_a_covering_matcher_fires_wherever_the_covered_one_does(outer: str, inne
     ("/x/.venv/bin/hookrun run PreToolUse", True),
     ("'/opt/hook swarm/bin/hookrun' run Stop --config /c.toml", True),
     ("/opt/tools/hookrun-dev run Stop", True),
-    ("'/opt/tools/run hooks.sh' run PreToolUse --config '/a b/h.toml'", True),
-    ("./bin/hr run Stop", True),
+    ("'/opt/tools/my hookrun.sh' run PreToolUse --config '/a b/h.toml'", True),
+    ("./bin/hr run Stop", False),
+    ("./gradlew run Stop", False),
+    ("bin/task run PreToolUse --config x.toml", False),
+    ("hookrun run Stop && rm -rf build", False),
+    ("/x/bin/hookrun run Stop; rm -rf build", False),
     ("npm run Stop", False),
     ("make run PreToolUse", False),
     ("yarn run Stop --config x", False),
@@ -143,18 +147,18 @@ def test_recognizing_hookruns_groups(group: object, ours: bool) -> None:
 
 
 @pytest.mark.parametrize("executable", ["/bin/hookrun", "hookrun", "/opt/tools/hookrun-dev",
-                                        "./hr", "/opt/tools/run hooks.sh"])
+                                        "./hookrun.sh", "/opt/tools/my hookrun.sh"])
 def test_every_entry_install_writes_is_recognised(executable: str) -> None:
     command = entries.run_command(executable, "PreToolUse", "/a b/h.toml")
     assert entries.is_hookrun_run(command)
     assert entries.is_hookrun_run(entries.run_command(executable, "Stop", None))
 
 
-@pytest.mark.parametrize("executable", ["npm", "hookrun-dev"])
+@pytest.mark.parametrize("executable", ["npm", "hookrun-dev", "./hr", "./gradlew"])
 def test_a_bare_program_name_other_than_hookrun_is_refused(executable: str) -> None:
     config = configuration.parse({"hooks": [{"name": "s", "event": "Stop", "command": "y"}]},
                                  "h.toml")
-    with pytest.raises(SettingsError, match="give a path"):
+    with pytest.raises(SettingsError, match="give the program hookrun or a path"):
         entries.desired(config, executable=executable, config_path=None)
 
 
