@@ -24,7 +24,7 @@ from hookswarm.lib.errors import ConfigError, HookswarmError
 JSON_VERSION = 1
 config_option = click.option("--config", "config_path", type=click.Path(),
                              help="hookrun.toml to use (default: $HOOKRUN_CONFIG, then "
-                                  "$CLAUDE_PROJECT_DIR/.claude/hookrun.toml, then ./.claude).")
+                                  "$CLAUDE_PROJECT_DIR/.claude/hookrun.toml, then ./.claude/hookrun.toml).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Versioned JSON output.")
 
 
@@ -74,7 +74,7 @@ def validate(config_path: str | None, as_json: bool) -> None:
             click.echo(finding.line(path), err=finding.level == "error")
         if not findings:
             hooks = configuration.load(path).hooks
-            click.echo(f"{path}: OK, {len(hooks)} hooks")
+            click.echo(f"{path}: OK, {len(hooks)} hook{'' if len(hooks) == 1 else 's'}")
     sys.exit(1 if errors else 0)
 
 
@@ -154,7 +154,7 @@ def _statuses(counts: dict[str, int]) -> str:
 @click.option("--since", default=None, help="Only runs newer than this (90s, 30m, 12h, 7d).")
 @click.option("--project", type=click.Path(file_okay=False), default=None,
               help="Project whose records to read (default: $CLAUDE_PROJECT_DIR or .).")
-@click.option("--top", default=5, show_default=True, help="How many slowest hooks to list.")
+@click.option("--top", default=5, show_default=True, help="How many slowest hooks to list (text output; --json lists every hook).")
 @json_option
 def stats(since: str | None, project: str | None, top: int, as_json: bool) -> None:
     from hookswarm.executor import records

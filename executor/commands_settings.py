@@ -35,8 +35,9 @@ _scope = click.option(
          "user = ~/.claude/settings.json (or $CLAUDE_CONFIG_DIR/settings.json).")
 _config = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False),
-    help="hookrun.toml to use (default: $HOOKRUN_CONFIG, then .claude/hookrun.toml of the "
-         "project); the entries then run `hookrun run --config` with its absolute path.")
+    help="hookrun.toml to use (default: $HOOKRUN_CONFIG, then $CLAUDE_PROJECT_DIR/.claude/"
+         "hookrun.toml, then ./.claude/hookrun.toml); the entries then run `hookrun run "
+         "--config` with its absolute path.")
 _hookrun = click.option(
     "--hookrun", "executable", metavar="PATH",
     help="The hookrun the entries run (default: this installation's, as an absolute path).")

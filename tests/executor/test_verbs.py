@@ -136,7 +136,7 @@ def test_validate_names_a_cycle(project: Project) -> None:
 def test_validate_passes_a_good_config(project: Project) -> None:
     project.config('[[hooks]]\nname = "a"\nevent = "Stop"\ncommand = "true"\n')
     done = hookrun(project, "validate")
-    assert (done.returncode, done.stdout.strip().endswith("OK, 1 hooks")) == (0, True)
+    assert (done.returncode, done.stdout.strip().endswith("OK, 1 hook")) == (0, True)
 
 
 def test_golden_files_catch_a_changed_answer(project: Project) -> None:
