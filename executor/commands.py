@@ -24,7 +24,8 @@ from hookswarm.lib.errors import ConfigError, HookswarmError
 JSON_VERSION = 1
 config_option = click.option("--config", "config_path", type=click.Path(),
                              help="hookrun.toml to use (default: $HOOKRUN_CONFIG, then "
-                                  "$CLAUDE_PROJECT_DIR/.claude/hookrun.toml, then ./.claude/hookrun.toml).")
+                                  "$CLAUDE_PROJECT_DIR/.claude/hookrun.toml, then "
+                                  "./.claude/hookrun.toml).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Versioned JSON output.")
 
 
@@ -154,7 +155,8 @@ def _statuses(counts: dict[str, int]) -> str:
 @click.option("--since", default=None, help="Only runs newer than this (90s, 30m, 12h, 7d).")
 @click.option("--project", type=click.Path(file_okay=False), default=None,
               help="Project whose records to read (default: $CLAUDE_PROJECT_DIR or .).")
-@click.option("--top", default=5, show_default=True, help="How many slowest hooks to list (text output; --json lists every hook).")
+@click.option("--top", default=5, show_default=True,
+              help="How many slowest hooks to list (text output; --json lists every hook).")
 @json_option
 def stats(since: str | None, project: str | None, top: int, as_json: bool) -> None:
     from hookswarm.executor import records

@@ -48,7 +48,8 @@ def check(fixture: str, *, update: bool, config_path: str | None,
             handle.write(observed)
         return Verdict(fixture, UPDATED)
     if not os.path.exists(golden):
-        return Verdict(fixture, MISSING, f"no {golden}; run `hookrun test --update {fixture}` to create it")
+        return Verdict(fixture, MISSING,
+                       f"no {golden}; run `hookrun test --update {fixture}` to create it")
     with open(golden, encoding="utf-8") as handle:
         expected = handle.read()
     if _normal(expected) == _normal(observed):

@@ -30,13 +30,19 @@ class Health:
 
 @dataclass(frozen=True, slots=True)
 class WorkerEnd:
-    """How a worker ended by itself: ``clean`` is its own claim of success."""
+    """How a worker ended by itself: ``clean`` is its own claim of success.
+
+    ``model`` is the model the worker ran with, when the backend knows it; ``denials`` counts
+    the tool calls that were refused (by the ownership guard or a permission rule).
+    """
 
     clean: bool
     reason: str
     exit_code: int | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
     unreachable: bool = False
+    model: str = ""
+    denials: int = 0
 
     @classmethod
     def launch_failed(cls, error: str) -> WorkerEnd:

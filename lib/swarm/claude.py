@@ -14,6 +14,7 @@ import shlex
 import sys
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from hookswarm.lib.swarm.backend import (
@@ -39,6 +40,7 @@ PARENT_SESSION_ENV = ("CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "CLAUDE_CODE_SESSI
                       "CLAUDE_EFFORT")
 _RESULT_TEXT = 2000
 _UNREACHABLE = ("connection_failed", "connection_refused")
+_API_HINT = "check ANTHROPIC_BASE_URL (in the environment or the task's env) and that the API is up"
 
 
 def worker_env(base: Mapping[str, str], task: Task, settings: ClaudeSettings) -> dict[str, str]:
@@ -63,13 +65,18 @@ def claude_argv(binary: str, task: Task, settings: ClaudeSettings, session_id: s
     """``claude -p`` with stream-json output; the prompt goes to stdin."""
     tools = task.allowed_tools if task.allowed_tools is not None else settings.allowed_tools
     argv = [binary, "-p", "--output-format", "stream-json", "--verbose",
-            "--model", task.model or settings.model, "--session-id", session_id,
+            "--model", model_for(task, settings), "--session-id", session_id,
             "--settings", json.dumps(guard_settings(task), separators=(",", ":"))]
     if tools:
         argv += ["--allowedTools", ",".join(tools)]
     if task.max_turns is not None:
         argv += ["--max-turns", str(task.max_turns)]
     return [*argv, *settings.extra_args]
+
+
+def model_for(task: Task, settings: ClaudeSettings) -> str:
+    """The model a worker runs with: the task's, else ``[claude] model``."""
+    return task.model or settings.model
 
 
 def transcript_path(env: Mapping[str, str], cwd: str, session_id: str) -> str:
@@ -90,7 +97,8 @@ def judge_result(result: Mapping[str, Any] | None, exit_code: int) -> WorkerEnd:
     details = _details(result)
     problem = _problem(result, exit_code)
     unreachable = str(result.get("api_error", "")) in _UNREACHABLE
-    return WorkerEnd(not problem, problem, exit_code, details, unreachable)
+    return WorkerEnd(not problem, problem, exit_code, details, unreachable,
+                     denials=details["permission_denials"])
 
 
 def _problem(result: Mapping[str, Any], exit_code: int) -> str:
@@ -121,11 +129,12 @@ def _details(result: Mapping[str, Any]) -> dict[str, Any]:
 class _StreamJudge:
     """Splits stdout into stream-json lines and keeps the last ``result`` event."""
 
-    def __init__(self, session_id: str, transcript: str) -> None:
+    def __init__(self, session_id: str, transcript: str, model: str) -> None:
         self._partial = b""
         self._last: dict[str, Any] | None = None
         self._session_id = session_id
         self._transcript = transcript
+        self._model = model
 
     def feed(self, stream: int, chunk: bytes) -> None:
         if stream != 1:
@@ -139,7 +148,7 @@ class _StreamJudge:
         self._take(self._partial)
         end = judge_result(self._last, exit_code)
         details = {**end.details, "session_id": self._session_id, "transcript": self._transcript}
-        return WorkerEnd(end.clean, end.reason, end.exit_code, details, end.unreachable)
+        return replace(end, details=details, model=self._model)
 
     def _take(self, line: bytes) -> None:
         if b'"result"' not in line:
@@ -181,6 +190,8 @@ class ClaudeBackend:
         async with anyio.create_task_group() as group:
             group.start_soon(check, "cli", command_runs([binary, "--version"], timeout=timeout))
             group.start_soon(check, "api", http_reachable(self.base_url(task), timeout=timeout))
+        if not found["api"].ok:
+            found["api"] = Health(False, f"{found['api'].detail}; {_API_HINT}")
         failed = [h.detail for h in (found["cli"], found["api"]) if not h.ok]
         if failed:
             return Health(False, "; ".join(failed))
@@ -191,6 +202,7 @@ class ClaudeBackend:
         session_id = str(uuid.uuid4())
         env = worker_env(launch.env, task, self.settings)
         argv = claude_argv(self.settings.binary(), task, self.settings, session_id)
-        judge = _StreamJudge(session_id, transcript_path(env, task.cwd, session_id))
+        judge = _StreamJudge(session_id, transcript_path(env, task.cwd, session_id),
+                             model_for(task, self.settings))
         return start_process(argv, Launch(task, launch.prompt, env), judge,
                              stdin=launch.prompt.encode())

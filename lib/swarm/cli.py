@@ -57,6 +57,7 @@ pass_env = click.make_pass_decorator(_Env)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hookswarm")
 @click.option("--dir", "project", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=".", help="Project directory holding .swarm/ (default: the current one).")
 @click.option("--config", "config_path",
@@ -247,9 +248,8 @@ def submit(env: _Env, /, taskfile: Path | None, **flags: Any) -> None:
         click.echo(task_id)
 
 
-_EMPTY_STATUS: dict[str, Any] = {"active": 0, "queued": 0, "finished": 0, "max_parallel": 1,
-                                 "efficiency": None, "running": [], "orphaned": [],
-                                 "by_status": {}, "damaged": []}
+_EMPTY_STATUS: dict[str, Any] = {"active": 0, "queued": 0, "finished": 0, "efficiency": None,
+                                 "running": [], "orphaned": [], "by_status": {}, "damaged": []}
 
 
 @cli.command()
@@ -259,8 +259,11 @@ def status(env: _Env, as_json: bool) -> None:
     """Active, queued and finished counts, and the last session's parallel efficiency."""
     from hookswarm.lib.swarm.report import status_report
 
+    with _input_errors():
+        config = env.config()
     store = env.existing_store()
-    report = status_report(store) if store is not None else _EMPTY_STATUS
+    report = (status_report(store, max_parallel=config.max_parallel) if store is not None
+              else {**_EMPTY_STATUS, "max_parallel": config.max_parallel})
     if as_json:
         click.echo(json.dumps({"version": 1, **report}, indent=1))
         return

@@ -20,7 +20,8 @@ from hookswarm.lib.swarm.task import Backend, Task, read_text
 from hookswarm.lib.swarm.timeouts import TimeoutPolicy, initial_deadline
 
 CLAUDE_BIN_ENV = "HOOKSWARM_CLAUDE_BIN"
-DEFAULT_ALLOWED_TOOLS = ("Read", "Write", "Edit", "MultiEdit", "Glob", "Grep", "LS")
+# The pinned Claude Code (2.1.x) has no MultiEdit or LS tool; its init event lists the rest.
+DEFAULT_ALLOWED_TOOLS = ("Read", "Write", "Edit", "Glob", "Grep")
 
 
 _Seconds = Annotated[float, Field(gt=0)]

@@ -11,6 +11,7 @@ A request that cannot be read is moved aside and its task fails; the others carr
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import threading
 import time
@@ -161,7 +162,9 @@ class Coordinator:
         known = {i: q.envelope for i, q in self._queued.items()}
         for envelope in self.store.claim(left, owner=self._owner, known=known,
                                          update_state=False):
-            self._finish_failed(envelope, f"{CANCELLED} before the task started")
+            queued = self._queued.get(envelope.task.id)
+            self._finish_failed(envelope, f"{CANCELLED} before the task started",
+                                queued_s=time.monotonic() - queued.seen if queued else 0.0)
 
     # ------------------------------------------------------------ the loop
 
@@ -236,11 +239,12 @@ class Coordinator:
             reason = self._unusable_reason(queued)
             if reason is None:
                 continue
-            if reason and self._must_fail(queued.slot.health_key):
-                give_up.append((task_id, reason))
-            elif reason and not queued.waiting_noted:
+            key = queued.slot.health_key
+            if self._must_fail(key):
+                give_up.append((task_id, reason + self._gave_up(key)))
+            elif not queued.waiting_noted:
                 queued.waiting_noted = True
-                self._emit("waiting", task_id, reason=reason)
+                self._emit("waiting", task_id, reason=self._waiting_reason(key))
         for task_id, reason in give_up:
             self._fail_now(task_id, reason)
 
@@ -251,6 +255,21 @@ class Coordinator:
         if health is None or health.ok:
             return None
         return f"backend {queued.slot.health_key} unavailable: {health.detail}"
+
+    def _waiting_reason(self, key: str) -> str:
+        """What a task waits for, for how long at most, and how to stop waiting sooner."""
+        health = self.health.known(key)
+        left = math.ceil(max(0.0, self.config.health.wait_limit - self.health.failing_for(key)))
+        return (f"waiting up to {left} s for backend {key} (unavailable: "
+                f"{health.detail if health else 'not probed yet'}); fix that, or set [health] "
+                'on_unhealthy = "fail" or a smaller wait_limit in .swarm/config.toml to fail '
+                "sooner")
+
+    def _gave_up(self, key: str) -> str:
+        settings = self.config.health
+        if settings.on_unhealthy == "fail" or key.endswith("?"):
+            return ""
+        return f" (gave up after {settings.wait_limit:g} s, the [health] wait_limit)"
 
     def _must_fail(self, key: str) -> bool:
         settings = self.config.health
@@ -268,12 +287,13 @@ class Coordinator:
     def _fail_now(self, task_id: str, reason: str) -> None:
         queued = self._queued.pop(task_id)
         if self.store.claim([task_id], owner=self._owner, update_state=False):
-            self._finish_failed(queued.envelope, reason)
+            self._finish_failed(queued.envelope, reason,
+                                queued_s=time.monotonic() - queued.seen)
 
-    def _finish_failed(self, envelope: Envelope, reason: str) -> None:
+    def _finish_failed(self, envelope: Envelope, reason: str, *, queued_s: float = 0.0) -> None:
         """Fail a claimed task that did not run (or whose run was stopped) with ``reason``."""
         task_id = envelope.task.id
-        result = self._failed(envelope, reason)
+        result = self._failed(envelope, reason, queued_s=queued_s)
         self._state_dirty = True
         self._ended_with(task_id, result, self.store.finish(task_id, result, update_state=False))
         self._emit("ended", task_id, status="failed", reason=reason)
@@ -284,14 +304,18 @@ class Coordinator:
             if written:
                 self.results[task_id] = result
 
-    def _failed(self, envelope: Envelope, reason: str) -> dict[str, Any]:
-        """A ``failed`` result for a task that never ran, or whose run the coordinator lost."""
+    def _failed(self, envelope: Envelope, reason: str, *,
+                queued_s: float = 0.0) -> dict[str, Any]:
+        """A ``failed`` result for a task that never ran, or whose run the coordinator lost.
+
+        ``queued_s`` is how long it sat in the queue here (waiting for a backend, say).
+        """
         now = time.time()
         task = envelope.task
         return {"id": task.id, "status": "failed", "reason": reason, "backend": task.backend,
                 "log": str(self.store.log_path(task.id)), "attempt": envelope.attempt,
                 "started_at": now, "ended_at": now, "duration_s": 0.0,
-                "task": task.model_dump(mode="json")}
+                "queued_s": round(queued_s, 6), "task": task.model_dump(mode="json")}
 
     def _start_admitted(self, group: Any) -> None:
         caps = {name: self.config.cap(name) for name in self.backends}
@@ -383,7 +407,8 @@ class Coordinator:
                 result = await self._execute(envelope, timing, worker)
             except Exception as exc:  # one task's I/O error must not stop the other workers
                 result = self._failed(envelope, f"the coordinator could not run it: "
-                                                f"{type(exc).__name__}: {exc}")
+                                                f"{type(exc).__name__}: {exc}",
+                                      queued_s=timing.admitted - timing.seen)
             written = await anyio.to_thread.run_sync(
                 lambda: self.store.finish(task_id, result, update_state=False))
             self._state_dirty = True
@@ -402,7 +427,7 @@ class Coordinator:
         if end.unreachable:
             self.health.report(self._active[task.id].health_key, Health(False, end.reason))
         ending = Ending(watch.stop if watch else Stop.NONE, end.clean,
-                        (watch.stop_reason if watch else "") or end.reason)
+                        (watch.stop_reason if watch else "") or end.reason, end.denials)
         facts = file_facts(task.expected_paths())
         judged = verdict(ending, facts, before=timing.before or {})
         return self._result(envelope, judged, end, watch, timing, ended, facts)
@@ -480,7 +505,8 @@ class Coordinator:
         task = envelope.task
         return {
             "id": task.id, "status": judged.status.value, "reason": judged.reason,
-            "backend": task.backend, "model": task.model, "log": str(self.store.log_path(task.id)),
+            "backend": task.backend, "model": end.model or task.model,
+            "log": str(self.store.log_path(task.id)),
             "exit_code": end.exit_code, "attempt": envelope.attempt,
             "started_at": timing.started_wall, "ended_at": ended,
             "duration_s": round(ended - timing.started_wall, 6),

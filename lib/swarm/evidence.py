@@ -57,6 +57,7 @@ class Ending:
     stop: Stop
     clean: bool
     reason: str = ""
+    denials: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,19 @@ class Verdict:
 
 def verdict(ending: Ending, files: Sequence[FileFact], *,
             before: Mapping[str, FileFact]) -> Verdict:
-    """Judge a finished task; ``before`` holds the expected files as they were at its start."""
+    """Judge a finished task; ``before`` holds the expected files as they were at its start.
+
+    Denied tool calls are named in any verdict: they often explain a missing file, and a
+    success despite them deserves a look at the log.
+    """
+    judged = _judge(ending, files, before)
+    if not ending.denials:
+        return judged
+    calls = "tool call" if ending.denials == 1 else "tool calls"
+    return Verdict(judged.status, f"{judged.reason}; {ending.denials} {calls} denied (see the log)")
+
+
+def _judge(ending: Ending, files: Sequence[FileFact], before: Mapping[str, FileFact]) -> Verdict:
     if ending.stop is Stop.SILENCE:
         return Verdict(Status.KILLED_SILENT, ending.reason or "no output: killed for silence")
     if ending.stop is Stop.TIMEOUT:

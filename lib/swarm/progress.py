@@ -53,16 +53,17 @@ class Progress:
 
 
 def summary_table(results: Sequence[dict[str, Any]]) -> str:
-    """One row per task: id, status, seconds, reason."""
-    rows = [("TASK", "STATUS", "SECONDS", "REASON")]
+    """One row per task: id, status, seconds queued (for a slot or a backend), run, reason."""
+    rows = [("TASK", "STATUS", "QUEUED", "SECONDS", "REASON")]
     for result in results:
         reason = str(result.get("reason", ""))
         if len(reason) > _REASON:
             reason = reason[:_REASON - 1] + "…"
         rows.append((str(result["id"]), str(result["status"]),
+                     f"{float(result.get('queued_s', 0.0)):.1f}",
                      f"{float(result.get('duration_s', 0.0)):.1f}", reason))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)), row[3]])
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)), row[4]])
              for row in rows]
     counts: dict[str, int] = {}
     for result in results:

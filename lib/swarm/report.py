@@ -12,16 +12,17 @@ from hookswarm.lib.swarm.store import DamagedFile, Store
 from hookswarm.lib.swarm.task import Task
 
 
-def status_report(store: Store) -> dict[str, Any]:
+def status_report(store: Store, *, max_parallel: int = 1) -> dict[str, Any]:
     """Counts from ``state.json``, running tasks, and the last session's efficiency.
 
-    Claims whose coordinator is gone are listed under ``orphaned`` (the next coordinator
-    requeues them), not as running; files that cannot be read are named under ``damaged``.
+    The cap is the last session's, else ``max_parallel`` (the configured one). Claims whose
+    coordinator is gone are listed under ``orphaned`` (the next coordinator requeues them),
+    not as running; files that cannot be read are named under ``damaged``.
     """
     state = store.state()
     session = state.get("session") or {}
     since = _number(session.get("started_at"), 0.0)
-    cap = max(1, int(_number(session.get("max_parallel"), 1)))
+    cap = max(1, int(_number(session.get("max_parallel"), max_parallel)))
     by_status: dict[str, int] = {}
     intervals = []
     damaged: list[str] = []

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
-from hookswarm.lib.swarm.claude import PARENT_SESSION_ENV, worker_env
-from hookswarm.lib.swarm.config import ClaudeSettings, HealthSettings, SwarmConfig
+from hookswarm.lib.swarm.backend import Launch, WorkerEnd
+from hookswarm.lib.swarm.claude import PARENT_SESSION_ENV, ClaudeBackend, worker_env
+from hookswarm.lib.swarm.config import (
+    DEFAULT_ALLOWED_TOOLS,
+    ClaudeSettings,
+    HealthSettings,
+    SwarmConfig,
+)
 from hookswarm.lib.swarm.task import build_tasks
 from tests.fakes.messages_api import MessagesAPI, Reply, reply, tool_results, tool_use
 from tests.helpers.claude_cli import claude_env, require_claude
@@ -54,6 +63,29 @@ def test_worker_env_drops_the_parent_session_and_bounds_retries() -> None:
     assert env == {"PATH": "/bin", "CLAUDE_CODE_MAX_RETRIES": "3", "MINE": "1"}
 
 
+FAKE_CLAUDE = """#!/bin/sh
+cat > /dev/null
+echo '{"type":"result","is_error":false,"terminal_reason":"completed","result":"ok"}'
+"""
+
+
+def test_a_worker_reports_the_model_it_ran_with(tmp_path: Path) -> None:
+    fake = tmp_path / "claude"
+    fake.write_text(FAKE_CLAUDE)
+    fake.chmod(0o755)
+    backend = ClaudeBackend(ClaudeSettings(bin=str(fake), model="opus"), environ={})
+    [plain, chosen] = build_tasks([{"prompt": "p"}, {"prompt": "p", "model": "haiku"}],
+                                  base=str(tmp_path))
+    models = []
+    for task in (plain, chosen):
+        worker = backend.start(Launch(task, "p", {"PATH": os.environ["PATH"]}))
+        assert not isinstance(worker, WorkerEnd)
+        end = anyio.run(lambda w=worker: w.run(lambda _chunk: None))
+        assert end.clean, end.reason
+        models.append(end.model)
+    assert models == ["opus", "haiku"]
+
+
 def test_each_task_model_reaches_the_api_under_the_cap_despite_claudecode(
         claude_swarm: Callable[..., SwarmRun], messages_api: MessagesAPI) -> None:
     messages_api.script = {f"say hi {i}": [reply(f"hello {i}")] for i in range(3)}
@@ -63,6 +95,7 @@ def test_each_task_model_reaches_the_api_under_the_cap_despite_claudecode(
         result = run.results[task_id]
         assert result["status"] == "succeeded", result
         assert result["worker"]["result"] == f"hello {i}"
+        assert result["model"] == f"claude-swarm-{i}"
         assert {r.model for r in messages_api.conversation(f"say hi {i}")} == {f"claude-swarm-{i}"}
         assert Path(result["worker"]["transcript"]).exists()
     assert run.event_peak() == 2
@@ -77,6 +110,8 @@ def test_a_stream_that_stalls_mid_message_is_killed_for_silence_and_the_log_kept
     assert "no output" in result["reason"]
     log = Path(result["log"]).read_text()
     assert '"subtype":"init"' in log
+    [init] = [e for e in map(json.loads, log.splitlines()) if e.get("subtype") == "init"]
+    assert set(DEFAULT_ALLOWED_TOOLS) <= set(init["tools"])
     assert len(messages_api.conversation("stall please")) == 1
 
 
@@ -112,6 +147,9 @@ def test_a_write_outside_owns_is_denied_and_the_file_never_appears(
     run = claude_swarm([{"prompt": "edit files", "cwd": "owner", "owns": ["mine.py"],
                          "expects": ["mine.py"]}])
     assert run.status() == "succeeded", run.results
+    result = run.results[run.ids[0]]
+    assert result["reason"].endswith("; 1 tool call denied (see the log)")
+    assert result["model"] == ClaudeSettings().model
     assert not (work / "theirs.py").exists()
     assert (work / "mine.py").read_text() == "y = 2\n"
     [second] = messages_api.conversation("edit files")[1:]

@@ -9,6 +9,7 @@ import secrets
 import signal
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def test_run_prints_a_summary_and_exits_by_verified_outcome(tmp_path: Path) -> N
         {"id": "w1", "argv": ["sh", "-c", "echo hi > a.txt"], "expects": ["a.txt"]}])
     code, out, _ = swarm(tmp_path, "run", str(good))
     assert code == 0
-    assert out.splitlines()[0].split() == ["TASK", "STATUS", "SECONDS", "REASON"]
+    assert out.splitlines()[0].split() == ["TASK", "STATUS", "QUEUED", "SECONDS", "REASON"]
     assert "w1" in out and "succeeded" in out
     liar = write_tasks(tmp_path / "liar.json", [
         {"id": "w2", "argv": ["echo", "I wrote b.txt"], "expects": ["b.txt"]}])
@@ -95,10 +96,25 @@ def test_health_reports_a_missing_cli_and_exits_1(tmp_path: Path) -> None:
 
 def test_config_file_errors_name_the_key(tmp_path: Path) -> None:
     (tmp_path / "c.toml").write_text("max_paralel = 3\n")
-    code, _, err = swarm(tmp_path, "--config", str(tmp_path / "c.toml"), "status")
-    assert code == 0  # status reads the store only
-    code, _, err = swarm(tmp_path, "--config", str(tmp_path / "c.toml"), "health")
-    assert code == 2 and "key 'max_paralel'" in err
+    for verb in ("status", "health"):
+        code, _, err = swarm(tmp_path, "--config", str(tmp_path / "c.toml"), verb)
+        assert code == 2 and "key 'max_paralel'" in err
+
+
+def test_status_before_any_session_shows_the_configured_cap(tmp_path: Path) -> None:
+    (tmp_path / "c.toml").write_text("max_parallel = 3\n")
+    code, out, _ = swarm(tmp_path, "--config", str(tmp_path / "c.toml"), "status", "--json")
+    assert (code, json.loads(out)["max_parallel"]) == (0, 3)
+    code, out, _ = swarm(tmp_path, "--max-parallel", "7", "status")
+    assert code == 0 and "(cap 7)" in out
+    swarm(tmp_path, "submit", "--id", "q1", "--", "true")
+    code, out, _ = swarm(tmp_path, "--config", str(tmp_path / "c.toml"), "status", "--json")
+    assert (code, json.loads(out)["max_parallel"]) == (0, 3)
+
+
+def test_version_names_the_package(tmp_path: Path) -> None:
+    code, out, _ = swarm(tmp_path, "--version")
+    assert code == 0 and out.strip().endswith(f"version {version('hookswarm')}")
 
 
 CRASH_TASK = ('echo "start $SWARM_TASK_ID" >> {rec}; sleep 0.4; '

@@ -484,3 +484,28 @@ def test_logs_are_private_like_the_context(run_swarm: Runner) -> None:
     run = run_swarm([{"backend": "command", "argv": ["echo", "secret"]}])
     assert stat.S_IMODE(Path(run.results[run.ids[0]]["log"]).stat().st_mode) == 0o600
     assert stat.S_IMODE(run.store.path("results", run.ids[0]).stat().st_mode) == 0o600
+
+
+class EndsAtOnce(CommandBackend):
+    """A worker that ends at launch with ``end``, as a backend reports it."""
+
+    def __init__(self, end: WorkerEnd) -> None:
+        self._end = end
+
+    def start(self, launch: Launch) -> WorkerEnd:
+        return self._end
+
+
+def test_the_result_records_the_workers_model_and_names_denied_tool_calls(
+        run_swarm: Runner) -> None:
+    end = WorkerEnd(clean=True, reason="", exit_code=0, model="sonnet", denials=1)
+    run = run_swarm([{"backend": "command", "argv": ["true"]}],
+                    backends={"command": EndsAtOnce(end)})
+    result = run.results[run.ids[0]]
+    assert (result["status"], result["model"]) == ("succeeded", "sonnet")
+    assert result["reason"] == "ended cleanly; 1 tool call denied (see the log)"
+
+
+def test_the_task_model_is_recorded_when_the_worker_names_none(run_swarm: Runner) -> None:
+    run = run_swarm([{"backend": "command", "argv": ["true"], "model": "m1"}])
+    assert run.results[run.ids[0]]["model"] == "m1"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import socket
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,8 +12,9 @@ import anyio
 import pytest
 
 from hookswarm.lib.swarm.backend import Health, Launch, ProcessWorker, WorkerEnd
+from hookswarm.lib.swarm.claude import ClaudeBackend
 from hookswarm.lib.swarm.command import CommandBackend
-from hookswarm.lib.swarm.config import HealthSettings, SwarmConfig
+from hookswarm.lib.swarm.config import ClaudeSettings, HealthSettings, SwarmConfig
 from hookswarm.lib.swarm.health import HealthBoard, command_runs, http_reachable
 from hookswarm.lib.swarm.task import Task
 from tests.lib.swarm.swarm_support import Runner
@@ -150,8 +153,36 @@ def test_waiting_gives_up_after_the_wait_limit(run_swarm: Runner) -> None:
     config = SwarmConfig(health=HealthSettings(ttl=0.1, on_unhealthy="wait", wait_limit=0.3))
     run = run_swarm([{"backend": "command", "argv": ["true"]}], config=config,
                     backends={"command": backend})
-    assert run.status() == "failed"
-    assert "unavailable: refused" in run.results[run.ids[0]]["reason"]
+    result = run.results[run.ids[0]]
+    assert result["status"] == "failed"
+    assert "unavailable: refused" in result["reason"] and "wait_limit" in result["reason"]
+    assert result["queued_s"] >= 0.3  # it failed only once the backend had been down that long
+
+
+def test_a_waiting_task_says_how_long_it_waits_and_how_to_fail_sooner(run_swarm: Runner) -> None:
+    answers = [Health(False, "refused"), Health(True, "back")]
+    backend = ScriptedBackend(lambda: answers.pop(0) if len(answers) > 1 else answers[0])
+    config = SwarmConfig(health=HealthSettings(ttl=0.1))
+    run = run_swarm([{"backend": "command", "argv": ["true"]}], config=config,
+                    backends={"command": backend})
+    [waiting] = run.of("waiting")
+    assert waiting["reason"].startswith(
+        "waiting up to 600 s for backend command (unavailable: refused); ")
+    assert '[health] on_unhealthy = "fail"' in waiting["reason"]
+    assert "wait_limit" in waiting["reason"] and ".swarm/config.toml" in waiting["reason"]
+    assert run.status() == "succeeded"
+
+
+def test_an_unreachable_api_says_what_to_check(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    backend = ClaudeBackend(ClaudeSettings(bin=sys.executable), environ={"ANTHROPIC_BASE_URL": url})
+    health = anyio.run(lambda: backend.probe(Task(id="p", prompt="p"), timeout=2))
+    assert not health.ok
+    assert f"API {url} unreachable" in health.detail
+    assert health.detail.endswith("check ANTHROPIC_BASE_URL (in the environment or the task's "
+                                  "env) and that the API is up")
 
 
 def test_http_probe_tells_a_live_endpoint_from_a_closed_port(messages_api: object) -> None:

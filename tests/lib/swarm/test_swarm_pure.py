@@ -10,6 +10,7 @@ import pytest
 
 from hookswarm.lib.swarm.claude import judge_result
 from hookswarm.lib.swarm.complexity import complexity_score
+from hookswarm.lib.swarm.config import DEFAULT_ALLOWED_TOOLS, ClaudeSettings
 from hookswarm.lib.swarm.context import compose, needs_file
 from hookswarm.lib.swarm.evidence import Ending, FileFact, Status, Stop, verdict
 from hookswarm.lib.swarm.heartbeat import HeartbeatPolicy, Pulse, pulse
@@ -21,6 +22,7 @@ from hookswarm.lib.swarm.ownership import (
     overlapping,
     owned,
 )
+from hookswarm.lib.swarm.progress import summary_table
 from hookswarm.lib.swarm.scheduler import Slot, admit
 from hookswarm.lib.swarm.timeouts import (
     TimeoutPolicy,
@@ -233,6 +235,18 @@ def test_evidence_verdict(ending: Ending, files: list[FileFact], before: FileFac
     assert says in judged.reason
 
 
+@pytest.mark.parametrize(("ending", "files", "reason"), [
+    (Ending(Stop.NONE, clean=True, denials=1), [FRESH],
+     "ended cleanly; all 1 expected file(s) written; 1 tool call denied (see the log)"),
+    (Ending(Stop.NONE, clean=True, denials=2), [ABSENT],
+     "claimed success but /p/a.py does not exist; 2 tool calls denied (see the log)"),
+    (Ending(Stop.NONE, clean=True), [FRESH], "ended cleanly; all 1 expected file(s) written"),
+])
+def test_the_verdict_names_denied_tool_calls(ending: Ending, files: list[FileFact],
+                                             reason: str) -> None:
+    assert verdict(ending, files, before={ABSENT.path: ABSENT}).reason == reason
+
+
 def slot(name: str, backend: str = "command", owns: tuple[str, ...] = (),
          key: str = "") -> Slot:
     return Slot(name, backend, key or backend, owns)
@@ -311,6 +325,31 @@ def test_claude_result_is_judged_by_is_error_terminal_reason_and_status_not_subt
     end = judge_result(result, exit_code)
     assert end.clean is clean
     assert says in end.reason
+
+
+def test_denied_tool_calls_are_counted_from_the_result_event() -> None:
+    denials = [{"tool_name": "Write", "tool_use_id": "t1", "tool_input": {}}]
+    assert judge_result({**OK_RESULT, "permission_denials": denials}, 0).denials == 1
+    assert judge_result(OK_RESULT, 0).denials == 0
+
+
+def test_the_default_tools_are_ones_the_pinned_cli_has() -> None:
+    assert DEFAULT_ALLOWED_TOOLS == ("Read", "Write", "Edit", "Glob", "Grep")
+    assert ClaudeSettings().allowed_tools == DEFAULT_ALLOWED_TOOLS
+
+
+def test_the_summary_table_shows_the_time_each_task_waited() -> None:
+    table = summary_table([
+        {"id": "t1", "status": "failed", "duration_s": 0.0, "queued_s": 600.04,
+         "reason": "backend down"},
+        {"id": "t2", "status": "succeeded", "duration_s": 2.26, "queued_s": 0.001,
+         "reason": "ended cleanly"},
+        {"id": "t3", "status": "failed", "reason": "no result"}])
+    rows = [line.split() for line in table.splitlines()]
+    assert rows[0] == ["TASK", "STATUS", "QUEUED", "SECONDS", "REASON"]
+    assert [row[:4] for row in rows[1:4]] == [["t1", "failed", "600.0", "0.0"],
+                                             ["t2", "succeeded", "0.0", "2.3"],
+                                             ["t3", "failed", "0.0", "0.0"]]
 
 
 def test_unreachable_api_is_flagged_for_the_circuit_breaker() -> None:
