@@ -12,15 +12,14 @@ removed when a new session file is created.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
-import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from hookswarm.hooks.agent_guard_rule import Message, Session, Thread
 from hookswarm.lib.errors import HookswarmError
+from hookswarm.lib.flock import lock_within
 
 VERSION = 1
 LOCK_TIMEOUT = 2.0
@@ -172,17 +171,8 @@ def locked(path: str, *, timeout: float) -> Iterator[None]:
 
 
 def _acquire(fd: int, path: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    pause = 0.0005
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                raise StateUnavailable(f"{path} stayed locked for {timeout:g} s") from None
-            time.sleep(pause)
-            pause = min(pause * 2, 0.005)
+    if not lock_within(fd, timeout):
+        raise StateUnavailable(f"{path} stayed locked for {timeout:g} s")
 
 
 # ---------------------------------------------------------------- housekeeping

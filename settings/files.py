@@ -11,14 +11,13 @@ no lock file is left in a ``.claude/`` that may be committed.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import secrets
 import stat
-import time
 from collections.abc import Iterator, Mapping
 
 from hookswarm.lib.errors import SettingsError
+from hookswarm.lib.flock import lock_within
 
 SCOPES = ("project", "local", "user")
 BACKUP_SUFFIX = ".hookrun-backup"
@@ -79,19 +78,9 @@ def _locked_dir(directory: str) -> Iterator[None]:
 
 
 def _acquire(fd: int, directory: str) -> None:
-    deadline = time.monotonic() + LOCK_TIMEOUT
-    pause = 0.001
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                raise SettingsError(f"another hookrun has held the lock on {directory} for "
-                                    f"{LOCK_TIMEOUT:g} s; wait for it to finish and run "
-                                    "again") from None
-            time.sleep(pause)
-            pause = min(pause * 2, 0.05)
+    if not lock_within(fd, LOCK_TIMEOUT, max_pause=0.05):
+        raise SettingsError(f"another hookrun has held the lock on {directory} for "
+                            f"{LOCK_TIMEOUT:g} s; wait for it to finish and run again")
 
 
 def write(path: str, data: bytes, *, like: str | None = None) -> None:

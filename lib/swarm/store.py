@@ -21,7 +21,6 @@ with status ``damaged``; a damaged ``state.json`` is rebuilt.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import secrets
@@ -34,13 +33,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from hookswarm.lib.flock import lock_within
 from hookswarm.lib.swarm import lease
 from hookswarm.lib.swarm.errors import StoreError
 from hookswarm.lib.swarm.task import Task, valid_id
 
 VERSION = 1
 SWARM_DIR = ".swarm"
-_LOCK_POLL = 0.001
 _DIRS = ("requests", "processing", "results", "logs", "context", "coordinators", "rejected")
 _PRIVATE = 0o600
 _TMP_MIN_AGE = 3600.0  # a younger temporary file may be one a writer is about to rename
@@ -447,21 +446,12 @@ def _flock(path: Path, timeout: float) -> int:
     """Open ``path`` and lock it exclusively; the descriptor holds the lock."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
-        if timeout < 0:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            return fd
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return fd
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise TimeoutError(f"{path} is held by another process") from None
-                time.sleep(_LOCK_POLL)
+        if not lock_within(fd, timeout):
+            raise TimeoutError(f"{path} is held by another process")
     except BaseException:
         os.close(fd)
         raise
+    return fd
 
 
 def _dumps(data: dict[str, Any]) -> bytes:
