@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hookswarm.lib.swarm.errors import TaskFileError
+from hookswarm.lib.swarm.errors import TaskFileError, first_problem
 from hookswarm.lib.swarm.heartbeat import HeartbeatPolicy
 from hookswarm.lib.swarm.task import Backend, Task, read_text
 from hookswarm.lib.swarm.timeouts import TimeoutPolicy, initial_deadline
@@ -95,13 +95,12 @@ def load_config(path: str | Path | None, *, required: bool = False) -> SwarmConf
 
 
 def _config_error(exc: ValidationError, path: str) -> TaskFileError:
-    first = exc.errors()[0]
-    loc = [str(part) for part in first["loc"]]
+    key, reason = first_problem(exc)
+    loc = key.split(".")
     if loc[:1] == ["caps"] and loc[-1] == "[key]":
         return TaskFileError("unknown backend (caps are per backend: claude, command)",
                              path=path, key=".".join(loc[:2]))
-    reason = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-    return TaskFileError(reason, path=path, key=".".join(loc))
+    return TaskFileError(reason, path=path, key=key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from hookswarm.lib.errors import HookswarmError
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class SwarmError(HookswarmError):
@@ -19,6 +24,13 @@ class TaskFileError(SwarmError):
         self.reason = reason
         where = [part for part in (path, task, key and f"key '{key}'") if part]
         super().__init__(": ".join([*where, reason]))
+
+
+def first_problem(exc: ValidationError) -> tuple[str, str]:
+    """The dotted key and the reason of a validation error's first problem."""
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in first["loc"])
+    return key, "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
 
 
 class StoreError(SwarmError):

@@ -35,7 +35,7 @@ from pydantic import ValidationError
 
 from hookswarm.lib.flock import lock_within
 from hookswarm.lib.swarm import lease
-from hookswarm.lib.swarm.errors import StoreError
+from hookswarm.lib.swarm.errors import StoreError, first_problem
 from hookswarm.lib.swarm.task import Task, valid_id
 
 VERSION = 1
@@ -83,9 +83,8 @@ class Envelope:
         try:
             return cls.from_json(data)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            key = ".".join(str(part) for part in first["loc"])
-            raise DamagedFile(path, f"task key '{key}': {first['msg']}") from None
+            key, reason = first_problem(exc)
+            raise DamagedFile(path, f"task key '{key}': {reason}") from None
         except (KeyError, TypeError, ValueError) as exc:
             raise DamagedFile(path, f"not a task envelope ({type(exc).__name__}: {exc})") from None
 

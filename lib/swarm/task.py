@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import PydanticCustomError
 
 from hookswarm.lib.swarm.complexity import complexity_score
-from hookswarm.lib.swarm.errors import TaskFileError
+from hookswarm.lib.swarm.errors import TaskFileError, first_problem
 
 BACKENDS = ("claude", "command")
 Backend = Literal["claude", "command"]
@@ -233,10 +233,9 @@ def _has(data: Any, loc: Sequence[str]) -> bool:
 
 def _task_error(exc: ValidationError, label: str, source: str, *,
                 defaults: Mapping[str, Any], entry: Mapping[str, Any]) -> TaskFileError:
-    first = exc.errors()[0]
-    key = ".".join(str(part) for part in first["loc"]) or str(first.get("ctx", {}).get("key", ""))
+    key, reason = first_problem(exc)
+    key = key or str(exc.errors()[0].get("ctx", {}).get("key", ""))
     label = _blame(key.split(".")[:2] if key else (), label, defaults, entry)
-    reason = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
     more = len(exc.errors()) - 1
     if more:
         reason += f" (and {more} more problem{'s' if more > 1 else ''} in this task)"
