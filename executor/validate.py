@@ -135,7 +135,7 @@ def _exists(program: str, *, environ: Mapping[str, str], project: str) -> bool:
     if "$" in program:
         return True  # expanded by the shell at run time; cannot be checked here
     if "/" in program:
-        return os.path.exists(os.path.join(project, program))
+        return os.path.exists(os.path.join(project, os.path.expanduser(program)))
     return shutil.which(program, path=environ.get("PATH")) is not None or program in _BUILTINS
 
 

@@ -12,6 +12,7 @@ exactly the shape install writes. ``npm run Stop`` and ``make run PreToolUse`` a
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -32,6 +33,8 @@ from hookswarm.lib.protocol import AGENT_TOOL_NAMES
 # hook's own timeout; Claude Code must not give up on hookrun before that answer arrives.
 TIMEOUT_MARGIN = 2.0
 _PLAIN = re.compile(r"^[A-Za-z0-9_|, ]+$")
+
+SHELL_OPERATORS = frozenset({"&&", "||", ";", "|", "&"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,19 +77,33 @@ def is_hookrun_run(command: Any) -> bool:
     """Is this shell command one install writes, ``'<hookrun>' run EVENT [--config PATH]``?"""
     if not isinstance(command, str):
         return False
-    try:
-        words = shlex.split(command)
-    except ValueError:
-        return False
-    if len(words) < 2 or words[1] != "run" or (words[2:] and not _run_shape(words[2:])):
+    words = shell_words(command)
+    if len(words) < 2 or words[1] != "run" or any(w in SHELL_OPERATORS for w in words):
         return False
     name = os.path.basename(words[0])
     if name == "hookrun":
-        return True
+        return True  # whatever its options (`--if-configured`, an older `--config` form)
     # Another program is hookrun only as a --hookrun PATH whose file name says so, in exactly
     # the text install writes: `./gradlew run Stop` stays the user's.
-    return ("/" in words[0] and "hookrun" in name and len(words) > 2
+    return ("/" in words[0] and "hookrun" in name and _run_shape(words[2:])
             and command == run_command(words[0], words[2], words[4] if len(words) == 5 else None))
+
+
+def shell_words(command: str) -> list[str]:
+    """The words of a shell command, operators (``&&``, ``;``, ``|``) as words of their own."""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        return list(lexer)
+    except ValueError:
+        return []
+
+
+def runs_hookrun(command: str) -> bool:
+    """Does the command start ``hookrun run`` anywhere (a program whose name says hookrun)?"""
+    words = shell_words(command)
+    return any("hookrun" in os.path.basename(word) and after == "run"
+               for word, after in itertools.pairwise(words))
 
 
 def _run_shape(rest: Sequence[str]) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 from hookswarm.executor.config import EVENTS, MAX_TIMEOUT, valid_timeout
 from hookswarm.lib.protocol import ON_FAILURE_IGNORED
 from hookswarm.settings.document import Document
-from hookswarm.settings.entries import is_hookrun_group
+from hookswarm.settings.entries import SHELL_OPERATORS, is_hookrun_group, runs_hookrun
 from hookswarm.settings.merge import hooks_node
 
 # Keys a moved command hook may carry; anything else stays with Claude Code.
@@ -25,7 +25,6 @@ _LAUNCHERS = frozenset({"env", "exec", "sh", "bash", "zsh", "dash", "node", "den
                         "bunx", "npx", "uv", "uvx", "run", "ruby", "perl", "php", "pipx",
                         "poetry", "pdm", "hatch", "time", "nice", "nohup", "timeout"})
 _PYTHON = re.compile(r"^python[0-9.]*$")
-_OPERATORS = frozenset({"&&", "||", ";", "|", "&"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +100,8 @@ def _command_problem(hook: Native) -> str:
                 "with /bin/sh")
     if not hook.command.strip():
         return "no command to run"
+    if runs_hookrun(hook.command):
+        return "it runs `hookrun run` itself: moved into hookrun.toml, hookrun would call itself"
     try:
         hook.command.encode("utf-8")
     except UnicodeEncodeError:
@@ -142,7 +143,7 @@ def derive_name(command: str) -> str:
     words = _words(command)
     after_module = False
     for word in words:
-        if word in _OPERATORS:
+        if word in SHELL_OPERATORS:
             break
         if after_module:
             return _slug(word.rsplit(".", 1)[-1])

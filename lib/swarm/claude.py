@@ -127,7 +127,11 @@ def _details(result: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class _StreamJudge:
-    """Splits stdout into stream-json lines and keeps the last ``result`` event."""
+    """Splits stdout into stream-json lines; keeps the last ``result`` event and the model.
+
+    The model is what the ``init`` event names (the CLI resolves aliases and may take
+    ``--model`` from ``extra_args``); the one passed on the command line is the fallback.
+    """
 
     def __init__(self, session_id: str, transcript: str, model: str) -> None:
         self._partial = b""
@@ -151,14 +155,18 @@ class _StreamJudge:
         return replace(end, details=details, model=self._model)
 
     def _take(self, line: bytes) -> None:
-        if b'"result"' not in line:
+        if b'"result"' not in line and b'"init"' not in line:
             return
         try:
             event = json.loads(line)
         except ValueError:
             return
-        if isinstance(event, dict) and event.get("type") == "result":
+        if not isinstance(event, dict):
+            return
+        if event.get("type") == "result":
             self._last = event
+        elif event.get("subtype") == "init" and isinstance(event.get("model"), str):
+            self._model = event["model"]
 
 
 class ClaudeBackend:

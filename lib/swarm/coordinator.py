@@ -269,7 +269,8 @@ class Coordinator:
         settings = self.config.health
         if settings.on_unhealthy == "fail" or key.endswith("?"):
             return ""
-        return f" (gave up after {settings.wait_limit:g} s, the [health] wait_limit)"
+        return (f" (the backend has been unavailable for {self.health.failing_for(key):.0f} s, "
+                f"past the [health] wait_limit of {settings.wait_limit:g} s)")
 
     def _must_fail(self, key: str) -> bool:
         settings = self.config.health

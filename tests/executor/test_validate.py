@@ -69,8 +69,9 @@ def test_a_script_under_the_home_directory_is_found(tmp_path: Path,
     monkeypatch.setenv("HOME", str(home))
     project = tmp_path / "project"
     project.mkdir()
-    toml = '[[hooks]]\nname = "h"\nevent = "Stop"\ncommand = "bash ~/bin/hook.sh"\n'
-    assert findings(project, toml) == []
+    for command in ("bash ~/bin/hook.sh", "~/bin/hook.sh"):
+        toml = f'[[hooks]]\nname = "h"\nevent = "Stop"\ncommand = "{command}"\n'
+        assert findings(project, toml) == [], command
 
 
 def test_a_call_that_prints_while_importing_keeps_validate_json_valid(project: Project) -> None:

@@ -91,6 +91,8 @@ def test_names_are_made_unique() -> None:
     ({"type": "command", "command": "x", "timeout": True}, "Stop", "not a positive"),
     ({"type": "command", "command": "x", "timeout": 100000}, "Stop", "up to 86400"),
     ({"type": "command", "command": " "}, "Stop", "no command"),
+    ({"type": "command", "command": "hookrun run Stop && make"}, "Stop", "call itself"),
+    ({"type": "command", "command": "cd x; ./bin/hookrun-dev run Stop"}, "Stop", "call itself"),
     ({"type": "command", "command": "\ud800"}, "Stop", "not valid UTF-8"),
     ({"type": "command", "command": "x"}, "PreToolUze", "not an event hookrun knows"),
 ])

@@ -149,7 +149,7 @@ def test_a_write_outside_owns_is_denied_and_the_file_never_appears(
     assert run.status() == "succeeded", run.results
     result = run.results[run.ids[0]]
     assert result["reason"].endswith("; 1 tool call denied (see the log)")
-    assert result["model"] == ClaudeSettings().model
+    assert {r.model for r in messages_api.conversation("edit files")} == {result["model"]}
     assert not (work / "theirs.py").exists()
     assert (work / "mine.py").read_text() == "y = 2\n"
     [second] = messages_api.conversation("edit files")[1:]

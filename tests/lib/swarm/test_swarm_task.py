@@ -118,6 +118,7 @@ def test_task_model_is_strict() -> None:
 @pytest.mark.parametrize(("body", "key", "says"), [
     ("[caps]\ncommand = 0\n", "caps.command", "greater than or equal to 1"),
     ("[caps]\ncomand = 1\n", "caps.comand", "unknown backend"),
+    ("[caps]\n\"claude.x\" = 2\n", "caps.claude.x", "unknown backend"),
     ("[timeouts]\ninitial = [0, -5, 1]\n", "timeouts.initial.0", "greater than 0"),
     ("[timeouts]\ncap = inf\n", "timeouts.cap", "finite"),
     ("[timeouts]\nextend = nan\n", "timeouts.extend", "finite"),
