@@ -36,12 +36,12 @@ class Timeline(NamedTuple):
 def run_demo(project: str | None = None, *, width: int = 56) -> str:
     """Run the three variants in ``project`` (a scratch project when None); the report."""
     with tempfile.TemporaryDirectory(prefix="hookrun-demo-") as scratch:
-        root = project or _scratch_project(scratch)
+        root = os.path.abspath(project) if project else _scratch_project(scratch)
         payload = json.dumps({"hook_event_name": "UserPromptSubmit", "session_id": "demo",
                               "cwd": root, "prompt": "add a --verbose flag to the CLI"}).encode()
         config = _write_config(scratch)
         variants = [_sequential(payload, root), _parallel(payload, root),
-                    _hookrun(payload, root, config)]
+                    _hookrun(payload, root, config, records_in=scratch)]
     return report(variants, width=width)
 
 
@@ -80,12 +80,14 @@ def _write_config(scratch: str) -> str:
     return path
 
 
-def _one(argv: list[str], payload: bytes, cwd: str, env: dict[str, str] | None = None) -> float:
+def _one(argv: list[str], payload: bytes, cwd: str,
+         env: dict[str, str] | None = None) -> tuple[float, str]:
+    """Run one process to its end: when it ended, and ``ok`` or ``error`` by its exit status."""
     child = process.start(argv, cwd=cwd, env=env)
     if isinstance(child, process.ProcessOutcome):
         raise RuntimeError(f"cannot start {argv[0]}: {child.launch_error}")
-    child.communicate(payload, timeout=60, max_output=1 << 20)
-    return time.perf_counter()
+    outcome = child.communicate(payload, timeout=60, max_output=1 << 20)
+    return time.perf_counter(), "ok" if outcome.exit_code == 0 else "error"
 
 
 def _hook_argv(name: str) -> list[str]:
@@ -97,16 +99,17 @@ def _sequential(payload: bytes, root: str) -> Timeline:
     bars = []
     for name in HOOKS:
         begin = time.perf_counter() - start
-        bars.append(Bar(name, begin, _one(_hook_argv(name), payload, root) - start, "ok"))
+        end, status = _one(_hook_argv(name), payload, root)
+        bars.append(Bar(name, begin, end - start, status))
     return Timeline("sequential processes", time.perf_counter() - start, bars)
 
 
 def _parallel(payload: bytes, root: str) -> Timeline:
     start = time.perf_counter()
-    ends: dict[str, float] = {}
+    ends: dict[str, tuple[float, str]] = {}
 
     def run(name: str) -> None:
-        ends[name] = _one(_hook_argv(name), payload, root) - start
+        ends[name] = _one(_hook_argv(name), payload, root)
 
     threads = [threading.Thread(target=run, args=(name,)) for name in HOOKS]
     begins = {}
@@ -115,15 +118,25 @@ def _parallel(payload: bytes, root: str) -> Timeline:
         thread.start()
     for thread in threads:
         thread.join()
-    bars = [Bar(name, begins[name], ends[name], "ok") for name in HOOKS]
+    bars = [Bar(name, begins[name], ends[name][0] - start, ends[name][1]) for name in HOOKS]
     return Timeline("parallel processes (Claude Code)", time.perf_counter() - start, bars)
 
 
-def _hookrun(payload: bytes, root: str, config: str) -> Timeline:
-    env = {**os.environ, "CLAUDE_PROJECT_DIR": root, "HOOKRUN_CONFIG": config}
+def _hookrun(payload: bytes, root: str, config: str, *, records_in: str) -> Timeline:
+    """``hookrun run`` in ``root``; its run record goes to ``records_in``, not the project.
+
+    The demo hooks inspect the payload's ``cwd``, so only hookrun's own project directory
+    (where it keeps records and its config cache) moves to the scratch folder.
+    """
+    env = {**os.environ, "CLAUDE_PROJECT_DIR": records_in, "HOOKRUN_CONFIG": config}
     start = time.perf_counter()
-    wall = _one(HOOKRUN, payload, root, env) - start
-    record = list(records.read(records.records_dir(root)))[-1]
+    end, _ = _one(HOOKRUN, payload, root, env)
+    wall = end - start
+    written = list(records.read(records.records_dir(records_in)))
+    if not written:
+        raise RuntimeError(f"hookrun wrote no run record under {records_in}; run `hookrun run` "
+                           "by hand with the demo's payload to see why")
+    record = written[-1]
     startup = max(0.0, wall - record["total_ms"] / 1000) + record["setup_ms"] / 1000
     bars = [Bar("(start-up)", 0.0, startup, "ok")] + [
         Bar(h["name"], startup + h["start_ms"] / 1000, startup + h["end_ms"] / 1000, h["status"])

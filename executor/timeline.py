@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import NamedTuple
 from xml.sax.saxutils import escape
@@ -9,6 +10,14 @@ from xml.sax.saxutils import escape
 _GLYPH = {"ok": "█", "blocked": "▓", "cancelled": "░", "skipped": " "}
 _COLOUR = {"ok": "#4c9f70", "blocked": "#d08c2c", "cancelled": "#b0b0b0", "skipped": "#e0e0e0"}
 _FAILED_GLYPH, _FAILED_COLOUR = "▒", "#c8453c"
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    """Text for an SVG element or a double-quoted attribute; characters XML forbids become '?'."""
+    return escape(_NOT_XML.sub("?", text), {'"': "&quot;"})
 
 
 class Bar(NamedTuple):
@@ -43,18 +52,18 @@ def svg(bars: Sequence[Bar], *, title: str = "") -> str:
     height = top + row_h * len(bars) + 30
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + plot_w + 120}" '
              f'height="{height}" font-family="monospace" font-size="12">',
-             f'<text x="8" y="20" font-size="14">{escape(title)}</text>']
+             f'<text x="8" y="20" font-size="14">{_xml(title)}</text>']
     for row, bar in enumerate(bars):
         y = top + row * row_h
         x = label_w + bar.start / span * plot_w
         w = max(1.0, (bar.end - bar.start) / span * plot_w)
         colour = _COLOUR.get(bar.status, _FAILED_COLOUR)
         parts += [
-            f'<text x="8" y="{y + 14}">{escape(bar.name)}</text>',
-            f'<rect class="bar" data-hook="{escape(bar.name)}" x="{x:.1f}" y="{y + 3}" '
+            f'<text x="8" y="{y + 14}">{_xml(bar.name)}</text>',
+            f'<rect class="bar" data-hook="{_xml(bar.name)}" x="{x:.1f}" y="{y + 3}" '
             f'width="{w:.1f}" height="{row_h - 6}" fill="{colour}">'
-            f'<title>{escape(bar.name)}: {(bar.end - bar.start) * 1000:.1f} ms '
-            f'({escape(bar.status)})</title></rect>',
+            f'<title>{_xml(bar.name)}: {(bar.end - bar.start) * 1000:.1f} ms '
+            f'({_xml(bar.status)})</title></rect>',
             f'<text x="{x + w + 4:.1f}" y="{y + 14}">{(bar.end - bar.start) * 1000:.1f} ms'
             f'</text>',
         ]

@@ -60,6 +60,14 @@ def test_hooks_json_sends_the_usual_events_to_the_launcher() -> None:
     assert os.access(LAUNCHER, os.X_OK)
 
 
+def test_hooks_json_leaves_the_timeouts_to_hookrun() -> None:
+    """Claude Code's own defaults (30 s on UserPromptSubmit, about 1.5 s on SessionEnd) would
+    cut hookrun off before the hooks' own timeouts."""
+    handlers = [h for groups in hooks_config().values() for group in groups
+                for h in group["hooks"]]
+    assert {h.get("timeout") for h in handlers} == {600}
+
+
 # ---------------------------------------------------------------- the launcher
 
 
@@ -99,7 +107,7 @@ def test_the_launcher_finds_hookrun_in_order(tmp_path: Path, installed: set[str]
 
 
 @pytest.mark.parametrize("env, names", [
-    ({}, "hookrun not found"),
+    ({}, "no working hookrun"),
     ({"HOOKRUN_BIN": "/nonexistent/hookrun"}, "HOOKRUN_BIN=/nonexistent/hookrun"),
 ], ids=["nowhere", "HOOKRUN_BIN-wrong"])
 def test_without_hookrun_the_launcher_fails_open_with_one_line(tmp_path: Path,
@@ -110,6 +118,21 @@ def test_without_hookrun_the_launcher_fails_open_with_one_line(tmp_path: Path,
     assert (ran.returncode, ran.stdout) == (0, "")
     [line] = ran.stderr.splitlines()
     assert line.startswith("hookswarm plugin: ") and names in line
+
+
+def test_a_plugin_venv_whose_python_is_gone_is_skipped_for_path(tmp_path: Path) -> None:
+    root, on_path = tmp_path / "plug dir", tmp_path / "bin"
+    broken = root / ".venv" / "bin" / "hookrun"
+    broken.parent.mkdir(parents=True)
+    broken.write_text(f"#!{tmp_path / 'gone' / 'python'}\n")
+    broken.chmod(0o755)
+    fake_hookrun(on_path / "hookrun", "path")
+    ran = launch(root, path=on_path)
+    assert (ran.returncode, ran.stderr) == (0, "")
+    assert ran.stdout == f"path run --if-configured\n{PAYLOAD}"
+    alone = launch(root)
+    assert (alone.returncode, alone.stdout) == (0, "")
+    assert "no working hookrun" in alone.stderr
 
 
 HOOKRUN_CONFIGS = {

@@ -75,11 +75,13 @@ def test_stats_count_failures_timeouts_and_timeout_pressure() -> None:
 
 
 def test_the_svg_parses_and_has_one_bar_per_hook() -> None:
-    bars = [Bar("a <x>", 0, 0.01, "ok"), Bar("b", 0.005, 0.02, "timeout")]
-    root = ET.fromstring(svg(bars, title="t & t"))
+    bars = [Bar("a <x>", 0, 0.01, "ok"), Bar("b", 0.005, 0.02, "timeout"),
+            Bar('say "hi" <&> \u00fcn\u00ef', 0, 0.01, "ok"), Bar("ctl\x01x", 0, 0.01, "ok")]
+    root = ET.fromstring(svg(bars, title="t & \"t\"\x1b"))
     rects = [el for el in root.iter("{http://www.w3.org/2000/svg}rect")
              if el.get("class") == "bar"]
-    assert [r.get("data-hook") for r in rects] == ["a <x>", "b"]
+    assert [r.get("data-hook") for r in rects] == [
+        "a <x>", "b", 'say "hi" <&> \u00fcn\u00ef', "ctl?x"]
 
 
 def test_the_text_timeline_scales_bars_to_the_width() -> None:

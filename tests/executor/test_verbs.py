@@ -165,6 +165,21 @@ def test_demo_runs_three_variants_without_claude_code(tmp_path: Path) -> None:
     assert "summary:" in done.stdout
 
 
+def test_demo_in_a_relative_project_leaves_it_alone_and_shows_failed_processes(
+        tmp_path: Path) -> None:
+    mine = tmp_path / "my proj"
+    mine.mkdir()
+    (mine / "platform.py").write_text("raise SystemExit('shadowed platform')\n")
+    before = sorted(p.name for p in mine.iterdir())
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run([HOOKRUN, "demo", "--project", "my proj"], capture_output=True,
+                          text=True, env=env, cwd=tmp_path, timeout=100)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in mine.iterdir()) == before  # no records, no cache in it
+    sequential = done.stdout.split("== parallel processes")[0]
+    assert sequential.count(" error") == 21  # python -m puts the project first: every one fails
+
+
 def test_run_help_goes_through_click(project: Project) -> None:
     done = hookrun(project, "run", "--help")
     assert done.returncode == 0 and "payload on stdin" in done.stdout
