@@ -79,8 +79,17 @@ def validate(config_path: str | None, as_json: bool) -> None:
     sys.exit(1 if errors else 0)
 
 
+def _known_event(name: str) -> str:
+    """A Claude Code event name, or a usage error that suggests the right spelling."""
+    if name in configuration.EVENTS:
+        return name
+    near = [e for e in configuration.EVENTS if e.lower() == name.lower()]
+    hint = f"did you mean {near[0]}?" if near else "event names are like PreToolUse, Stop"
+    raise click.BadParameter(f"unknown event {name!r}; {hint}")
+
+
 @cli.command(help="Run one event's hooks N times: per-hook spread, critical path, timeline.")
-@click.argument("event")
+@click.argument("event", callback=lambda _ctx, _param, value: _known_event(value))
 @click.option("--payload", "payload_path", type=click.Path(exists=True, dir_okay=False),
               help="A hook payload (JSON) to replay; default: a plausible one for EVENT.")
 @click.option("--runs", default=10, show_default=True, type=click.IntRange(1, 10_000))

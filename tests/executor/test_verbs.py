@@ -233,3 +233,13 @@ def test_profile_names_a_bad_payload_or_svg_path_in_one_line(
     assert done.returncode == 2
     assert done.stderr.startswith("hookrun profile: ") and done.stderr.count("\n") == 1
     assert words in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("event", "words"), [
+    ("userpromptsubmit", "did you mean UserPromptSubmit?"),
+    ("PreTool", "unknown event 'PreTool'"),
+])
+def test_profile_names_an_unknown_event(project: Project, event: str, words: str) -> None:
+    chain_project(project)
+    done = hookrun(project, "profile", event, "--runs", "1")
+    assert done.returncode == 2 and words in done.stderr
