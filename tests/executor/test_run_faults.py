@@ -193,7 +193,6 @@ def test_sys_exit_in_a_call_hook_means_what_the_exit_code_means(
     ran = project.run(bash())
     hook = ran.hooks()["ex"]
     assert hook["status"] == status
-    assert hook["end_ms"] < 20_000  # answered, not waited out to its timeout
     assert (ran.specific.get("permissionDecision") == "deny") is (status == "blocked")
 
 

@@ -69,7 +69,7 @@ def test_profile_prints_a_table_and_a_timeline(project: Project) -> None:
 
 def test_profile_writes_no_run_records(project: Project) -> None:
     chain_project(project)
-    hookrun(project, "profile", "UserPromptSubmit", "--runs", "2")
+    assert hookrun(project, "profile", "UserPromptSubmit", "--runs", "2").returncode == 0
     assert not (project.root / ".swarm" / "hooks" / "runs.jsonl").exists()
 
 
@@ -83,8 +83,13 @@ def test_stats_reads_what_runs_recorded(project: Project) -> None:
     assert (by_name["a"]["runs"], by_name["a"]["failures"]) == (3, 3)
     assert (by_name["b"]["runs"], by_name["b"]["failures"]) == (3, 0)
     assert "slowest (p95)" in hookrun(project, "stats").stdout
-    assert json.loads(hookrun(project, "stats", "--since", "1s", "--json").stdout)["hooks"] \
-        is not None
+    ancient = {"ts": 1.0, "hooks": [{"name": "ancient", "start_ms": 0, "end_ms": 5,
+                                     "status": "ok"}]}
+    with open(project.root / ".swarm" / "hooks" / "runs.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(ancient) + "\n")
+    every = {h["name"] for h in json.loads(hookrun(project, "stats", "--json").stdout)["hooks"]}
+    recent = json.loads(hookrun(project, "stats", "--since", "1h", "--json").stdout)["hooks"]
+    assert "ancient" in every and {h["name"] for h in recent} == {"a", "b"}
 
 
 def test_stats_rejects_a_bad_since(project: Project) -> None:

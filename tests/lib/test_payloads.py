@@ -353,6 +353,7 @@ def test_real_payloads_parse_with_every_field_modelled(
 
 @pytest.mark.timeout(120)
 def test_every_real_payload_parses(captured: dict[str, list[dict[str, Any]]]) -> None:
+    assert captured
     for event, raws in captured.items():
         assert all(type(p.parse_payload(raw)) is p.EVENT_MODELS[event] for raw in raws)
 

@@ -92,6 +92,19 @@ def test_the_combined_matcher_matches_a_tool_iff_one_of_the_matchers_does(
             matches(m, "PreToolUse", payload) for m in matchers), (tool, combined)
 
 
+@pytest.mark.parametrize(("outer", "inner", "covers"), [
+    ("", "Edit", True),
+    ("*", "Edit|Write", True),
+    ("Edit", "Edit", True),
+    ("Bash|Edit|Write", "Edit|Write", True),
+    ("Agent", "Task", True),
+    ("Bash", "Edit|Write", False),
+    ("Edit", "", False),
+])
+def test_which_matchers_cover_which(outer: str, inner: str, covers: bool) -> None:
+    assert entries.matcher_covers("PreToolUse", outer, inner) is covers
+
+
 @given(st.sampled_from(MATCHERS), st.sampled_from(MATCHERS))
 def test_a_covering_matcher_fires_wherever_the_covered_one_does(outer: str, inner: str) -> None:
     if entries.matcher_covers("PreToolUse", outer, inner):

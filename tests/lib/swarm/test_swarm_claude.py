@@ -206,4 +206,5 @@ def test_tasks_wait_while_the_api_is_down_and_run_when_it_is_back(
     assert {r["status"] for r in run.results.values()} == {"succeeded"}
     probes = run.coordinator.health.probes(f"claude@{url}")
     assert len(probes) >= 2
+    # at most one probe per TTL, on the board's own probe clock (not a speed threshold)
     assert all(b - a >= 0.3 for a, b in itertools.pairwise(probes))

@@ -89,7 +89,6 @@ def test_a_silent_worker_is_cut_at_its_initial_timeout(run_swarm: Runner) -> Non
     result = run.results[run.ids[0]]
     assert (result["status"], result["deadlines"]) == ("timed_out", [0.5])
     assert run.of("extended") == []
-    assert result["duration_s"] < 1.5
 
 
 def test_silence_warns_then_kills_and_the_log_is_kept(run_swarm: Runner) -> None:

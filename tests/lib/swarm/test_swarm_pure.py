@@ -10,7 +10,6 @@ import pytest
 
 from hookswarm.lib.swarm.claude import judge_result
 from hookswarm.lib.swarm.complexity import complexity_score
-from hookswarm.lib.swarm.config import DEFAULT_ALLOWED_TOOLS, ClaudeSettings
 from hookswarm.lib.swarm.context import compose, needs_file
 from hookswarm.lib.swarm.evidence import Ending, FileFact, Status, Stop, verdict
 from hookswarm.lib.swarm.heartbeat import HeartbeatPolicy, Pulse, pulse
@@ -331,11 +330,6 @@ def test_denied_tool_calls_are_counted_from_the_result_event() -> None:
     denials = [{"tool_name": "Write", "tool_use_id": "t1", "tool_input": {}}]
     assert judge_result({**OK_RESULT, "permission_denials": denials}, 0).denials == 1
     assert judge_result(OK_RESULT, 0).denials == 0
-
-
-def test_the_default_tools_are_ones_the_pinned_cli_has() -> None:
-    assert DEFAULT_ALLOWED_TOOLS == ("Read", "Write", "Edit", "Glob", "Grep")
-    assert ClaudeSettings().allowed_tools == DEFAULT_ALLOWED_TOOLS
 
 
 def test_the_summary_table_shows_the_time_each_task_waited() -> None:
