@@ -75,6 +75,12 @@ def py(source: str) -> str:
     return textwrap.dedent(source).strip() + "\n"
 
 
+def slow(seconds: float, *lines: str) -> str:
+    """A hook that reads its payload, works ``seconds`` (it is slow work), then runs ``lines``."""
+    return py("\n".join(["import json, sys, time", "payload = json.load(sys.stdin)",
+                         f"time.sleep({seconds})", *lines]))
+
+
 def prints(text: str) -> str:
     return py(f"import sys; sys.stdin.read(); print({text!r})")
 
@@ -104,18 +110,8 @@ HANG = py("import sys, time; sys.stdin.read(); time.sleep(30)")
 REWRITE = answers({"hookSpecificOutput": {"hookEventName": "PreToolUse",
                                           "updatedInput": {"command": "touch rewritten.txt",
                                                            "description": "touch"}}})
-SLOW_PLAIN_CONTEXT = py("""
-    import sys, time
-    sys.stdin.read()
-    time.sleep(0.3)
-    print("CTX-PNPM")
-""")
-SLOW_FORMAT = py("""
-    import sys, time
-    sys.stdin.read()
-    time.sleep(0.3)
-    open("formatted.txt", "w").write("formatted")
-""")
+SLOW_PLAIN_CONTEXT = slow(0.3, 'print("CTX-PNPM")')
+SLOW_FORMAT = slow(0.3, 'open("formatted.txt", "w").write("formatted")')
 STOP_ONCE = py("""
     import json, sys
     payload = json.load(sys.stdin)
@@ -281,27 +277,12 @@ def test_a_blocked_prompt_reads_the_same(tmp_path: Path) -> None:
     assert hookrun.result_text == native.result_text
 
 
-SLOW_CONTEXT = py("""
-    import json, sys, time
-    sys.stdin.read()
-    time.sleep(0.5)
-    print("CTX-SLOW")
-""")
-SLOW_DENY = py("""
-    import json, sys, time
-    sys.stdin.read()
-    time.sleep(0.5)
-    print(json.dumps({"hookSpecificOutput": {"hookEventName": "PreToolUse",
-        "permissionDecision": "deny", "permissionDecisionReason": "DENY-SLOW"}}))
-""")
-SLOW_SUFFIX = py("""
-    import json, sys, time
-    payload = json.load(sys.stdin)
-    time.sleep(0.5)
-    command = payload["tool_input"]["command"].replace("ran", "first")
-    print(json.dumps({"hookSpecificOutput": {"hookEventName": "PreToolUse",
-        "updatedInput": {"command": command, "description": "touch"}}}))
-""")
+SLOW_CONTEXT = slow(0.5, 'print("CTX-SLOW")')
+SLOW_DENY = slow(0.5, 'print(json.dumps({"hookSpecificOutput": {"hookEventName": "PreToolUse", '
+                      '"permissionDecision": "deny", "permissionDecisionReason": "DENY-SLOW"}}))')
+SLOW_SUFFIX = slow(0.5, 'command = payload["tool_input"]["command"].replace("ran", "first")',
+                   'print(json.dumps({"hookSpecificOutput": {"hookEventName": "PreToolUse", '
+                   '"updatedInput": {"command": command, "description": "touch"}}}))')
 
 
 def test_context_keeps_config_order_where_claude_code_uses_completion_order(
