@@ -20,7 +20,9 @@ fi
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 if [ "$dev" = 1 ]; then
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  # strict: the package is linked file by file under build/, where mypy can follow it by its
+  # hookswarm.* names (a new module needs this script again).
+  .venv/bin/python -m pip install --quiet -e '.[dev]' --config-settings editable_mode=strict
   if ! command -v npm >/dev/null 2>&1; then
     echo "install.sh: --dev needs npm (Node.js) to install the Claude Code CLI" >&2
     exit 1

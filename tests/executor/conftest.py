@@ -29,7 +29,8 @@ class Ran:
 
     @property
     def specific(self) -> dict[str, Any]:
-        return self.answer.get("hookSpecificOutput", {})
+        specific: dict[str, Any] = self.answer.get("hookSpecificOutput", {})
+        return specific
 
     def records(self) -> list[dict[str, Any]]:
         path = self.project / ".swarm" / "hooks" / "runs.jsonl"

@@ -80,7 +80,7 @@ def test_a_worker_reports_the_model_it_ran_with(tmp_path: Path) -> None:
     for task in (plain, chosen):
         worker = backend.start(Launch(task, "p", {"PATH": os.environ["PATH"]}))
         assert not isinstance(worker, WorkerEnd)
-        end = anyio.run(lambda w=worker: w.run(lambda _chunk: None))
+        end = anyio.run(worker.run, lambda _chunk: None)
         assert end.clean, end.reason
         models.append(end.model)
     assert models == ["opus", "haiku"]

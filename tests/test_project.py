@@ -1,0 +1,91 @@
+"""The project's tooling: pins and bounds, shipped files, the editable install, CI = the README."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parent.parent
+PYPROJECT: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text())
+SETUPTOOLS: dict[str, Any] = PYPROJECT["tool"]["setuptools"]
+PACKAGE_DIRS: dict[str, str] = SETUPTOOLS["package-dir"]
+
+
+def folder(package: str) -> Path:
+    """The folder that holds a package (``hookswarm.lib.swarm`` -> ``lib/swarm``)."""
+    top = max((p for p in PACKAGE_DIRS if package == p or package.startswith(p + ".")), key=len)
+    return ROOT / PACKAGE_DIRS[top] / Path(*package[len(top):].split(".")[1:])
+
+
+def source_modules() -> Iterator[tuple[str, Path]]:
+    for package, base in PACKAGE_DIRS.items():
+        for path in sorted((ROOT / base).rglob("*.py")):
+            parts = path.relative_to(ROOT / base).with_suffix("").parts
+            yield ".".join([package, *(p for p in parts if p != "__init__")]), path
+
+
+def test_dev_tools_are_pinned_exactly() -> None:
+    loose = [r for r in PYPROJECT["project"]["optional-dependencies"]["dev"]
+             if [s.operator for s in Requirement(r).specifier] != ["=="]]
+    assert loose == []
+
+
+def test_runtime_dependencies_are_bounded_above() -> None:
+    unbounded = [r for r in PYPROJECT["project"]["dependencies"]
+                 if not {s.operator for s in Requirement(r).specifier} & {"<", "<=", "==", "~="}]
+    assert unbounded == []
+
+
+@pytest.mark.parametrize("package", sorted(PACKAGE_DIRS))
+def test_each_package_ships_py_typed(package: str) -> None:
+    assert "py.typed" in SETUPTOOLS["package-data"].get(package, [])
+    assert (folder(package) / "py.typed").is_file()
+
+
+def test_every_package_data_pattern_matches_a_file() -> None:
+    dead = [(package, pattern) for package, patterns in SETUPTOOLS["package-data"].items()
+            for pattern in patterns if not any(folder(package).glob(pattern))]
+    assert dead == []
+
+
+def test_the_installed_package_is_this_working_tree() -> None:
+    elsewhere = [name for name, path in source_modules()
+                 if (spec := importlib.util.find_spec(name)) is None or spec.origin is None
+                 or Path(spec.origin).resolve() != path.resolve()]
+    assert elsewhere == [], "not imported from this tree: rerun ./install.sh --dev"
+
+
+def readme_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    block = readme.partition("## The two commands")[2].partition("```sh\n")[2].partition("```")[0]
+    return [line.partition("  #")[0].strip() for line in block.splitlines()
+            if line and not line.startswith("#")]
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    [_, test_command] = readme_commands()
+    assert test_command in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+@pytest.mark.parametrize(("test_file", "option", "complaint"), [
+    ("@pytest.mark.slowish\ndef test_x():\n    pass\n", [], "'slowish' not found in `markers`"),
+    ("def test_x():\n    pass\n", ["-o", "no_such_key=1"], "Unknown config option: no_such_key"),
+], ids=["unknown-marker", "unknown-ini-key"])
+def test_pytest_rejects_unknown_markers_and_config_keys(
+        tmp_path: Path, test_file: str, option: list[str], complaint: str) -> None:
+    (tmp_path / "test_x.py").write_text("import pytest\n\n" + test_file)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path), *option,
+         str(tmp_path / "test_x.py")],
+        capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert complaint in proc.stdout + proc.stderr
