@@ -17,8 +17,9 @@ from typing import Any, NoReturn
 import click
 
 from hookswarm.executor import config as configuration
-from hookswarm.executor.cli import stdout_diverted
 from hookswarm.executor.commands_settings import import_hooks, install, uninstall
+from hookswarm.executor.entry import run as run_fast
+from hookswarm.executor.entry import stdout_diverted
 from hookswarm.lib.errors import ConfigError, HookswarmError
 
 JSON_VERSION = 1
@@ -52,8 +53,6 @@ def cli() -> None:
 @click.option("--if-configured", is_flag=True,
               help="Print nothing when there is no hookrun.toml (the plugin passes this).")
 def run(event: str | None, config_path: str | None, if_configured: bool) -> None:
-    from hookswarm.executor.cli import run as run_fast
-
     args = [a for a in (event,) if a] + (["--config", config_path] if config_path else [])
     sys.exit(run_fast(args + (["--if-configured"] if if_configured else [])))
 

@@ -20,8 +20,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hookswarm.executor import config as configuration
-from hookswarm.executor.cli import stdout_diverted
 from hookswarm.executor.config import Config, HookSpec
+from hookswarm.executor.entry import stdout_diverted
 from hookswarm.executor.runners import resolve
 from hookswarm.lib.errors import ConfigError
 
