@@ -8,7 +8,6 @@ Exit codes: 0 success; 1 the check failed (validate found errors, a golden file 
 from __future__ import annotations
 
 import io
-import json
 import os
 import sys
 import time
@@ -21,8 +20,8 @@ from hookswarm.executor.commands_settings import import_hooks, install, uninstal
 from hookswarm.executor.entry import run as run_fast
 from hookswarm.executor.entry import stdout_diverted
 from hookswarm.lib.errors import ConfigError, HookswarmError
+from hookswarm.lib.json_report import json_report
 
-JSON_VERSION = 1
 config_option = click.option("--config", "config_path", type=click.Path(),
                              help="hookrun.toml to use (default: $HOOKRUN_CONFIG, then "
                                   "$CLAUDE_PROJECT_DIR/.claude/hookrun.toml, then "
@@ -31,7 +30,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Versioned JS
 
 
 def emit(command: str, body: dict[str, Any]) -> None:
-    click.echo(json.dumps({"version": JSON_VERSION, "command": command, **body}, indent=2))
+    click.echo(json_report(command, body))
 
 
 def _config_path(config_path: str | None) -> str:

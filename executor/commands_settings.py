@@ -7,7 +7,6 @@ message says what to fix.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 import click
 
 from hookswarm.lib.errors import HookswarmError
+from hookswarm.lib.json_report import json_report
 from hookswarm.settings import importer, report
 from hookswarm.settings import install as settings
 from hookswarm.settings.files import SCOPES
@@ -104,12 +104,11 @@ def _respond(command: str, as_json: bool, act: Callable[[], R],
         result = act()
     except HookswarmError as exc:
         if as_json:
-            click.echo(json.dumps({"version": settings.REPORT_VERSION, "command": command,
-                                   "ok": False, "error": str(exc)}))
+            click.echo(json_report(command, {"ok": False, "error": str(exc)}))
         else:
             click.echo(f"hookrun {command}: {exc}", err=True)
         sys.exit(2)
     if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        click.echo(json_report(command, result.to_json()))
     else:
         click.echo("\n".join(render(result)))

@@ -18,7 +18,6 @@ from hookswarm.lib.errors import ConfigError, SettingsError
 from hookswarm.settings import entries, files, migration
 from hookswarm.settings.document import Document, decode, parse
 from hookswarm.settings.install import (
-    REPORT_VERSION,
     Written,
     change_json,
     label,
@@ -44,7 +43,7 @@ class ImportReport:
     def to_json(self) -> dict[str, Any]:
         plan = self.plan
         return {
-            "version": REPORT_VERSION, "command": "import", "ok": True, "write": self.write,
+            "ok": True, "write": self.write,
             "scope": self.scope, "settings": plan.settings, "config": plan.config,
             "events": list(plan.events), "changed": plan.changed,
             "written": {"settings": self.written.changed, "config": self.config_written,

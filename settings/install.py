@@ -19,8 +19,6 @@ from hookswarm.settings import entries, files, merge
 from hookswarm.settings.document import Document, decode, parse
 from hookswarm.settings.merge import Change, Merged
 
-REPORT_VERSION = 1
-
 
 @dataclass(frozen=True, slots=True)
 class Written:
@@ -46,7 +44,7 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "version": REPORT_VERSION, "command": self.command, "ok": True,
+            "ok": True,
             "scope": self.scope, "settings": self.settings, "config": self.config or None,
             "changed": self.written.changed, "deleted": self.written.deleted,
             "backup": self.written.backup or None,

@@ -8,6 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.messages_api import MessagesAPI
+from tests.helpers.install import PACKAGE_FOLDERS, not_installed
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if missing := not_installed(PACKAGE_FOLDERS):
+        raise pytest.UsageError(f"the installed hookswarm is not this working tree (see "
+                                f"{', '.join(missing)}): run ./install.sh --dev again")
 
 
 @pytest.fixture(autouse=True, scope="session")

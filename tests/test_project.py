@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from packaging.requirements import Requirement
+
+from tests.helpers.install import PACKAGE_FOLDERS, not_installed
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -23,13 +23,6 @@ def folder(package: str) -> Path:
     """The folder that holds a package (``hookswarm.lib.swarm`` -> ``lib/swarm``)."""
     top = max((p for p in PACKAGE_DIRS if package == p or package.startswith(p + ".")), key=len)
     return ROOT / PACKAGE_DIRS[top] / Path(*package[len(top):].split(".")[1:])
-
-
-def source_modules() -> Iterator[tuple[str, Path]]:
-    for package, base in PACKAGE_DIRS.items():
-        for path in sorted((ROOT / base).rglob("*.py")):
-            parts = path.relative_to(ROOT / base).with_suffix("").parts
-            yield ".".join([package, *(p for p in parts if p != "__init__")]), path
 
 
 def test_dev_tools_are_pinned_exactly() -> None:
@@ -56,11 +49,14 @@ def test_every_package_data_pattern_matches_a_file() -> None:
     assert dead == []
 
 
-def test_the_installed_package_is_this_working_tree() -> None:
-    elsewhere = [name for name, path in source_modules()
-                 if (spec := importlib.util.find_spec(name)) is None or spec.origin is None
-                 or Path(spec.origin).resolve() != path.resolve()]
-    assert elsewhere == [], "not imported from this tree: rerun ./install.sh --dev"
+def test_modules_the_install_would_not_load_from_their_folder_are_named(tmp_path: Path) -> None:
+    assert not_installed(PACKAGE_FOLDERS) == []
+    copy = tmp_path / "lib"
+    copy.mkdir()
+    for name in ("__init__.py", "errors.py", "brand_new.py"):
+        (copy / name).write_text("")
+    assert not_installed({"hookswarm.lib": copy}) == [
+        "hookswarm.lib", "hookswarm.lib.brand_new", "hookswarm.lib.errors"]
 
 
 def readme_commands() -> list[str]:

@@ -8,7 +8,6 @@ id, a bad flag).
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -18,6 +17,7 @@ from typing import Any, NoReturn
 import click
 
 from hookswarm.lib.errors import HookswarmError
+from hookswarm.lib.json_report import json_report
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
@@ -180,7 +180,8 @@ def _run_tasks(env: _Env, config: Any, tasks: Sequence[Any], *, as_json: bool) -
     results = [coordinator.results.get(i) or store.result(i)
                or {"id": i, "status": "failed", "reason": "no result"} for i in ids]
     if as_json:
-        click.echo(json.dumps({"version": 1, "results": results}, indent=1))
+        click.echo(json_report(click.get_current_context().info_name or "run",
+                               {"results": results}))
     else:
         from hookswarm.lib.swarm.progress import summary_table
 
@@ -265,7 +266,7 @@ def status(env: _Env, as_json: bool) -> None:
     report = (status_report(store, max_parallel=config.max_parallel) if store is not None
               else {**_EMPTY_STATUS, "max_parallel": config.max_parallel})
     if as_json:
-        click.echo(json.dumps({"version": 1, **report}, indent=1))
+        click.echo(json_report("status", report))
         return
     eff = report["efficiency"]
     click.echo(f"active {report['active']}  queued {report['queued']}  "
@@ -328,7 +329,7 @@ def health(env: _Env, as_json: bool) -> None:
         config = env.config()
     answers = anyio.run(probe_all, config)
     if as_json:
-        click.echo(json.dumps({"version": 1, "backends": answers}, indent=1))
+        click.echo(json_report("health", {"backends": answers}))
     else:
         for name, answer in answers.items():
             click.echo(f"{name:8} {'ok  ' if answer['ok'] else 'DOWN'} {answer['detail']}")

@@ -42,7 +42,8 @@ def test_run_prints_a_summary_and_exits_by_verified_outcome(tmp_path: Path) -> N
     code, out, _ = swarm(tmp_path, "run", str(liar), "--json")
     assert code == 1
     report = json.loads(out)
-    assert report["version"] == 1 and report["results"][0]["status"] == "unverified"
+    assert (report["version"], report["command"]) == (1, "run")
+    assert report["results"][0]["status"] == "unverified"
 
 
 def test_a_malformed_task_file_names_task_and_key_and_starts_nothing(tmp_path: Path) -> None:
@@ -62,6 +63,8 @@ def test_spawn_runs_one_task_from_flags(tmp_path: Path) -> None:
     code, out, _ = swarm(tmp_path, "spawn", "--id", "one", "--expects", "o.txt", "--",
                          "sh", "-c", "echo x > o.txt")
     assert code == 0 and "one" in out and "succeeded" in out
+    code, out, _ = swarm(tmp_path, "spawn", "--id", "two", "--json", "--", "true")
+    assert (code, json.loads(out)["command"]) == (0, "spawn")
 
 
 def test_submit_status_logs_and_clean(tmp_path: Path) -> None:
@@ -69,7 +72,8 @@ def test_submit_status_logs_and_clean(tmp_path: Path) -> None:
     assert (code, out.strip()) == (0, "q1")
     code, out, _ = swarm(tmp_path, "status", "--json")
     status = json.loads(out)
-    assert (status["version"], status["queued"], status["active"]) == (1, 1, 0)
+    assert (status["version"], status["command"]) == (1, "status")
+    assert (status["queued"], status["active"]) == (1, 0)
     code, _, err = swarm(tmp_path, "serve", "--exit-when-idle")
     assert code == 0 and "ended q1" in err
     code, out, _ = swarm(tmp_path, "logs", "q1", "-f")
@@ -88,7 +92,7 @@ def test_health_reports_a_missing_cli_and_exits_1(tmp_path: Path) -> None:
     code, out, _ = swarm(tmp_path, "--claude-bin", str(tmp_path / "claude"), "health", "--json",
                          env=env)
     report = json.loads(out)
-    assert code == 1 and report["version"] == 1
+    assert code == 1 and (report["version"], report["command"]) == (1, "health")
     assert report["backends"]["command"]["ok"] is True
     assert report["backends"]["claude"]["ok"] is False
     assert "HOOKSWARM_CLAUDE_BIN" in report["backends"]["claude"]["detail"]
