@@ -8,11 +8,12 @@ holds the ids of the tasks the coordinator waits for (one a line), which ``clean
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
+
+from hookswarm.lib.flock import lock_within
 
 OWNER_ENV = "HOOKSWARM_SWARM_OWNER"
 
@@ -36,7 +37,7 @@ class Lease:
         owner = f"{os.getpid()}-{secrets.token_hex(4)}"
         hidden = _path(root, owner).with_name(f".{owner}.tmp")
         fd = os.open(hidden, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        lock_within(fd, -1)
         if holds:
             os.write(fd, "\n".join(holds).encode())
         os.rename(hidden, _path(root, owner))
@@ -57,12 +58,9 @@ def held(root: Path, owner: str) -> bool:
     except FileNotFoundError:
         return False
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
+        return not lock_within(fd, 0)  # one try: a live owner holds it
     finally:
         os.close(fd)
-    return False
 
 
 def alive(root: Path, owner: str) -> bool:
