@@ -21,8 +21,10 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 if [ "$dev" = 1 ]; then
   # strict: the package is linked file by file under build/, where mypy can follow it by its
-  # hookswarm.* names (a new module needs this script again).
-  .venv/bin/python -m pip install --quiet -e '.[dev]' --config-settings editable_mode=strict
+  # hookswarm.* names. A new module needs this script again; build/ must stay (setuptools'
+  # banner about it is silenced).
+  PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install --quiet \
+    -e '.[dev]' --config-settings editable_mode=strict
   if ! command -v npm >/dev/null 2>&1; then
     echo "install.sh: --dev needs npm (Node.js) to install the Claude Code CLI" >&2
     exit 1
