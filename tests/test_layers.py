@@ -6,16 +6,14 @@ import os
 import shutil
 import subprocess
 import sys
-import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import grimp
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-PACKAGE_DIRS: dict[str, str] = PYPROJECT["tool"]["setuptools"]["package-dir"]
+from tests.helpers.install import PACKAGE_FOLDERS, PYPROJECT, ROOT
+
 ROOT_PACKAGES: list[str] = PYPROJECT["tool"]["importlinter"]["root_packages"]
 LINT_IMPORTS = str(Path(sys.executable).with_name("lint-imports"))
 # Cycles being removed elsewhere; each entry fails the check once its cycle is gone.
@@ -99,8 +97,8 @@ def test_no_module_imports_itself_round_a_loop() -> None:
 
 def copy_of_the_package(into: Path) -> Path:
     """The package folders laid out under their import names, as import-linter reads them."""
-    for package, base in PACKAGE_DIRS.items():
-        shutil.copytree(ROOT / base, into / Path(*package.split(".")),
+    for package, base in PACKAGE_FOLDERS.items():
+        shutil.copytree(base, into / Path(*package.split(".")),
                         ignore=shutil.ignore_patterns("__pycache__"))
     return into
 

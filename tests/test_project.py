@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 from packaging.requirements import Requirement
 
-from tests.helpers.install import PACKAGE_FOLDERS, not_installed
+from tests.helpers.install import PACKAGE_FOLDERS, PYPROJECT, ROOT, not_installed
 
-ROOT = Path(__file__).resolve().parent.parent
-PYPROJECT: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text())
 SETUPTOOLS: dict[str, Any] = PYPROJECT["tool"]["setuptools"]
-PACKAGE_DIRS: dict[str, str] = SETUPTOOLS["package-dir"]
 
 
 def folder(package: str) -> Path:
     """The folder that holds a package (``hookswarm.lib.swarm`` -> ``lib/swarm``)."""
-    top = max((p for p in PACKAGE_DIRS if package == p or package.startswith(p + ".")), key=len)
-    return ROOT / PACKAGE_DIRS[top] / Path(*package[len(top):].split(".")[1:])
+    top = max((p for p in PACKAGE_FOLDERS if package == p or package.startswith(p + ".")), key=len)
+    return PACKAGE_FOLDERS[top] / Path(*package[len(top):].split(".")[1:])
 
 
 def test_dev_tools_are_pinned_exactly() -> None:
@@ -37,7 +33,7 @@ def test_runtime_dependencies_are_bounded_above() -> None:
     assert unbounded == []
 
 
-@pytest.mark.parametrize("package", sorted(PACKAGE_DIRS))
+@pytest.mark.parametrize("package", sorted(PACKAGE_FOLDERS))
 def test_each_package_ships_py_typed(package: str) -> None:
     assert "py.typed" in SETUPTOOLS["package-data"].get(package, [])
     assert (folder(package) / "py.typed").is_file()

@@ -10,10 +10,13 @@ import importlib.util
 import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-PACKAGE_FOLDERS = {package: ROOT / folder for package, folder in tomllib.loads(
-    (ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].items()}
+PYPROJECT: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text())
+PACKAGE_FOLDERS: dict[str, Path] = {
+    package: ROOT / folder
+    for package, folder in PYPROJECT["tool"]["setuptools"]["package-dir"].items()}
 
 
 def modules_in(folders: Mapping[str, Path]) -> Iterator[tuple[str, Path]]:
