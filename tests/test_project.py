@@ -62,9 +62,11 @@ def readme_commands() -> list[str]:
             if line and not line.startswith("#")]
 
 
-def test_ci_runs_exactly_the_readme_test_command() -> None:
+def test_ci_runs_exactly_the_readme_test_command_with_the_checks_first() -> None:
     [_, test_command] = readme_commands()
     assert test_command in (ROOT / ".ci" / "run").read_text().splitlines()
+    steps = [step.strip().removeprefix(".venv/bin/") for step in test_command.split("&&")]
+    assert steps[1:] == ["ruff check .", "mypy", "lint-imports", "python -m pytest -q"]
 
 
 @pytest.mark.parametrize(("test_file", "option", "complaint"), [
