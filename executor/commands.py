@@ -37,7 +37,8 @@ def _config_path(config_path: str | None) -> str:
     return configuration.find(config_path, environ=os.environ, cwd=os.getcwd())
 
 
-@click.group(help="Run Claude Code hooks as one dependency graph, and see where time goes.")
+@click.group(help="Run Claude Code hooks as one dependency graph, and see where time goes.",
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hookswarm")
 def cli() -> None:
     # Hook output and file names may hold lone surrogates; a report must not die on them.

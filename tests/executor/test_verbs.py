@@ -192,6 +192,13 @@ def test_run_help_goes_through_click(project: Project) -> None:
     _ = prompt
 
 
+@pytest.mark.parametrize("args", [["-h"], ["validate", "-h"], ["run", "-h"]])
+def test_dash_h_is_help_like_dash_dash_help(project: Project, args: list[str]) -> None:
+    short, long = hookrun(project, *args), hookrun(project, *args[:-1], "--help")
+    assert (short.returncode, short.stdout) == (0, long.stdout)
+    assert "Usage: hookrun" in short.stdout
+
+
 NOISY = """
     import subprocess
     def hook(payload):
