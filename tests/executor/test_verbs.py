@@ -126,8 +126,8 @@ def test_validate_reports_errors_and_warnings(project: Project) -> None:
     done = hookrun(project, "validate", "--json")
     assert done.returncode == 1
     findings = {(f["level"], f["hook"]) for f in json.loads(done.stdout)["findings"]}
-    assert findings == {("warning", "missing"), ("error", "noimport"), ("warning", "slow"),
-                        ("warning", "again"), ("error", "badregex")}
+    assert findings == {("warning", "missing"), ("error", "noimport"), ("warning", "again"),
+                        ("error", "badregex")}  # 45 s fits the plugin's 600 s
 
 
 def test_validate_names_a_cycle(project: Project) -> None:
