@@ -159,6 +159,19 @@ def test_golden_files_catch_a_changed_answer(project: Project) -> None:
     assert "permissionDecision" in changed.stdout and "FAIL" in changed.stdout
 
 
+@pytest.mark.parametrize("text", ['{"hook_event_name": "PreToolUse",', '["not", "a payload"]'])
+def test_update_refuses_to_record_a_golden_file_for_an_unparsable_fixture(
+        project: Project, text: str) -> None:
+    project.config('[[hooks]]\nname = "g"\nevent = "PreToolUse"\ncommand = "true"\n')
+    fixture = project.root / "broken.json"
+    fixture.write_text(text)
+    done = hookrun(project, "test", "--update", str(fixture))
+    assert done.returncode == 1
+    assert "INVALID" in done.stdout and "fix the fixture" in done.stdout
+    assert "0 passed, 1 failed" in done.stdout
+    assert not (project.root / "broken.expected.json").exists()
+
+
 def test_demo_runs_three_variants_without_claude_code(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     done = subprocess.run([HOOKRUN, "demo"], capture_output=True, text=True, env=env,
