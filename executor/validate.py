@@ -117,7 +117,8 @@ def _options_problem(hook: HookSpec) -> str:
     return ""
 
 
-_GUARD_CALLS = frozenset({"hookswarm.hooks.agent_guard:check"})
+_GUARD_CALLS = frozenset({"hookswarm.hooks.agent_guard:check",
+                          "hookswarm.hooks.spawn_protocol:context"})
 
 
 def _words(command: str, project: str) -> list[str]:
