@@ -214,7 +214,10 @@ async def _until_signalled(work: Callable[[], Awaitable[None]]) -> None:
 @click.option("--exit-when-idle", is_flag=True, help="Stop once the queue is empty.")
 @pass_env
 def serve(env: _Env, exit_when_idle: bool) -> None:
-    """Work through .swarm/requests/ until stopped (SIGTERM/SIGINT requeue running tasks)."""
+    """Work through .swarm/requests/ until stopped (SIGTERM/SIGINT requeue running tasks).
+
+    Exits 1 when a task it ended did not succeed.
+    """
     import anyio
 
     from hookswarm.lib.swarm.coordinator import Coordinator
@@ -229,6 +232,7 @@ def serve(env: _Env, exit_when_idle: bool) -> None:
         await coordinator.run(until_idle=exit_when_idle)
 
     anyio.run(_until_signalled, work)
+    sys.exit(EXIT_FAILED if progress.unsuccessful else EXIT_OK)
 
 
 @cli.command()

@@ -16,6 +16,7 @@ class Progress:
         self.total = total
         self.done = 0
         self.running = 0
+        self.unsuccessful = 0  # tasks that ended with any status but succeeded
         self._stream = stream
         self._quiet = quiet
         self._live = not lines and stream.isatty()
@@ -26,6 +27,7 @@ class Progress:
             self.running += 1
         elif kind == "ended":
             self.done += 1
+            self.unsuccessful += event.get("status") != "succeeded"
             self.running = max(0, self.running - 1)
         if self._quiet:
             return

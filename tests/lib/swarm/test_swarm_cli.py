@@ -83,6 +83,16 @@ def test_submit_status_logs_and_clean(tmp_path: Path) -> None:
     assert json.loads(swarm(tmp_path, "status", "--json")[1])["finished"] == 0
 
 
+def test_serve_exits_1_when_a_task_it_ended_failed(tmp_path: Path) -> None:
+    swarm(tmp_path, "submit", "--id", "bad", "--", "sh", "-c", "exit 3")
+    swarm(tmp_path, "submit", "--id", "good", "--", "true")
+    code, _, err = swarm(tmp_path, "serve", "--exit-when-idle")
+    assert "ended bad status=failed" in err and "ended good status=succeeded" in err
+    assert code == 1
+    swarm(tmp_path, "submit", "--id", "good2", "--", "true")
+    assert swarm(tmp_path, "serve", "--exit-when-idle")[0] == 0  # only this serve's tasks count
+
+
 def test_health_reports_a_missing_cli_and_exits_1(tmp_path: Path) -> None:
     env = {"ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}
     code, out, _ = swarm(tmp_path, "--claude-bin", str(tmp_path / "claude"), "health", "--json",
