@@ -184,7 +184,7 @@ def _run_tasks(env: _Env, config: Any, tasks: Sequence[Any], *, as_json: bool) -
     else:
         from hookswarm.lib.swarm.progress import summary_table
 
-        click.echo(summary_table(results))
+        click.echo(summary_table(results, base=str(env.project)))
     return EXIT_OK if all(r["status"] == "succeeded" for r in results) else EXIT_FAILED
 
 

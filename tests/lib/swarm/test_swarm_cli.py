@@ -35,7 +35,9 @@ def test_run_prints_a_summary_and_exits_by_verified_outcome(tmp_path: Path) -> N
         {"id": "w1", "argv": ["sh", "-c", "echo hi > a.txt"], "expects": ["a.txt"]}])
     code, out, _ = swarm(tmp_path, "run", str(good))
     assert code == 0
-    assert out.splitlines()[0].split() == ["TASK", "STATUS", "QUEUED", "SECONDS", "REASON"]
+    assert out.splitlines()[0].split() == ["TASK", "STATUS", "QUEUED", "SECONDS", "LOG",
+                                           "REASON"]
+    assert out.splitlines()[1].split()[4] == ".swarm/logs/w1.stream.txt"
     assert "w1" in out and "succeeded" in out
     liar = write_tasks(tmp_path / "liar.json", [
         {"id": "w2", "argv": ["echo", "I wrote b.txt"], "expects": ["b.txt"]}])
