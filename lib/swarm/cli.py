@@ -257,23 +257,31 @@ _EMPTY_STATUS: dict[str, Any] = {"active": 0, "queued": 0, "finished": 0, "effic
 
 
 @cli.command()
+@click.option("--all", "everything", is_flag=True, help="List every finished task.")
+@click.option("--last", type=click.IntRange(min=1), default=None,
+              help="List the N finished tasks that ended last.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
-def status(env: _Env, as_json: bool) -> None:
-    """Active, queued and finished counts, and the last session's parallel efficiency."""
-    from hookswarm.lib.swarm.report import status_report
+def status(env: _Env, everything: bool, last: int | None, as_json: bool) -> None:
+    """Active, queued and finished counts, and the last session's parallel efficiency.
+
+    Parallel efficiency is ideal wall time over measured wall time.
+    """
+    from hookswarm.lib.swarm.report import finished_tasks, status_report
 
     with _input_errors():
         config = env.config()
     store = env.existing_store()
     report = (status_report(store, max_parallel=config.max_parallel) if store is not None
               else {**_EMPTY_STATUS, "max_parallel": config.max_parallel})
+    if everything or last:
+        report["tasks"] = finished_tasks(store, last=last) if store is not None else []
     if as_json:
         click.echo(json.dumps({"version": 1, **report}, indent=1))
         return
     eff = report["efficiency"]
     click.echo(f"active {report['active']}  queued {report['queued']}  "
-               f"finished {report['finished']}  efficiency "
+               f"finished {report['finished']}  parallel efficiency "
                f"{'-' if eff is None else f'{eff:.1%}'} (cap {report['max_parallel']})")
     for task in report["running"]:
         click.echo(f"  running {task['id']}  pid {task.get('pid', '-')}  {task['backend']}")
@@ -283,6 +291,8 @@ def status(env: _Env, as_json: bool) -> None:
         click.echo(f"  damaged: {line}")
     for name, count in sorted(report["by_status"].items()):
         click.echo(f"  {name}: {count}")
+    for task in report.get("tasks", ()):
+        click.echo(f"  {task['status']:10} {task['id']}  {task.get('reason') or ''}".rstrip())
 
 
 @cli.command()
@@ -297,7 +307,7 @@ def logs(env: _Env, task_id: str, follow: bool) -> None:
     if (store is None or not valid_id(task_id)
             or (not store.known(task_id) and not store.log_path(task_id).exists())):
         _fail_input(HookswarmError(f"no task '{task_id}' in {env.project / '.swarm'}; "
-                                   "`swarm status` lists the tasks"))
+                                   "`swarm status --all` lists every finished task"))
     offset = 0
     while True:
         offset = _print_from(store.log_path(task_id), offset)

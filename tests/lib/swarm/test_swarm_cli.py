@@ -95,6 +95,21 @@ def test_serve_exits_1_when_a_task_it_ended_failed(tmp_path: Path) -> None:
     assert swarm(tmp_path, "serve", "--exit-when-idle")[0] == 0  # only this serve's tasks count
 
 
+def test_status_all_and_last_list_finished_tasks_as_the_logs_hint_says(tmp_path: Path) -> None:
+    for name in ("t1", "t2", "t3"):
+        swarm(tmp_path, "submit", "--id", name, "--", "true")
+        swarm(tmp_path, "serve", "--exit-when-idle")  # one at a time: t3 ends last
+    code, _, err = swarm(tmp_path, "logs", "nope")
+    assert code == 2 and "`swarm status --all` lists every finished task" in err
+    listed = json.loads(swarm(tmp_path, "status", "--all", "--json")[1])["tasks"]
+    assert [(t["id"], t["status"]) for t in listed] == [
+        ("t1", "succeeded"), ("t2", "succeeded"), ("t3", "succeeded")]
+    assert all(t["log"].endswith(f"{t['id']}.stream.txt") for t in listed)
+    code, out, _ = swarm(tmp_path, "status", "--last", "1")
+    assert code == 0 and "succeeded  t3" in out and "t2" not in out
+    assert "tasks" not in json.loads(swarm(tmp_path, "status", "--json")[1])
+
+
 def test_health_reports_a_missing_cli_and_exits_1(tmp_path: Path) -> None:
     env = {"ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}
     code, out, _ = swarm(tmp_path, "--claude-bin", str(tmp_path / "claude"), "health", "--json",
