@@ -124,6 +124,11 @@ def _flag_task(flags: dict[str, Any], *, base: str) -> list[Any]:
     return build_tasks([entry], source="flags", base=base)
 
 
+def _print_json(body: dict[str, Any]) -> None:
+    """A ``--json`` answer: the versioned envelope every verb prints."""
+    click.echo(json.dumps({"version": 1, **body}, indent=1))
+
+
 def _fail_input(error: Exception) -> NoReturn:
     click.echo(f"swarm: {error}", err=True)
     sys.exit(EXIT_INPUT)
@@ -239,8 +244,9 @@ def serve(env: _Env, exit_when_idle: bool) -> None:
 @click.option("-f", "--file", "taskfile", type=click.Path(dir_okay=False, path_type=Path),
               help="A task file (TOML or JSON) instead of flags.")
 @_task_options
+@click.option("--json", "as_json", is_flag=True, help="Print the ids as JSON.")
 @pass_env
-def submit(env: _Env, /, taskfile: Path | None, **flags: Any) -> None:
+def submit(env: _Env, /, taskfile: Path | None, as_json: bool, **flags: Any) -> None:
     """Queue tasks for `swarm serve`: -f TASKFILE, or one task from flags. Prints the ids."""
     from hookswarm.lib.swarm.task import load_tasks
 
@@ -248,6 +254,9 @@ def submit(env: _Env, /, taskfile: Path | None, **flags: Any) -> None:
         tasks = (load_tasks(taskfile, base=str(env.project)) if taskfile
                  else _flag_task(flags, base=str(env.project)))
         ids = env.store().submit(tasks)
+    if as_json:
+        _print_json({"ids": ids})
+        return
     for task_id in ids:
         click.echo(task_id)
 
@@ -298,8 +307,10 @@ def status(env: _Env, everything: bool, last: int | None, as_json: bool) -> None
 @cli.command()
 @click.argument("task_id")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing until the task has a result.")
+@click.option("--json", "as_json", is_flag=True,
+              help="The whole log (with -f: once the task has a result) as JSON.")
 @pass_env
-def logs(env: _Env, task_id: str, follow: bool) -> None:
+def logs(env: _Env, task_id: str, follow: bool, as_json: bool) -> None:
     """Print what the worker of TASK_ID printed."""
     from hookswarm.lib.swarm.task import valid_id
 
@@ -308,6 +319,9 @@ def logs(env: _Env, task_id: str, follow: bool) -> None:
             or (not store.known(task_id) and not store.log_path(task_id).exists())):
         _fail_input(HookswarmError(f"no task '{task_id}' in {env.project / '.swarm'}; "
                                    "`swarm status --all` lists every finished task"))
+    if as_json:
+        _print_json(_log_report(store, task_id, follow=follow))
+        return
     offset = 0
     while True:
         offset = _print_from(store.log_path(task_id), offset)
@@ -315,6 +329,19 @@ def logs(env: _Env, task_id: str, follow: bool) -> None:
             _print_from(store.log_path(task_id), offset)
             return
         time.sleep(0.2)
+
+
+def _log_report(store: Any, task_id: str, *, follow: bool) -> dict[str, Any]:
+    while follow and store.result(task_id) is None:
+        time.sleep(0.2)
+    result = store.result(task_id)
+    path = store.log_path(task_id)
+    try:
+        text = path.read_bytes().decode("utf-8", "replace")
+    except FileNotFoundError:
+        text = ""
+    return {"id": task_id, "log": str(path), "status": result and result.get("status"),
+            "text": text}
 
 
 def _print_from(path: Path, offset: int) -> int:
@@ -353,18 +380,21 @@ def health(env: _Env, as_json: bool) -> None:
 @click.option("--older-than", type=click.FloatRange(min=0), default=None,
               help="Days to keep finished tasks (default: retention_days from the config).")
 @click.option("--all", "everything", is_flag=True, help="Remove every finished task.")
+@click.option("--json", "as_json", is_flag=True, help="Print the removed ids as JSON.")
 @pass_env
-def clean(env: _Env, older_than: float | None, everything: bool) -> None:
+def clean(env: _Env, older_than: float | None, everything: bool, as_json: bool) -> None:
     """Apply the retention policy to results, logs and context files."""
     with _input_errors():
         config = env.config()
     days = 0.0 if everything else (config.retention_days if older_than is None else older_than)
     store = env.existing_store()
     removed = store.clean(older_than=days * 86400) if store is not None else []
+    if as_json:
+        _print_json({"removed": removed or [], "skipped": removed is None})
     if removed is None:
         click.echo("swarm clean: the store is busy; skipped", err=True)
-        return
-    click.echo(f"removed {len(removed)} finished task(s)")
+    elif not as_json:
+        click.echo(f"removed {len(removed)} finished task(s)")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -110,6 +110,19 @@ def test_status_all_and_last_list_finished_tasks_as_the_logs_hint_says(tmp_path:
     assert "tasks" not in json.loads(swarm(tmp_path, "status", "--json")[1])
 
 
+def test_submit_logs_and_clean_speak_json(tmp_path: Path) -> None:
+    code, out, _ = swarm(tmp_path, "submit", "--json", "--id", "j1", "--", "echo", "hi from j1")
+    assert (code, json.loads(out)) == (0, {"version": 1, "ids": ["j1"]})
+    swarm(tmp_path, "serve", "--exit-when-idle")
+    code, out, _ = swarm(tmp_path, "logs", "j1", "-f", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["version"] == 1
+    assert (report["id"], report["status"], report["text"]) == ("j1", "succeeded", "hi from j1\n")
+    assert report["log"].endswith("j1.stream.txt")
+    code, out, _ = swarm(tmp_path, "clean", "--all", "--json")
+    assert (code, json.loads(out)) == (0, {"version": 1, "removed": ["j1"], "skipped": False})
+
+
 def test_health_reports_a_missing_cli_and_exits_1(tmp_path: Path) -> None:
     env = {"ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}
     code, out, _ = swarm(tmp_path, "--claude-bin", str(tmp_path / "claude"), "health", "--json",
