@@ -123,6 +123,18 @@ def test_submit_logs_and_clean_speak_json(tmp_path: Path) -> None:
     assert (code, json.loads(out)) == (0, {"version": 1, "removed": ["j1"], "skipped": False})
 
 
+@pytest.mark.timeout(60)  # before the fix this waited 600 s for the CLI to "come back"
+def test_a_first_claude_task_without_the_cli_fails_at_once_with_the_fix(tmp_path: Path) -> None:
+    env = {"ANTHROPIC_BASE_URL": "http://127.0.0.1:9", "HOOKSWARM_CLAUDE_BIN": None}
+    code, out, err = swarm(tmp_path, "--claude-bin", str(tmp_path / "no-claude"), "spawn",
+                           "--json", "--prompt", "write a.txt", env=env)
+    [result] = json.loads(out)["results"]
+    assert (code, result["status"]) == (1, "failed")
+    assert "no-claude is not installed" in result["reason"]
+    assert "HOOKSWARM_CLAUDE_BIN or [claude] bin" in result["reason"]
+    assert "waiting" not in err
+
+
 def test_health_reports_a_missing_cli_and_exits_1(tmp_path: Path) -> None:
     env = {"ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}
     code, out, _ = swarm(tmp_path, "--claude-bin", str(tmp_path / "claude"), "health", "--json",
