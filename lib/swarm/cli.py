@@ -360,20 +360,29 @@ def _print_from(path: Path, offset: int) -> int:
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
 def health(env: _Env, as_json: bool) -> None:
-    """Probe every backend now, concurrently."""
+    """Probe every backend now, concurrently.
+
+    Exits 1 when a backend that a queued or running task, the config or a flag uses is down.
+    """
     import anyio
 
-    from hookswarm.lib.swarm.report import probe_all
+    from hookswarm.lib.swarm.report import probe_all, used_backends
 
     with _input_errors():
         config = env.config()
     answers = anyio.run(probe_all, config)
+    used = used_backends(config, env.existing_store())
+    for name, answer in answers.items():
+        answer["used"] = name in used
     if as_json:
         click.echo(json.dumps({"version": 1, "backends": answers}, indent=1))
     else:
         for name, answer in answers.items():
-            click.echo(f"{name:8} {'ok  ' if answer['ok'] else 'DOWN'} {answer['detail']}")
-    sys.exit(EXIT_OK if all(a["ok"] for a in answers.values()) else EXIT_FAILED)
+            unused = "" if answer["used"] else " (unused: no task or config names it)"
+            click.echo(f"{name:8} {'ok  ' if answer['ok'] else 'DOWN'} {answer['detail']}"
+                       + ("" if answer["ok"] else unused))
+    down = [a for a in answers.values() if a["used"] and not a["ok"]]
+    sys.exit(EXIT_FAILED if down else EXIT_OK)
 
 
 @cli.command()

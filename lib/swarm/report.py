@@ -80,6 +80,20 @@ def _number(value: Any, default: float) -> float:
     return float(value)
 
 
+def used_backends(config: SwarmConfig, store: Store | None) -> set[str]:
+    """Backends that a queued or running task, the config file or a flag names."""
+    used = set(config.caps) | ({"claude"} & config.model_fields_set)
+    if store is None:
+        return used
+    for task_id in [*store.pending(), *store.processing()]:
+        try:
+            envelope = store.request(task_id) or store.claimed(task_id)
+        except (DamagedFile, OSError):
+            continue
+        used.add(envelope.task.backend)
+    return used
+
+
 async def probe_all(config: SwarmConfig) -> dict[str, dict[str, Any]]:
     """Probe every backend concurrently with a representative task."""
     import anyio

@@ -146,6 +146,22 @@ def test_health_reports_a_missing_cli_and_exits_1(tmp_path: Path) -> None:
     assert "HOOKSWARM_CLAUDE_BIN" in report["backends"]["claude"]["detail"]
 
 
+def test_health_exits_1_only_for_a_down_backend_that_something_uses(tmp_path: Path) -> None:
+    env = {"ANTHROPIC_BASE_URL": "http://127.0.0.1:9",
+           "HOOKSWARM_CLAUDE_BIN": str(tmp_path / "no-claude")}
+    code, out, _ = swarm(tmp_path, "health", "--json", env=env)
+    claude = json.loads(out)["backends"]["claude"]
+    assert (code, claude["ok"], claude["used"]) == (0, False, False)
+    code, out, _ = swarm(tmp_path, "health", env=env)
+    assert code == 0 and "(unused: no task or config names it)" in out
+    swarm(tmp_path, "submit", "--id", "c1", "--prompt", "write a.txt")
+    assert swarm(tmp_path, "health", env=env)[0] == 1
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "c.toml").write_text('[claude]\nmodel = "opus"\n')
+    assert swarm(other, "--config", str(other / "c.toml"), "health", env=env)[0] == 1
+
+
 def test_config_file_errors_name_the_key(tmp_path: Path) -> None:
     (tmp_path / "c.toml").write_text("max_paralel = 3\n")
     for verb in ("status", "health"):
