@@ -5,11 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")"
 CLAUDE_CODE_VERSION="2.1.328"
 dev=0
+user=0
 for arg in "$@"; do
   case "$arg" in
     --dev) dev=1 ;;
-    -h|--help) echo "usage: ./install.sh [--dev]"; exit 0 ;;
-    *) echo "install.sh: unknown option '$arg' (use --dev or nothing)" >&2; exit 2 ;;
+    --user) user=1 ;;
+    -h|--help)
+      echo "usage: ./install.sh [--dev] [--user]   (--user: link hookrun and swarm into ~/.local/bin)"
+      exit 0 ;;
+    *) echo "install.sh: unknown option '$arg' (use --dev, --user or nothing)" >&2; exit 2 ;;
   esac
 done
 python=${PYTHON:-python3}
@@ -39,3 +43,14 @@ else
   .venv/bin/python -m pip install --quiet .
 fi
 echo "hookswarm installed in .venv (activate with: source .venv/bin/activate)"
+if [ "$user" = 1 ]; then
+  bin_dir="$HOME/.local/bin"
+  mkdir -p "$bin_dir"
+  for tool in hookrun swarm; do ln -sfn "$PWD/.venv/bin/$tool" "$bin_dir/$tool"; done
+  echo "linked hookrun and swarm into $bin_dir"
+  case ":$PATH:" in
+    *":$bin_dir:"*) ;;
+    *) echo "install.sh: $bin_dir is not on PATH; add it (e.g. in ~/.profile):" \
+            "export PATH=\"$bin_dir:\$PATH\"" >&2 ;;
+  esac
+fi

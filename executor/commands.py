@@ -37,7 +37,8 @@ def _config_path(config_path: str | None) -> str:
     return configuration.find(config_path, environ=os.environ, cwd=os.getcwd())
 
 
-@click.group(help="Run Claude Code hooks as one dependency graph, and see where time goes.")
+@click.group(help="Run Claude Code hooks as one dependency graph, and see where time goes.",
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hookswarm")
 def cli() -> None:
     # Hook output and file names may hold lone surrogates; a report must not die on them.
@@ -205,13 +206,13 @@ def _print_stats(summary: list[Any], top: int) -> None:
 @json_option
 def test_fixtures(fixtures: tuple[str, ...], update: bool, config_path: str | None,
                   as_json: bool) -> None:
-    from hookswarm.executor.golden import FAIL, MISSING, check
+    from hookswarm.executor.golden import FAIL, INVALID, MISSING, check
 
     _require_config(config_path)
     with stdout_diverted():  # what call hooks print must not end up in the report
         verdicts = [check(f, update=update, config_path=config_path, environ=os.environ,
                           cwd=os.getcwd()) for f in fixtures if not f.endswith(".expected.json")]
-    failed = [v for v in verdicts if v.status in (FAIL, MISSING)]
+    failed = [v for v in verdicts if v.status in (FAIL, MISSING, INVALID)]
     if as_json:
         emit("test", {"ok": not failed, "results": [v._asdict() for v in verdicts]})
     else:

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from hookswarm.executor.run import Invocation, execute
 
-PASS, FAIL, UPDATED, MISSING = "pass", "fail", "updated", "missing"
+PASS, FAIL, UPDATED, MISSING, INVALID = "pass", "fail", "updated", "missing", "invalid"
 
 
 class Verdict(NamedTuple):
@@ -41,6 +41,9 @@ def observe(fixture: str, *, config_path: str | None, environ: Mapping[str, str]
 
 def check(fixture: str, *, update: bool, config_path: str | None,
           environ: Mapping[str, str], cwd: str) -> Verdict:
+    problem = _fixture_problem(fixture)
+    if problem:
+        return Verdict(fixture, INVALID, f"{problem}; fix the fixture (nothing was recorded)")
     observed = render(observe(fixture, config_path=config_path, environ=environ, cwd=cwd))
     golden = expected_path(fixture)
     if update:
@@ -57,6 +60,16 @@ def check(fixture: str, *, update: bool, config_path: str | None,
     diff = difflib.unified_diff(expected.splitlines(), observed.splitlines(), golden, "observed",
                                 lineterm="")
     return Verdict(fixture, FAIL, "\n".join(diff))
+
+
+def _fixture_problem(fixture: str) -> str:
+    """Why the fixture is not a hook payload (a JSON object), or ""."""
+    try:
+        with open(fixture, "rb") as handle:
+            payload = json.loads(handle.read())
+    except ValueError as exc:
+        return f"{fixture} is not JSON ({exc})"
+    return "" if isinstance(payload, dict) else f"{fixture} is JSON but not an object"
 
 
 def render(observed: Mapping[str, Any]) -> str:

@@ -71,6 +71,33 @@ def execute(invocation: Invocation) -> Outcome:
     if not event:
         return _notice("hookrun: no event: pass one (hookrun run PreToolUse) or send a payload "
                        "with hook_event_name (allowing the action)")
+    outcome = _for_event(invocation, payload, event, clock)
+    note = event_mismatch(invocation.event, payload.get("hook_event_name"))
+    if not note:
+        return outcome
+    response = outcome.response
+    return outcome._replace(response=response._replace(stderr=note + response.stderr))
+
+
+def event_mismatch(argv_event: str | None, payload_event: Any) -> str:
+    """A line for an event on the command line that is unknown or not the payload's, else ""."""
+    if argv_event and argv_event not in configuration.EVENTS:
+        import difflib
+
+        near = difflib.get_close_matches(argv_event, configuration.EVENTS, n=1)
+        problem = (f"unknown event {argv_event!r} on the command line"
+                   + (f" (did you mean {near[0]}?)" if near else ""))
+    elif argv_event and isinstance(payload_event, str) and payload_event != argv_event:
+        problem = (f"the command line says {argv_event} but the payload's hook_event_name is "
+                   f"{payload_event}; the {argv_event} hooks ran")
+    else:
+        return ""
+    return (f"hookrun: {problem}; fix the settings entry that runs `hookrun run {argv_event}` "
+            "(`hookrun install` writes the right ones)\n")
+
+
+def _for_event(invocation: Invocation, payload: dict[str, Any], event: str,
+               clock: float) -> Outcome:
     project = _project_dir(invocation, payload)
     path = configuration.find(invocation.config_path, environ=invocation.environ,
                               cwd=invocation.cwd)

@@ -4,8 +4,9 @@ Errors are what will surely fail when Claude Code runs the hooks: a config that 
 load, a call that does not import (``hookrun run`` imports it with the same path), a matcher
 that is not a valid regular expression. Warnings are what may only look wrong from here: a
 command or script not found on this PATH or in this project directory may exist where Claude
-Code runs it; a timeout above Claude Code's limit, duplicated hooks, and settings entries
-that ``hookrun install`` wrote for an older version of the config.
+Code runs it; duplicated hooks; settings entries that ``hookrun install`` wrote for an older
+version of the config; and, where the plugin runs hookrun, events its hooks.json lacks and
+chains longer than its fixed timeout (``hookrun install`` sizes its entries, so no such limit).
 """
 
 from __future__ import annotations
@@ -28,10 +29,6 @@ from hookswarm.lib.errors import ConfigError
 if TYPE_CHECKING:
     from hookswarm.settings.entries import Entry
 
-# Claude Code's own limits for a hook command (claude-code-hooks.md §3): hookrun's entry for
-# the event cannot outlive them, so a longer hook timeout would never be reached.
-EVENT_LIMITS = {"UserPromptSubmit": 30.0}
-DEFAULT_LIMIT = 600.0
 # Programs whose first argument that is not an option is a script file: ``python3 x.py``,
 # ``node x.js``, ``bash x.sh``, ``uv run x.py``. An option that takes the code itself
 # (``-c``, ``-m``, ``-e``) means there is no script to look for.
@@ -64,17 +61,17 @@ def check(config: Config, *, environ: Mapping[str, str], cwd: str) -> Iterable[F
     project = environ.get("CLAUDE_PROJECT_DIR") or cwd  # as ``hookrun run`` picks it
     for hook in config.hooks:
         yield from _runnable(hook, environ=environ, project=project)
-        yield from _timeout(hook)
         yield from _matcher(hook)
     yield from _shadowed(config.hooks)
     yield from _installed(config, environ=environ, project=project)
+    yield from _under_plugin(config, environ=environ, project=project)
 
 
 def _runnable(hook: HookSpec, *, environ: Mapping[str, str], project: str) -> Iterable[Finding]:
     if hook.call:
-        problem = _import_problem(hook.call, project)
+        problem = _import_problem(hook.call, project) or _options_problem(hook)
         if problem:
-            yield Finding("error", hook.name, f"call {hook.call!r} does not import: {problem}")
+            yield Finding("error", hook.name, problem)
         return
     words = _words(hook.command, project)
     if words and not _exists(words[0], environ=environ, project=project):
@@ -101,10 +98,27 @@ def _import_problem(call: str, project: str) -> str:
         with stdout_diverted():
             resolve(call)
     except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
+        return f"call {call!r} does not import: {type(exc).__name__}: {exc}"
     finally:
         sys.path[:] = saved
     return ""
+
+
+def _options_problem(hook: HookSpec) -> str:
+    """The built-in hooks' ``options``, checked as their first run would check them."""
+    if hook.call not in _GUARD_CALLS:
+        return ""
+    from hookswarm.hooks.agent_guard import resolve_mode
+
+    try:
+        resolve_mode(hook.options, {})
+    except ConfigError as exc:
+        return f"{exc.reason}; the hook would fail on every run"
+    return ""
+
+
+_GUARD_CALLS = frozenset({"hookswarm.hooks.agent_guard:check",
+                          "hookswarm.hooks.spawn_protocol:context"})
 
 
 def _words(command: str, project: str) -> list[str]:
@@ -141,13 +155,6 @@ def _exists(program: str, *, environ: Mapping[str, str], project: str) -> bool:
 
 _BUILTINS = frozenset({"echo", "exit", "true", "false", "cd", "test", "[", "printf", ":", "exec",
                        "export", "read", "set"})
-
-
-def _timeout(hook: HookSpec) -> Iterable[Finding]:
-    limit = EVENT_LIMITS.get(hook.event, DEFAULT_LIMIT)
-    if hook.timeout > limit:
-        yield Finding("warning", hook.name, f"timeout {hook.timeout:g} s is above Claude Code's "
-                      f"{limit:g} s limit for {hook.event}; it would be cut off there")
 
 
 def _matcher(hook: HookSpec) -> Iterable[Finding]:
@@ -195,6 +202,19 @@ def _installed(config: Config, *, environ: Mapping[str, str],
             again = "hookrun install" + ("" if scope == "project" else f" --scope {scope}")
             yield Finding("warning", "", f"the hookrun entries in {path} ({scope} scope) are "
                           f"stale: {'; '.join(differences)}; run `{again}{options}` again")
+
+
+def _under_plugin(config: Config, *, environ: Mapping[str, str],
+                  project: str) -> Iterable[Finding]:
+    """What the plugin's fixed entries would skip or cut off, when the plugin runs hookrun."""
+    from hookswarm.executor import plugin
+    from hookswarm.settings import files
+
+    paths = [files.settings_path(scope, project=project, environ=environ)
+             for scope in files.SCOPES]
+    if plugin.runs_hookrun(paths):
+        for hook, message in plugin.problems(config, plugin.entries()):
+            yield Finding("warning", hook, message)
 
 
 def _hookrun_groups(path: str) -> Iterator[tuple[str, dict[str, Any], str]]:

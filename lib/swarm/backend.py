@@ -22,10 +22,15 @@ OnOutput = Callable[[bytes], None]
 
 @dataclass(frozen=True, slots=True)
 class Health:
-    """A probe's answer: ``detail`` says what failed and how to fix it."""
+    """A probe's answer: ``detail`` says what failed and how to fix it.
+
+    ``missing``: the backend is not installed (its program cannot be started), so waiting
+    for it to come back is pointless; its tasks fail at once with the fix.
+    """
 
     ok: bool
     detail: str = ""
+    missing: bool = False
 
 
 @dataclass(frozen=True, slots=True)

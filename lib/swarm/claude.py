@@ -202,7 +202,7 @@ class ClaudeBackend:
             found["api"] = Health(False, f"{found['api'].detail}; {_API_HINT}")
         failed = [h.detail for h in (found["cli"], found["api"]) if not h.ok]
         if failed:
-            return Health(False, "; ".join(failed))
+            return Health(False, "; ".join(failed), missing=found["cli"].missing)
         return Health(True, f"{found['cli'].detail}; {found['api'].detail}")
 
     def start(self, launch: Launch) -> ProcessWorker | WorkerEnd:

@@ -124,6 +124,11 @@ def _flag_task(flags: dict[str, Any], *, base: str) -> list[Any]:
     return build_tasks([entry], source="flags", base=base)
 
 
+def _print_json(body: dict[str, Any]) -> None:
+    """A ``--json`` answer: the versioned envelope every verb prints."""
+    click.echo(json.dumps({"version": 1, **body}, indent=1))
+
+
 def _fail_input(error: Exception) -> NoReturn:
     click.echo(f"swarm: {error}", err=True)
     sys.exit(EXIT_INPUT)
@@ -185,7 +190,7 @@ def _run_tasks(env: _Env, config: Any, tasks: Sequence[Any], *, as_json: bool) -
     else:
         from hookswarm.lib.swarm.progress import summary_table
 
-        click.echo(summary_table(results))
+        click.echo(summary_table(results, base=str(env.project)))
     return EXIT_OK if all(r["status"] == "succeeded" for r in results) else EXIT_FAILED
 
 
@@ -215,7 +220,10 @@ async def _until_signalled(work: Callable[[], Awaitable[None]]) -> None:
 @click.option("--exit-when-idle", is_flag=True, help="Stop once the queue is empty.")
 @pass_env
 def serve(env: _Env, exit_when_idle: bool) -> None:
-    """Work through .swarm/requests/ until stopped (SIGTERM/SIGINT requeue running tasks)."""
+    """Work through .swarm/requests/ until stopped (SIGTERM/SIGINT requeue running tasks).
+
+    Exits 1 when a task it ended did not succeed.
+    """
     import anyio
 
     from hookswarm.lib.swarm.coordinator import Coordinator
@@ -230,14 +238,16 @@ def serve(env: _Env, exit_when_idle: bool) -> None:
         await coordinator.run(until_idle=exit_when_idle)
 
     anyio.run(_until_signalled, work)
+    sys.exit(EXIT_FAILED if progress.unsuccessful else EXIT_OK)
 
 
 @cli.command()
 @click.option("-f", "--file", "taskfile", type=click.Path(dir_okay=False, path_type=Path),
               help="A task file (TOML or JSON) instead of flags.")
 @_task_options
+@click.option("--json", "as_json", is_flag=True, help="Print the ids as JSON.")
 @pass_env
-def submit(env: _Env, /, taskfile: Path | None, **flags: Any) -> None:
+def submit(env: _Env, /, taskfile: Path | None, as_json: bool, **flags: Any) -> None:
     """Queue tasks for `swarm serve`: -f TASKFILE, or one task from flags. Prints the ids."""
     from hookswarm.lib.swarm.task import load_tasks
 
@@ -245,6 +255,9 @@ def submit(env: _Env, /, taskfile: Path | None, **flags: Any) -> None:
         tasks = (load_tasks(taskfile, base=str(env.project)) if taskfile
                  else _flag_task(flags, base=str(env.project)))
         ids = env.store().submit(tasks)
+    if as_json:
+        _print_json({"ids": ids})
+        return
     for task_id in ids:
         click.echo(task_id)
 
@@ -254,23 +267,31 @@ _EMPTY_STATUS: dict[str, Any] = {"active": 0, "queued": 0, "finished": 0, "effic
 
 
 @cli.command()
+@click.option("--all", "everything", is_flag=True, help="List every finished task.")
+@click.option("--last", type=click.IntRange(min=1), default=None,
+              help="List the N finished tasks that ended last.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
-def status(env: _Env, as_json: bool) -> None:
-    """Active, queued and finished counts, and the last session's parallel efficiency."""
-    from hookswarm.lib.swarm.report import status_report
+def status(env: _Env, everything: bool, last: int | None, as_json: bool) -> None:
+    """Active, queued and finished counts, and the last session's parallel efficiency.
+
+    Parallel efficiency is ideal wall time over measured wall time.
+    """
+    from hookswarm.lib.swarm.report import finished_tasks, status_report
 
     with _input_errors():
         config = env.config()
     store = env.existing_store()
     report = (status_report(store, max_parallel=config.max_parallel) if store is not None
               else {**_EMPTY_STATUS, "max_parallel": config.max_parallel})
+    if everything or last:
+        report["tasks"] = finished_tasks(store, last=last) if store is not None else []
     if as_json:
         click.echo(json_report("status", report))
         return
     eff = report["efficiency"]
     click.echo(f"active {report['active']}  queued {report['queued']}  "
-               f"finished {report['finished']}  efficiency "
+               f"finished {report['finished']}  parallel efficiency "
                f"{'-' if eff is None else f'{eff:.1%}'} (cap {report['max_parallel']})")
     for task in report["running"]:
         click.echo(f"  running {task['id']}  pid {task.get('pid', '-')}  {task['backend']}")
@@ -280,13 +301,17 @@ def status(env: _Env, as_json: bool) -> None:
         click.echo(f"  damaged: {line}")
     for name, count in sorted(report["by_status"].items()):
         click.echo(f"  {name}: {count}")
+    for task in report.get("tasks", ()):
+        click.echo(f"  {task['status']:10} {task['id']}  {task.get('reason') or ''}".rstrip())
 
 
 @cli.command()
 @click.argument("task_id")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing until the task has a result.")
+@click.option("--json", "as_json", is_flag=True,
+              help="The whole log (with -f: once the task has a result) as JSON.")
 @pass_env
-def logs(env: _Env, task_id: str, follow: bool) -> None:
+def logs(env: _Env, task_id: str, follow: bool, as_json: bool) -> None:
     """Print what the worker of TASK_ID printed."""
     from hookswarm.lib.swarm.task import valid_id
 
@@ -294,7 +319,10 @@ def logs(env: _Env, task_id: str, follow: bool) -> None:
     if (store is None or not valid_id(task_id)
             or (not store.known(task_id) and not store.log_path(task_id).exists())):
         _fail_input(HookswarmError(f"no task '{task_id}' in {env.project / '.swarm'}; "
-                                   "`swarm status` lists the tasks"))
+                                   "`swarm status --all` lists every finished task"))
+    if as_json:
+        _print_json(_log_report(store, task_id, follow=follow))
+        return
     offset = 0
     while True:
         offset = _print_from(store.log_path(task_id), offset)
@@ -302,6 +330,19 @@ def logs(env: _Env, task_id: str, follow: bool) -> None:
             _print_from(store.log_path(task_id), offset)
             return
         time.sleep(0.2)
+
+
+def _log_report(store: Any, task_id: str, *, follow: bool) -> dict[str, Any]:
+    while follow and store.result(task_id) is None:
+        time.sleep(0.2)
+    result = store.result(task_id)
+    path = store.log_path(task_id)
+    try:
+        text = path.read_bytes().decode("utf-8", "replace")
+    except FileNotFoundError:
+        text = ""
+    return {"id": task_id, "log": str(path), "status": result and result.get("status"),
+            "text": text}
 
 
 def _print_from(path: Path, offset: int) -> int:
@@ -320,38 +361,50 @@ def _print_from(path: Path, offset: int) -> int:
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
 def health(env: _Env, as_json: bool) -> None:
-    """Probe every backend now, concurrently."""
+    """Probe every backend now, concurrently.
+
+    Exits 1 when a backend that a queued or running task, the config or a flag uses is down.
+    """
     import anyio
 
-    from hookswarm.lib.swarm.report import probe_all
+    from hookswarm.lib.swarm.report import probe_all, used_backends
 
     with _input_errors():
         config = env.config()
     answers = anyio.run(probe_all, config)
+    used = used_backends(config, env.existing_store())
+    for name, answer in answers.items():
+        answer["used"] = name in used
     if as_json:
         click.echo(json_report("health", {"backends": answers}))
     else:
         for name, answer in answers.items():
-            click.echo(f"{name:8} {'ok  ' if answer['ok'] else 'DOWN'} {answer['detail']}")
-    sys.exit(EXIT_OK if all(a["ok"] for a in answers.values()) else EXIT_FAILED)
+            unused = "" if answer["used"] else " (unused: no task or config names it)"
+            click.echo(f"{name:8} {'ok  ' if answer['ok'] else 'DOWN'} {answer['detail']}"
+                       + ("" if answer["ok"] else unused))
+    down = [a for a in answers.values() if a["used"] and not a["ok"]]
+    sys.exit(EXIT_FAILED if down else EXIT_OK)
 
 
 @cli.command()
 @click.option("--older-than", type=click.FloatRange(min=0), default=None,
               help="Days to keep finished tasks (default: retention_days from the config).")
 @click.option("--all", "everything", is_flag=True, help="Remove every finished task.")
+@click.option("--json", "as_json", is_flag=True, help="Print the removed ids as JSON.")
 @pass_env
-def clean(env: _Env, older_than: float | None, everything: bool) -> None:
+def clean(env: _Env, older_than: float | None, everything: bool, as_json: bool) -> None:
     """Apply the retention policy to results, logs and context files."""
     with _input_errors():
         config = env.config()
     days = 0.0 if everything else (config.retention_days if older_than is None else older_than)
     store = env.existing_store()
     removed = store.clean(older_than=days * 86400) if store is not None else []
+    if as_json:
+        _print_json({"removed": removed or [], "skipped": removed is None})
     if removed is None:
         click.echo("swarm clean: the store is busy; skipped", err=True)
-        return
-    click.echo(f"removed {len(removed)} finished task(s)")
+    elif not as_json:
+        click.echo(f"removed {len(removed)} finished task(s)")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -95,7 +95,7 @@ def load_config(path: str | Path | None, *, required: bool = False) -> SwarmConf
 
 
 def _config_error(exc: ValidationError, path: str) -> TaskFileError:
-    key, reason = first_problem(exc)
+    key, reason = first_problem(exc, SwarmConfig)
     loc = [str(part) for part in exc.errors()[0]["loc"]]  # a cap's name may hold a dot
     if loc[:1] == ["caps"] and loc[-1] == "[key]":
         return TaskFileError("unknown backend (caps are per backend: claude, command)",

@@ -267,15 +267,20 @@ class Coordinator:
 
     def _gave_up(self, key: str) -> str:
         settings = self.config.health
-        if settings.on_unhealthy == "fail" or key.endswith("?"):
+        if settings.on_unhealthy == "fail" or key.endswith("?") or self._missing(key):
             return ""
         return (f" (the backend has been unavailable for {self.health.failing_for(key):.0f} s, "
                 f"past the [health] wait_limit of {settings.wait_limit:g} s)")
 
     def _must_fail(self, key: str) -> bool:
         settings = self.config.health
-        return (settings.on_unhealthy == "fail" or key.endswith("?")
+        return (settings.on_unhealthy == "fail" or key.endswith("?") or self._missing(key)
                 or self.health.failing_for(key) >= settings.wait_limit)
+
+    def _missing(self, key: str) -> bool:
+        """Not installed: waiting cannot help (not merely down for a while)."""
+        health = self.health.known(key)
+        return health is not None and health.missing
 
     def _reject(self, task_id: str, damage: DamagedFile) -> None:
         """A request that cannot be read: moved aside, its task failed, one message."""

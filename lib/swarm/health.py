@@ -152,8 +152,10 @@ async def command_runs(argv: list[str], *, timeout: float) -> Health:
 
     child = process.start_async(argv)
     if isinstance(child, process.ProcessOutcome):
-        return Health(False, f"cannot run {argv[0]}: {child.launch_error}; "
-                             "set HOOKSWARM_CLAUDE_BIN or [claude] bin in .swarm/config.toml")
+        return Health(False, f"{argv[0]} is not installed (cannot run it: "
+                             f"{child.launch_error}); install Claude Code, or set "
+                             "HOOKSWARM_CLAUDE_BIN or [claude] bin in .swarm/config.toml",
+                      missing=True)
     output = bytearray()
     with anyio.move_on_after(timeout):
         code = await child.pump(lambda _stream, chunk: output.extend(chunk[:4096]))

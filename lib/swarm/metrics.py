@@ -6,9 +6,11 @@ from collections.abc import Sequence
 
 
 def parallel_efficiency(intervals: Sequence[tuple[float, float]], *, cap: int) -> float | None:
-    """Busy worker-seconds over what ``min(cap, n)`` slots could have done in the same span.
+    """Ideal wall time over measured wall time (the README's and ``bench_swarm.py``'s figure).
 
-    1.0 means no slot sat idle between the first start and the last end; None when there is
+    Measured: first start to last end. Ideal: the shortest any schedule under the cap could
+    take, bounded below by the longest task and by the busy worker-seconds spread over
+    ``min(cap, n)`` slots. 1.0 means nothing waited that did not have to; None when there is
     nothing to measure.
     """
     if not intervals or cap < 1:
@@ -16,8 +18,9 @@ def parallel_efficiency(intervals: Sequence[tuple[float, float]], *, cap: int) -
     span = max(end for _, end in intervals) - min(start for start, _ in intervals)
     if span <= 0:
         return None
-    busy = sum(max(0.0, end - start) for start, end in intervals)
-    return min(1.0, busy / (min(cap, len(intervals)) * span))
+    lengths = [max(0.0, end - start) for start, end in intervals]
+    ideal = max(max(lengths), sum(lengths) / min(cap, len(intervals)))
+    return min(1.0, ideal / span)
 
 
 def peak_concurrency(intervals: Sequence[tuple[float, float]]) -> int:

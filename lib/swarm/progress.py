@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 _BAR = 24
-_REASON = 70
 
 
 class Progress:
@@ -16,6 +15,7 @@ class Progress:
         self.total = total
         self.done = 0
         self.running = 0
+        self.unsuccessful = 0  # tasks that ended with any status but succeeded
         self._stream = stream
         self._quiet = quiet
         self._live = not lines and stream.isatty()
@@ -26,6 +26,7 @@ class Progress:
             self.running += 1
         elif kind == "ended":
             self.done += 1
+            self.unsuccessful += event.get("status") != "succeeded"
             self.running = max(0, self.running - 1)
         if self._quiet:
             return
@@ -52,21 +53,29 @@ class Progress:
         self._stream.flush()
 
 
-def summary_table(results: Sequence[dict[str, Any]]) -> str:
-    """One row per task: id, status, seconds queued (for a slot or a backend), run, reason."""
-    rows = [("TASK", "STATUS", "QUEUED", "SECONDS", "REASON")]
+def summary_table(results: Sequence[dict[str, Any]], *, base: str = "") -> str:
+    """One row per task: id, status, seconds queued (for a slot or a backend), run, log, reason.
+
+    Log paths under ``base`` are shown relative to it; reasons are never shortened.
+    """
+    rows = [("TASK", "STATUS", "QUEUED", "SECONDS", "LOG", "REASON")]
     for result in results:
-        reason = str(result.get("reason", ""))
-        if len(reason) > _REASON:
-            reason = reason[:_REASON - 1] + "…"
         rows.append((str(result["id"]), str(result["status"]),
                      f"{float(result.get('queued_s', 0.0)):.1f}",
-                     f"{float(result.get('duration_s', 0.0)):.1f}", reason))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)), row[4]])
+                     f"{float(result.get('duration_s', 0.0)):.1f}",
+                     _shown_path(str(result.get("log") or "-"), base),
+                     str(result.get("reason", ""))))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(row[:5], widths, strict=True)), row[5]])
              for row in rows]
     counts: dict[str, int] = {}
     for result in results:
         counts[str(result["status"])] = counts.get(str(result["status"]), 0) + 1
     lines.append(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
     return "\n".join(line.rstrip() for line in lines)
+
+
+def _shown_path(path: str, base: str) -> str:
+    if base and path.startswith(base.rstrip("/") + "/"):
+        return path[len(base.rstrip("/")) + 1:]
+    return path

@@ -40,6 +40,16 @@ def status_report(store: Store, *, max_parallel: int = 1) -> dict[str, Any]:
             "orphaned": orphaned, "by_status": by_status, "damaged": damaged}
 
 
+def finished_tasks(store: Store, *, last: int | None = None) -> list[dict[str, Any]]:
+    """Finished tasks, oldest end first: every one, or the ``last`` that ended last."""
+    rows = [{key: result.get(key) for key in _FINISHED_KEYS} for result in store.results()]
+    rows.sort(key=lambda row: _number(row["ended_at"], 0.0))
+    return rows if last is None else rows[-last:]
+
+
+_FINISHED_KEYS = ("id", "status", "ended_at", "duration_s", "reason", "log")
+
+
 def _claims(store: Store, damaged: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Running claims, and claims whose coordinator is gone (checked once per coordinator)."""
     running: list[dict[str, Any]] = []
@@ -68,6 +78,20 @@ def _number(value: Any, default: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return default
     return float(value)
+
+
+def used_backends(config: SwarmConfig, store: Store | None) -> set[str]:
+    """Backends that a queued or running task, the config file or a flag names."""
+    used = set(config.caps) | ({"claude"} & config.model_fields_set)
+    if store is None:
+        return used
+    for task_id in [*store.pending(), *store.processing()]:
+        try:
+            envelope = store.request(task_id) or store.claimed(task_id)
+        except (DamagedFile, OSError):
+            continue
+        used.add(envelope.task.backend)
+    return used
 
 
 async def probe_all(config: SwarmConfig) -> dict[str, dict[str, Any]]:

@@ -174,6 +174,9 @@ def _split(raw: Any, source: str) -> tuple[dict[str, Any], list[Any]]:
         return {}, raw
     if not isinstance(raw, dict):
         raise TaskFileError("expected a task, a list of tasks or {defaults, tasks}", path=source)
+    if "tasks" not in raw and isinstance(raw.get("task"), list):
+        raise TaskFileError("unknown top-level key; did you mean [[tasks]] (plural)?",
+                            path=source, key="task")
     if "tasks" not in raw:
         return {}, [raw]
     unknown = sorted(set(raw) - _FILE_KEYS)
@@ -233,7 +236,7 @@ def _has(data: Any, loc: Sequence[str]) -> bool:
 
 def _task_error(exc: ValidationError, label: str, source: str, *,
                 defaults: Mapping[str, Any], entry: Mapping[str, Any]) -> TaskFileError:
-    key, reason = first_problem(exc)
+    key, reason = first_problem(exc, Task)
     key = key or str(exc.errors()[0].get("ctx", {}).get("key", ""))
     label = _blame(key.split(".")[:2] if key else (), label, defaults, entry)
     more = len(exc.errors()) - 1

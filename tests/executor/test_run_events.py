@@ -138,3 +138,36 @@ def test_plain_text_that_starts_with_a_bracket_is_context(project: Project) -> N
     ran = project.run(prompt())
     assert ran.specific["additionalContext"] == "[git] on branch main"
     assert ran.hooks()["git"]["status"] == "ok"
+
+
+MISMATCH_CONFIG = """
+    [[hooks]]
+    name = "ctx"
+    event = "UserPromptSubmit"
+    command = "echo prompt context"
+    [[hooks]]
+    name = "on-stop"
+    event = "Stop"
+    command = "echo stop context"
+"""
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    ("Stopp", "unknown event 'Stopp' on the command line (did you mean Stop?)"),
+    ("Stop", "the command line says Stop but the payload's hook_event_name is "
+             "UserPromptSubmit"),
+])
+def test_an_event_that_does_not_fit_the_payload_says_so_on_stderr(
+        project: Project, argv: str, words: str) -> None:
+    project.config(MISMATCH_CONFIG)
+    ran = project.run(prompt(), argv)
+    assert words in ran.stderr
+    assert ran.stderr.count("\n") == 1 and "hookrun run" in ran.stderr
+    assert ran.code == 0
+    assert "prompt context" not in ran.stdout  # argv decides which hooks run, as before
+
+
+def test_an_event_that_fits_the_payload_adds_nothing_to_stderr(project: Project) -> None:
+    project.config(MISMATCH_CONFIG)
+    ran = project.run(prompt(), "UserPromptSubmit")
+    assert (ran.stderr, ran.specific["additionalContext"]) == ("", "prompt context")

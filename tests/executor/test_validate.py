@@ -228,3 +228,66 @@ def test_an_entry_for_this_config_by_path_suggests_the_same_config(tmp_path: Pat
     settings(tmp_path, {"Stop": [entry("Stop", 32, config=config.path)]})
     (message,) = stale_messages(tmp_path, config)
     assert f"run `hookrun install --config {config.path}` again" in message
+
+
+LONG_PROMPT_HOOK = ('[[hooks]]\nname = "slow-ctx"\nevent = "UserPromptSubmit"\n'
+                    'command = "true"\ntimeout = 45\n')
+LONG_STOP_CHAIN = ('[[hooks]]\nname = "a"\nevent = "Stop"\ncommand = "true"\ntimeout = 400\n'
+                   '[[hooks]]\nname = "b"\nevent = "Stop"\ncommand = "true"\ntimeout = 300\n'
+                   'after = ["a"]\n')
+OFF_PLUGIN = '[[hooks]]\nname = "compacted"\nevent = "PostCompact"\ncommand = "true"\n'
+
+
+def plugin_messages(project: Path, toml: str,
+                    installed: dict[str, list[dict[str, object]]] | None = None,
+                    enabled: bool = False) -> list[str]:
+    config = loaded(project, toml)
+    data: dict[str, object] = {"hooks": installed or {}}
+    if enabled:
+        data["enabledPlugins"] = {"hookswarm@local": True}
+    (project / ".claude" / "settings.json").write_text(json.dumps(data))
+    environ = {"CLAUDE_PROJECT_DIR": str(project), "HOME": str(project / "home")}
+    return [f.message for f in check(config, environ=environ, cwd=str(project))
+            if "plugin" in f.message or "cut off" in f.message]
+
+
+def test_a_long_prompt_hook_is_not_cut_off_under_install_or_the_plugin(tmp_path: Path) -> None:
+    assert plugin_messages(tmp_path, LONG_PROMPT_HOOK) == []  # the plugin gives 600 s
+    installed = {"UserPromptSubmit": [entry("UserPromptSubmit", 47)]}
+    assert plugin_messages(tmp_path, LONG_PROMPT_HOOK, installed) == []
+
+
+def test_a_chain_longer_than_the_plugins_timeout_is_named_only_under_the_plugin(
+        tmp_path: Path) -> None:
+    (message,) = plugin_messages(tmp_path, LONG_STOP_CHAIN)
+    assert "under the plugin, Stop gets 600 s in all" in message
+    assert "may need 702 s" in message and "hookrun install" in message
+    assert plugin_messages(tmp_path, LONG_STOP_CHAIN, {"Stop": [entry("Stop", 702)]}) == []
+
+
+def test_an_event_the_plugin_does_not_carry_is_named_when_the_plugin_runs_hookrun(
+        tmp_path: Path) -> None:
+    (message,) = plugin_messages(tmp_path, OFF_PLUGIN)
+    assert "the plugin's hooks.json has no PostCompact entry" in message
+    assert "'compacted' never run" in message
+    installed = {"PostCompact": [entry("PostCompact", 32)]}
+    assert plugin_messages(tmp_path, OFF_PLUGIN, installed) == []
+    assert len(plugin_messages(tmp_path, OFF_PLUGIN, installed, enabled=True)) == 1
+
+
+@pytest.mark.parametrize(("options", "words"), [
+    ('{ mode = "blok" }', "options.mode is 'blok'; use one of: block, warn, off"),
+    ('{ mdoe = "warn" }', "the agent guard has no option 'mdoe' (it takes: mode)"),
+])
+def test_the_agent_guards_options_are_checked(tmp_path: Path, options: str, words: str) -> None:
+    toml = ('[[hooks]]\nname = "guard"\nevent = "PreToolUse"\nmatcher = "Agent|Task"\n'
+            f'call = "hookswarm.hooks.agent_guard:check"\noptions = {options}\n')
+    (finding,) = findings(tmp_path, toml)
+    assert (finding.level, finding.hook) == ("error", "guard")
+    assert words in finding.message
+
+
+def test_good_agent_guard_options_pass(tmp_path: Path) -> None:
+    toml = ('[[hooks]]\nname = "guard"\nevent = "PreToolUse"\nmatcher = "Agent|Task"\n'
+            'call = "hookswarm.hooks.agent_guard:check"\noptions = { mode = "warn" }\n')
+    assert findings(tmp_path, toml) == []

@@ -126,8 +126,8 @@ def test_validate_reports_errors_and_warnings(project: Project) -> None:
     done = hookrun(project, "validate", "--json")
     assert done.returncode == 1
     findings = {(f["level"], f["hook"]) for f in json.loads(done.stdout)["findings"]}
-    assert findings == {("warning", "missing"), ("error", "noimport"), ("warning", "slow"),
-                        ("warning", "again"), ("error", "badregex")}
+    assert findings == {("warning", "missing"), ("error", "noimport"), ("warning", "again"),
+                        ("error", "badregex")}  # 45 s fits the plugin's 600 s
 
 
 def test_validate_names_a_cycle(project: Project) -> None:
@@ -157,6 +157,19 @@ def test_golden_files_catch_a_changed_answer(project: Project) -> None:
     changed = hookrun(project, "test", str(fixture))
     assert changed.returncode == 1
     assert "permissionDecision" in changed.stdout and "FAIL" in changed.stdout
+
+
+@pytest.mark.parametrize("text", ['{"hook_event_name": "PreToolUse",', '["not", "a payload"]'])
+def test_update_refuses_to_record_a_golden_file_for_an_unparsable_fixture(
+        project: Project, text: str) -> None:
+    project.config('[[hooks]]\nname = "g"\nevent = "PreToolUse"\ncommand = "true"\n')
+    fixture = project.root / "broken.json"
+    fixture.write_text(text)
+    done = hookrun(project, "test", "--update", str(fixture))
+    assert done.returncode == 1
+    assert "INVALID" in done.stdout and "fix the fixture" in done.stdout
+    assert "0 passed, 1 failed" in done.stdout
+    assert not (project.root / "broken.expected.json").exists()
 
 
 def test_demo_runs_three_variants_without_claude_code(tmp_path: Path) -> None:
@@ -190,6 +203,13 @@ def test_run_help_goes_through_click(project: Project) -> None:
     assert done.returncode == 0 and "payload on stdin" in done.stdout
     assert sys.executable  # the venv's hookrun is the one under test
     _ = prompt
+
+
+@pytest.mark.parametrize("args", [["-h"], ["validate", "-h"], ["run", "-h"]])
+def test_dash_h_is_help_like_dash_dash_help(project: Project, args: list[str]) -> None:
+    short, long = hookrun(project, *args), hookrun(project, *args[:-1], "--help")
+    assert (short.returncode, short.stdout) == (0, long.stdout)
+    assert "Usage: hookrun" in short.stdout
 
 
 NOISY = """

@@ -35,7 +35,9 @@ def test_run_prints_a_summary_and_exits_by_verified_outcome(tmp_path: Path) -> N
         {"id": "w1", "argv": ["sh", "-c", "echo hi > a.txt"], "expects": ["a.txt"]}])
     code, out, _ = swarm(tmp_path, "run", str(good))
     assert code == 0
-    assert out.splitlines()[0].split() == ["TASK", "STATUS", "QUEUED", "SECONDS", "REASON"]
+    assert out.splitlines()[0].split() == ["TASK", "STATUS", "QUEUED", "SECONDS", "LOG",
+                                           "REASON"]
+    assert out.splitlines()[1].split()[4] == ".swarm/logs/w1.stream.txt"
     assert "w1" in out and "succeeded" in out
     liar = write_tasks(tmp_path / "liar.json", [
         {"id": "w2", "argv": ["echo", "I wrote b.txt"], "expects": ["b.txt"]}])
@@ -87,6 +89,56 @@ def test_submit_status_logs_and_clean(tmp_path: Path) -> None:
     assert json.loads(swarm(tmp_path, "status", "--json")[1])["finished"] == 0
 
 
+def test_serve_exits_1_when_a_task_it_ended_failed(tmp_path: Path) -> None:
+    swarm(tmp_path, "submit", "--id", "bad", "--", "sh", "-c", "exit 3")
+    swarm(tmp_path, "submit", "--id", "good", "--", "true")
+    code, _, err = swarm(tmp_path, "serve", "--exit-when-idle")
+    assert "ended bad status=failed" in err and "ended good status=succeeded" in err
+    assert code == 1
+    swarm(tmp_path, "submit", "--id", "good2", "--", "true")
+    assert swarm(tmp_path, "serve", "--exit-when-idle")[0] == 0  # only this serve's tasks count
+
+
+def test_status_all_and_last_list_finished_tasks_as_the_logs_hint_says(tmp_path: Path) -> None:
+    for name in ("t1", "t2", "t3"):
+        swarm(tmp_path, "submit", "--id", name, "--", "true")
+        swarm(tmp_path, "serve", "--exit-when-idle")  # one at a time: t3 ends last
+    code, _, err = swarm(tmp_path, "logs", "nope")
+    assert code == 2 and "`swarm status --all` lists every finished task" in err
+    listed = json.loads(swarm(tmp_path, "status", "--all", "--json")[1])["tasks"]
+    assert [(t["id"], t["status"]) for t in listed] == [
+        ("t1", "succeeded"), ("t2", "succeeded"), ("t3", "succeeded")]
+    assert all(t["log"].endswith(f"{t['id']}.stream.txt") for t in listed)
+    code, out, _ = swarm(tmp_path, "status", "--last", "1")
+    assert code == 0 and "succeeded  t3" in out and "t2" not in out
+    assert "tasks" not in json.loads(swarm(tmp_path, "status", "--json")[1])
+
+
+def test_submit_logs_and_clean_speak_json(tmp_path: Path) -> None:
+    code, out, _ = swarm(tmp_path, "submit", "--json", "--id", "j1", "--", "echo", "hi from j1")
+    assert (code, json.loads(out)) == (0, {"version": 1, "ids": ["j1"]})
+    swarm(tmp_path, "serve", "--exit-when-idle")
+    code, out, _ = swarm(tmp_path, "logs", "j1", "-f", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["version"] == 1
+    assert (report["id"], report["status"], report["text"]) == ("j1", "succeeded", "hi from j1\n")
+    assert report["log"].endswith("j1.stream.txt")
+    code, out, _ = swarm(tmp_path, "clean", "--all", "--json")
+    assert (code, json.loads(out)) == (0, {"version": 1, "removed": ["j1"], "skipped": False})
+
+
+@pytest.mark.timeout(60)  # before the fix this waited 600 s for the CLI to "come back"
+def test_a_first_claude_task_without_the_cli_fails_at_once_with_the_fix(tmp_path: Path) -> None:
+    env = {"ANTHROPIC_BASE_URL": "http://127.0.0.1:9", "HOOKSWARM_CLAUDE_BIN": None}
+    code, out, err = swarm(tmp_path, "--claude-bin", str(tmp_path / "no-claude"), "spawn",
+                           "--json", "--prompt", "write a.txt", env=env)
+    [result] = json.loads(out)["results"]
+    assert (code, result["status"]) == (1, "failed")
+    assert "no-claude is not installed" in result["reason"]
+    assert "HOOKSWARM_CLAUDE_BIN or [claude] bin" in result["reason"]
+    assert "waiting" not in err
+
+
 def test_health_reports_a_missing_cli_and_exits_1(tmp_path: Path) -> None:
     env = {"ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}
     code, out, _ = swarm(tmp_path, "--claude-bin", str(tmp_path / "claude"), "health", "--json",
@@ -96,6 +148,22 @@ def test_health_reports_a_missing_cli_and_exits_1(tmp_path: Path) -> None:
     assert report["backends"]["command"]["ok"] is True
     assert report["backends"]["claude"]["ok"] is False
     assert "HOOKSWARM_CLAUDE_BIN" in report["backends"]["claude"]["detail"]
+
+
+def test_health_exits_1_only_for_a_down_backend_that_something_uses(tmp_path: Path) -> None:
+    env = {"ANTHROPIC_BASE_URL": "http://127.0.0.1:9",
+           "HOOKSWARM_CLAUDE_BIN": str(tmp_path / "no-claude")}
+    code, out, _ = swarm(tmp_path, "health", "--json", env=env)
+    claude = json.loads(out)["backends"]["claude"]
+    assert (code, claude["ok"], claude["used"]) == (0, False, False)
+    code, out, _ = swarm(tmp_path, "health", env=env)
+    assert code == 0 and "(unused: no task or config names it)" in out
+    swarm(tmp_path, "submit", "--id", "c1", "--prompt", "write a.txt")
+    assert swarm(tmp_path, "health", env=env)[0] == 1
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "c.toml").write_text('[claude]\nmodel = "opus"\n')
+    assert swarm(other, "--config", str(other / "c.toml"), "health", env=env)[0] == 1
 
 
 def test_config_file_errors_name_the_key(tmp_path: Path) -> None:

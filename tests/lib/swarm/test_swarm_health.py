@@ -176,6 +176,19 @@ def test_a_waiting_task_says_how_long_it_waits_and_how_to_fail_sooner(run_swarm:
     assert run.status() == "succeeded"
 
 
+def test_a_backend_that_is_not_installed_fails_its_tasks_at_once_with_the_fix(
+        run_swarm: Runner) -> None:
+    backend = ScriptedBackend(lambda: Health(False, "x is not installed; set X_BIN",
+                                             missing=True))
+    run = run_swarm([{"backend": "command", "argv": ["true"]}],
+                    backends={"command": backend})  # on_unhealthy = "wait", 600 s
+    result = run.results[run.ids[0]]
+    assert result["status"] == "failed"
+    assert result["reason"] == "backend command unavailable: x is not installed; set X_BIN"
+    assert run.of("waiting") == []
+    assert len(run.coordinator.health.probes("command")) == 1
+
+
 def test_an_unreachable_api_says_what_to_check(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -199,8 +212,10 @@ def test_http_probe_tells_a_live_endpoint_from_a_closed_port(messages_api: objec
 def test_command_probe_reports_a_missing_binary_with_the_fix(tmp_path: Path) -> None:
     missing = anyio.run(lambda: command_runs([str(tmp_path / "claude"), "--version"], timeout=2))
     assert not missing.ok and "HOOKSWARM_CLAUDE_BIN" in missing.detail
+    assert missing.missing and "is not installed" in missing.detail
     hung = anyio.run(lambda: command_runs(["sleep", "30"], timeout=0.3))
     assert not hung.ok and "did not finish" in hung.detail
+    assert not hung.missing  # merely down: worth waiting for
 
 
 @pytest.mark.parametrize("status", [200, 404])

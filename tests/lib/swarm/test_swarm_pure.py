@@ -290,10 +290,13 @@ def test_compose_inlines_or_points_at_the_file() -> None:
     ([(0.0, 1.0)] * 5 + [(1.0, 2.0)] * 5, 5, 1.0),
     ([(0.0, 1.0), (0.0, 1.0), (1.0, 2.0)], 2, 0.75),
     ([(0.0, 1.0), (0.5, 1.5)], 2, 2 / 3),
+    # three tasks started within 25 ms under a cap of 5: only the 25 ms are lost
+    ([(0.0, 0.5), (0.025, 1.025), (0.01, 0.11)], 5, 1.0 / 1.025),
 ])
 def test_parallel_efficiency(intervals: list[tuple[float, float]], cap: int,
                              expected: float | None) -> None:
-    assert parallel_efficiency(intervals, cap=cap) == expected
+    assert parallel_efficiency(intervals, cap=cap) == (
+        expected if expected is None else pytest.approx(expected))
 
 
 @pytest.mark.parametrize(("intervals", "peak"), [
@@ -340,10 +343,22 @@ def test_the_summary_table_shows_the_time_each_task_waited() -> None:
          "reason": "ended cleanly"},
         {"id": "t3", "status": "failed", "reason": "no result"}])
     rows = [line.split() for line in table.splitlines()]
-    assert rows[0] == ["TASK", "STATUS", "QUEUED", "SECONDS", "REASON"]
+    assert rows[0] == ["TASK", "STATUS", "QUEUED", "SECONDS", "LOG", "REASON"]
     assert [row[:4] for row in rows[1:4]] == [["t1", "failed", "600.0", "0.0"],
                                              ["t2", "succeeded", "0.0", "2.3"],
                                              ["t3", "failed", "0.0", "0.0"]]
+
+
+def test_the_summary_table_keeps_whole_reasons_and_gives_log_paths() -> None:
+    reason = "worker exited with code 3; " + "stderr said: " + "x" * 150
+    table = summary_table([
+        {"id": "t1", "status": "failed", "reason": reason,
+         "log": "/p/.swarm/logs/t1.stream.txt"},
+        {"id": "t2", "status": "failed", "reason": "no result"}], base="/p")
+    row1, row2 = table.splitlines()[1:3]
+    assert row1.endswith(reason)
+    assert row1.split()[4] == ".swarm/logs/t1.stream.txt"
+    assert row2.split()[4] == "-"
 
 
 def test_unreachable_api_is_flagged_for_the_circuit_breaker() -> None:

@@ -116,13 +116,13 @@ def test_task_model_is_strict() -> None:
 
 
 @pytest.mark.parametrize(("body", "key", "says"), [
-    ("[caps]\ncommand = 0\n", "caps.command", "greater than or equal to 1"),
+    ("[caps]\ncommand = 0\n", "caps.command", "must be at least 1"),
     ("[caps]\ncomand = 1\n", "caps.comand", "unknown backend"),
     ("[caps]\n\"claude.x\" = 2\n", "caps.claude.x", "unknown backend"),
-    ("[timeouts]\ninitial = [0, -5, 1]\n", "timeouts.initial.0", "greater than 0"),
+    ("[timeouts]\ninitial = [0, -5, 1]\n", "timeouts.initial.0", "must be above 0"),
     ("[timeouts]\ncap = inf\n", "timeouts.cap", "finite"),
     ("[timeouts]\nextend = nan\n", "timeouts.extend", "finite"),
-    ("[heartbeat]\nkill = -1\n", "heartbeat.kill", "greater than 0"),
+    ("[heartbeat]\nkill = -1\n", "heartbeat.kill", "must be above 0"),
 ])
 def test_config_values_that_would_hang_or_break_a_run_are_rejected(
         tmp_path: Path, body: str, key: str, says: str) -> None:
@@ -132,6 +132,47 @@ def test_config_values_that_would_hang_or_break_a_run_are_rejected(
         load_config(path)
     assert (caught.value.key, caught.value.path) == (key, str(path))
     assert says in caught.value.reason
+
+
+@pytest.mark.parametrize(("body", "key", "says"), [
+    ('[[tasks]]\nprompt = "a"\nowns = "src/**"\n', "owns", "must be a list of strings"),
+    ('[[tasks]]\nprompt = "a"\nowns = [1]\n', "owns.0", "must be a string"),
+    ('[[tasks]]\nprompt = "a"\ncomplexity = "high"\n', "complexity", "must be a whole number"),
+    ('[[tasks]]\nprompt = "a"\nbackend = "gpt"\n', "backend",
+     "must be one of 'claude', 'command'"),
+    ('[[tasks]]\nprompt = "a"\nenv = { A = 1 }\n', "env.A", "must be a string"),
+    ('[[tasks]]\nprompt = "a"\nexpect = ["x"]\n', "expect",
+     "unknown key (allowed: id, prompt, context, backend, model, cwd, owns, expects, "
+     "complexity, timeouts, env, max_turns, argv, allowed_tools)"),
+    ('[[tasks]]\nprompt = "a"\ntimeouts = { initail = 3 }\n', "timeouts.initail",
+     "unknown key (allowed: initial, extend, cap, silence_warn, silence_kill, grace)"),
+    ('[[task]]\nprompt = "a"\n', "task",
+     "unknown top-level key; did you mean [[tasks]] (plural)?"),
+])
+def test_task_file_errors_are_in_plain_words(tmp_path: Path, body: str, key: str,
+                                             says: str) -> None:
+    path = tmp_path / "tasks.toml"
+    path.write_text(body)
+    with pytest.raises(TaskFileError) as caught:
+        load_tasks(path)
+    assert (caught.value.key, caught.value.reason) == (key, says)
+
+
+@pytest.mark.parametrize(("body", "key", "says"), [
+    ("max_paralel = 3\n", "max_paralel",
+     "unknown key (allowed: max_parallel, caps, inline_context, retention_days, max_attempts, "
+     "poll_interval, timeouts, heartbeat, health, claude)"),
+    ("[claude]\nallowed_tools = \"Read\"\n", "claude.allowed_tools", "must be a list of strings"),
+    ("[timeouts]\ninitial = [60, 120]\n", "timeouts.initial", "must be a list of 3 numbers"),
+    ("[health]\non_unhealthy = \"later\"\n", "health.on_unhealthy",
+     "must be one of 'wait', 'fail'"),
+])
+def test_config_errors_are_in_plain_words(tmp_path: Path, body: str, key: str, says: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(body)
+    with pytest.raises(TaskFileError) as caught:
+        load_config(path)
+    assert (caught.value.key, caught.value.reason) == (key, says)
 
 
 def test_a_config_path_that_was_given_must_exist(tmp_path: Path) -> None:
