@@ -124,11 +124,6 @@ def _flag_task(flags: dict[str, Any], *, base: str) -> list[Any]:
     return build_tasks([entry], source="flags", base=base)
 
 
-def _print_json(body: dict[str, Any]) -> None:
-    """A ``--json`` answer: the versioned envelope every verb prints."""
-    click.echo(json.dumps({"version": 1, **body}, indent=1))
-
-
 def _fail_input(error: Exception) -> NoReturn:
     click.echo(f"swarm: {error}", err=True)
     sys.exit(EXIT_INPUT)
@@ -256,7 +251,7 @@ def submit(env: _Env, /, taskfile: Path | None, as_json: bool, **flags: Any) -> 
                  else _flag_task(flags, base=str(env.project)))
         ids = env.store().submit(tasks)
     if as_json:
-        _print_json({"ids": ids})
+        click.echo(json_report("submit", {"ids": ids}))
         return
     for task_id in ids:
         click.echo(task_id)
@@ -321,7 +316,7 @@ def logs(env: _Env, task_id: str, follow: bool, as_json: bool) -> None:
         _fail_input(HookswarmError(f"no task '{task_id}' in {env.project / '.swarm'}; "
                                    "`swarm status --all` lists every finished task"))
     if as_json:
-        _print_json(_log_report(store, task_id, follow=follow))
+        click.echo(json_report("logs", _log_report(store, task_id, follow=follow)))
         return
     offset = 0
     while True:
@@ -400,7 +395,7 @@ def clean(env: _Env, older_than: float | None, everything: bool, as_json: bool) 
     store = env.existing_store()
     removed = store.clean(older_than=days * 86400) if store is not None else []
     if as_json:
-        _print_json({"removed": removed or [], "skipped": removed is None})
+        click.echo(json_report("clean", {"removed": removed or [], "skipped": removed is None}))
     if removed is None:
         click.echo("swarm clean: the store is busy; skipped", err=True)
     elif not as_json:

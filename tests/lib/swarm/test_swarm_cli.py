@@ -9,6 +9,7 @@ import secrets
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 from importlib.metadata import version
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from hookswarm.lib.swarm.cli import cli
 from tests.lib.swarm.swarm_support import gone, recorded_peak, wait_until
 
 
-def swarm(project: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+def swarm(
+    project: Path, *args: str, env: Mapping[str, str | None] | None = None,
+) -> tuple[int, str, str]:
     result = CliRunner().invoke(cli, ["--dir", str(project), *args], env=env,
                                 catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
@@ -116,15 +119,16 @@ def test_status_all_and_last_list_finished_tasks_as_the_logs_hint_says(tmp_path:
 
 def test_submit_logs_and_clean_speak_json(tmp_path: Path) -> None:
     code, out, _ = swarm(tmp_path, "submit", "--json", "--id", "j1", "--", "echo", "hi from j1")
-    assert (code, json.loads(out)) == (0, {"version": 1, "ids": ["j1"]})
+    assert (code, json.loads(out)) == (0, {"version": 1, "command": "submit", "ids": ["j1"]})
     swarm(tmp_path, "serve", "--exit-when-idle")
     code, out, _ = swarm(tmp_path, "logs", "j1", "-f", "--json")
     report = json.loads(out)
-    assert code == 0 and report["version"] == 1
+    assert code == 0 and (report["version"], report["command"]) == (1, "logs")
     assert (report["id"], report["status"], report["text"]) == ("j1", "succeeded", "hi from j1\n")
     assert report["log"].endswith("j1.stream.txt")
     code, out, _ = swarm(tmp_path, "clean", "--all", "--json")
-    assert (code, json.loads(out)) == (0, {"version": 1, "removed": ["j1"], "skipped": False})
+    assert (code, json.loads(out)) == (
+        0, {"version": 1, "command": "clean", "removed": ["j1"], "skipped": False})
 
 
 @pytest.mark.timeout(60)  # before the fix this waited 600 s for the CLI to "come back"
