@@ -60,15 +60,20 @@ def install(scope: str, config_path: str | None, executable: str | None, as_json
         executable=executable), lambda r: report.install_lines(r, project=project))
 
 
-@click.command(help="Remove exactly the entries `hookrun install` added; with nothing else "
-                    "changed the file is back to its original bytes.",
-               epilog="\b\nExamples:\n  hookrun uninstall\n  hookrun uninstall --scope user")
+@click.command(help="Remove exactly the entries `hookrun install` added and put back the hooks "
+                    "`hookrun import` moved; with nothing else changed the file is back to its "
+                    "original bytes.",
+               epilog="\b\nExamples:\n  hookrun uninstall\n  hookrun uninstall --scope user\n"
+                      "  hookrun uninstall --keep-imported")
 @_scope
+@click.option("--keep-imported", is_flag=True,
+              help="Leave the imported hooks in hookrun.toml instead of putting them back into "
+                   "the settings file.")
 @_json
-def uninstall(scope: str, as_json: bool) -> None:
+def uninstall(scope: str, keep_imported: bool, as_json: bool) -> None:
     project = _project()
     _respond("uninstall", as_json, lambda: settings.uninstall(
-        scope=scope, project=project, environ=os.environ),
+        scope=scope, project=project, environ=os.environ, keep_imported=keep_imported),
         lambda r: report.uninstall_lines(r, project=project))
 
 

@@ -19,6 +19,7 @@ from hookswarm.lib.protocol import ON_FAILURE_IGNORED
 from hookswarm.settings import edit, merge, native
 from hookswarm.settings.document import Document, parse
 from hookswarm.settings.entries import Entry, combined_matcher, matcher_covers
+from hookswarm.settings.manifest import Cut
 from hookswarm.settings.merge import Change
 from hookswarm.settings.native import Native
 
@@ -63,6 +64,7 @@ class Plan:
     config_after: str
     changes: tuple[Change, ...] = ()
     notes: tuple[str, ...] = ()
+    cuts: tuple[Cut, ...] = ()  # in the order made; uninstall puts them back in reverse
 
     @property
     def changed(self) -> bool:
@@ -88,12 +90,13 @@ def plan(settings: Document, config_text: str | None, *, config_path: str,
     config_after = _append(config_text, [m for m in moved if not m.existing], existing,
                            source or settings.path)
     new_config = _config(config_after, config_path)
-    stripped = _strip(settings, [s for m in moved for s in m.sources])
+    stripped, cuts = _strip(settings, [s for m in moved for s in m.sources])
     merged = merge.install(stripped, entries_for(new_config), path=settings.path,
                            original=original)
     assert merged.text is not None
     return Plan(settings.path, config_path, chosen, moved, kept, settings.text, merged.text,
-                config_text, config_after, merged.changes, _notes(moved, others or {}))
+                config_text, config_after, merged.changes,
+                (*_notes(moved, others or {}), *merged.notes), cuts)
 
 
 def parse_events(text: str | None) -> tuple[str, ...] | None:
@@ -263,13 +266,16 @@ def _number(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
-def _strip(settings: Document, sources: Sequence[Native]) -> str:
-    """Settings text without the moved handlers; a group they empty goes, its list stays."""
+def _strip(settings: Document, sources: Sequence[Native]) -> tuple[str, tuple[Cut, ...]]:
+    """Settings text without the moved handlers (a group they empty goes, its list stays),
+    and the cuts that took them out."""
     text = settings.text
+    cuts = []
     for hook in sorted(sources, key=lambda h: (_event_order(settings, h.event), h.group,
                                                h.index), reverse=True):
-        text = _remove_handler(parse(text, settings.path), hook)
-    return text
+        text, cut = _remove_handler(parse(text, settings.path), hook)
+        cuts.append(cut)
+    return text, tuple(cuts)
 
 
 def _event_order(settings: Document, event: str) -> int:
@@ -277,15 +283,20 @@ def _event_order(settings: Document, event: str) -> int:
     return hooks.index_of(event) if hooks else 0
 
 
-def _remove_handler(document: Document, hook: Native) -> str:
+def _remove_handler(document: Document, hook: Native) -> tuple[str, Cut]:
     events = document.find(("hooks", hook.event))
     assert events is not None
     group = events.items[hook.group]
     handlers = group.get("hooks")
     assert handlers is not None
     if len(handlers.value.items) > 1 or {m.key for m in group.members} - {"matcher", "hooks"}:
-        return edit.remove(document.text, handlers.value, hook.index)  # keep the group's extras
-    return edit.remove(document.text, events, hook.group)
+        container, index, number = handlers.value, hook.index, hook.group  # keep the extras
+    else:
+        container, index, number = events, hook.group, None
+    at, text = edit.taken_out(document.text, container, index)
+    cut = Cut(hook.event, number, index, at, text,
+              document.value(container.items[index]), hook.matcher)
+    return edit.remove(document.text, container, index), cut
 
 
 def _notes(moved: Sequence[Moved], others: Mapping[str, Document]) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from typing import Any
 from hookswarm.executor.config import EVENTS, MAX_TIMEOUT, valid_timeout
 from hookswarm.lib.protocol import ON_FAILURE_IGNORED
 from hookswarm.settings.document import Document
-from hookswarm.settings.entries import SHELL_OPERATORS, is_hookrun_group, runs_hookrun
+from hookswarm.settings.entries import SHELL_OPERATORS, is_installed_group, runs_hookrun
 from hookswarm.settings.merge import hooks_node
 
 # Keys a moved command hook may carry; anything else stays with Claude Code.
@@ -53,7 +53,7 @@ class Native:
 
 
 def handlers(document: Document) -> Iterator[Native]:
-    """Every handler outside hookrun's own entries, in settings order."""
+    """Every handler outside the entries install wrote, in settings order."""
     hooks = hooks_node(document)
     if hooks is None:
         return
@@ -62,7 +62,7 @@ def handlers(document: Document) -> Iterator[Native]:
             continue
         for number, node in enumerate(member.value.items):
             group = document.value(node)
-            if not isinstance(group, dict) or is_hookrun_group(group):
+            if not isinstance(group, dict) or is_installed_group(group):
                 continue
             yield from _group_handlers(member.key, number, group)
 

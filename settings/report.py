@@ -15,19 +15,26 @@ def install_lines(report: Report, *, project: str) -> list[str]:
     if not report.changes:
         return [f"hookrun install: {label(report.config, project)} has no hooks, so "
                 f"{where} needs no hookrun entry"]
+    notes = [f"  note: {note}" for note in report.notes]
     if not report.written.changed:
         events = ", ".join(c.event for c in report.changes)
-        return [f"hookrun install: {where} is up to date ({events})"]
+        return [f"hookrun install: {where} is up to date ({events})", *notes]
     return [f"hookrun install: {where}", *entry_lines(report.changes),
-            *_backup_lines(report, project)]
+            *_backup_lines(report, project), *notes]
 
 
 def uninstall_lines(report: Report, *, project: str) -> list[str]:
     where = label(report.settings, project)
-    if not report.changes:
+    if not report.changes and not report.restored + report.regrouped:
         return [f"hookrun uninstall: no hookrun entries in {where}; nothing to do"]
-    events = ", ".join(c.event for c in report.changes)
+    events = ", ".join(c.event for c in report.changes) or "no event"
     lines = [f"hookrun uninstall: removed hookrun's entries for {events} from {where}"]
+    if report.restored + report.regrouped:
+        lines.append(f"  put back {report.restored + report.regrouped} imported hook(s)"
+                     + (f", {report.regrouped} as group(s) of their own at the end of their "
+                        "event (their place had changed)" if report.regrouped else
+                        " where they were"))
+    lines += [f"  note: {note}" for note in report.notes]
     if report.written.deleted:
         lines.append(f"  {where} held nothing else, and hookrun had created it: deleted")
     elif report.written.backup_removed:

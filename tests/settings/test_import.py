@@ -16,7 +16,7 @@ from hookswarm.executor import config as configuration
 from hookswarm.lib.errors import ConfigError, SettingsError
 from hookswarm.settings import files, importer, migration, native
 from hookswarm.settings.document import parse
-from hookswarm.settings.entries import Entry, is_hookrun_group
+from hookswarm.settings.entries import MARK, Entry, is_hookrun_group
 from hookswarm.settings.native import Native
 from tests.settings.workspace import FAKE_HOOKRUN, Workspace
 
@@ -166,7 +166,7 @@ def test_the_settings_keep_only_what_stays_native_plus_hookruns_entries() -> Non
         "Stop": [{"hooks": [{"type": "command", "command": "./notify.sh", "async": True}]}],
     }
     ours = {event: [g for g in groups if is_hookrun_group(g)] for event, groups in hooks.items()}
-    assert ours["PreToolUse"] == [Entry("PreToolUse", f"'{FAKE_HOOKRUN}' run PreToolUse", 602,
+    assert ours["PreToolUse"] == [Entry("PreToolUse", f"'{FAKE_HOOKRUN}' run PreToolUse{MARK}", 602,
                                         "Bash|Edit|Write").group()]
     assert ours["Stop"][0]["hooks"][0]["timeout"] == 5
 
@@ -370,7 +370,7 @@ def test_user_scope_needs_an_explicit_config(workspace: Workspace) -> None:
     run_import(workspace, write=True, scope="user", config=str(config))
     after = json.loads((workspace.home / ".claude" / "settings.json").read_text())
     command = after["hooks"]["Stop"][-1]["hooks"][0]["command"]
-    assert command == f"'{FAKE_HOOKRUN}' run Stop --config {config}"
+    assert command == f"'{FAKE_HOOKRUN}' run Stop --config {config}{MARK}"
     assert not (workspace.claude / "hookrun.toml").exists()
 
 

@@ -29,7 +29,7 @@ from hookswarm.lib.errors import SettingsError
 from hookswarm.settings import files, importer, migration
 from hookswarm.settings import install as installer
 from hookswarm.settings.document import parse
-from hookswarm.settings.entries import desired, is_hookrun_group, is_hookrun_run
+from hookswarm.settings.entries import MARK, desired, is_hookrun_group, is_hookrun_run
 
 EXAMPLES = 250
 EVENTS = ["PreToolUse", "PostToolUse", "UserPromptSubmit", "Stop", "SessionStart"]
@@ -232,7 +232,7 @@ def check_entries(data: bytes | None, hooks: list[tuple[str, str, int]]) -> None
         (group,) = found[event]
         timeout = max(t for e, _, t in hooks if e == event)
         assert group["hooks"][0]["timeout"] >= timeout
-        assert group["hooks"][0]["command"] == f"'{HOOKRUN}' run {event}"
+        assert group["hooks"][0]["command"] == f"'{HOOKRUN}' run {event}{MARK}"
 
 
 def check_foreign_kept(before: bytes | None, after: bytes | None) -> None:
