@@ -24,7 +24,7 @@ VERSION = 1
 class Cut:
     """One native hook import cut out: from ``hooks[event]`` (``group`` None: a whole group)
     or from ``hooks[event][group].hooks``, at ``index``; ``at``/``text`` as ``edit.taken_out``
-    gives them, ``value`` the JSON that went."""
+    gives them, ``value`` the JSON that went, ``rest`` the list's JSON after the cut."""
 
     event: str
     group: int | None
@@ -32,6 +32,7 @@ class Cut:
     at: str
     text: str
     value: Any
+    rest: Any
     matcher: str = ""
 
 
@@ -87,7 +88,7 @@ def _to_json(manifest: Manifest) -> dict[str, Any]:
                          "appended": i.appended,
                          "cuts": [{"event": c.event, "group": c.group, "index": c.index,
                                    "at": c.at, "text": c.text, "value": c.value,
-                                   "matcher": c.matcher} for c in i.cuts]}
+                                   "rest": c.rest, "matcher": c.matcher} for c in i.cuts]}
                         for i in manifest.imports]}
 
 
@@ -99,5 +100,5 @@ def _from_json(value: dict[str, Any]) -> Manifest:
                  appended=str(i["appended"]),
                  cuts=tuple(Cut(event=str(c["event"]), group=c["group"], index=int(c["index"]),
                                 at=str(c["at"]), text=str(c["text"]), value=c["value"],
-                                matcher=str(c["matcher"])) for c in i["cuts"]))
+                                rest=c["rest"], matcher=str(c["matcher"])) for c in i["cuts"]))
         for i in value["imports"]))

@@ -294,8 +294,8 @@ def _remove_handler(document: Document, hook: Native) -> tuple[str, Cut]:
     else:
         container, index, number = events, hook.group, None
     at, text = edit.taken_out(document.text, container, index)
-    cut = Cut(hook.event, number, index, at, text,
-              document.value(container.items[index]), hook.matcher)
+    value = document.value(container)
+    cut = Cut(hook.event, number, index, at, text, value.pop(index), value, hook.matcher)
     return edit.remove(document.text, container, index), cut
 
 

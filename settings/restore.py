@@ -1,8 +1,9 @@
 """Putting back what ``hookrun import`` cut out of a settings file; pure text in, text out.
 
 Each cut is undone by the exact inverse of the edit that made it, last cut first, so a file
-nothing else touched comes back byte for byte. A cut whose place has changed since (an edited
-list, a removed group) is put back as a matcher group of its own at the end of its event.
+nothing else touched comes back byte for byte. A cut whose list is no longer what the cut
+left (edited, moved, removed) is put back as a matcher group of its own at the end of its
+event.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def emptied_lists(imports: Sequence[Imported]) -> frozenset[tuple[str, ...]]:
 def _one(text: str, cut: Cut, path: str) -> tuple[str, bool]:
     document = parse(text, path)
     container = _container(document, cut)
-    if container is not None:
+    if container is not None and document.value(container) == cut.rest:
         new = edit.put_back(text, container, cut.index, cut.at, cut.text)
         if new is not None and _holds(new, cut, path):
             return new, True
@@ -61,11 +62,8 @@ def _container(document: Document, cut: Cut) -> Node | None:
         return events
     if cut.group >= len(events.items) or events.items[cut.group].kind != "object":
         return None
-    group = events.items[cut.group]
-    handlers = group.get("hooks")
-    matcher = group.get("matcher")
-    same = (document.value(matcher.value) if matcher else "") == cut.matcher
-    return handlers.value if same and handlers and handlers.value.kind == "array" else None
+    handlers = events.items[cut.group].get("hooks")
+    return handlers.value if handlers and handlers.value.kind == "array" else None
 
 
 def _holds(text: str, cut: Cut, path: str) -> bool:

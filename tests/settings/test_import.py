@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from hookswarm.executor import config as configuration
 from hookswarm.lib.errors import ConfigError, SettingsError
-from hookswarm.settings import files, importer, migration, native
+from hookswarm.settings import files, importer, manifest, migration, native
+from hookswarm.settings import install as installer
 from hookswarm.settings.document import parse
 from hookswarm.settings.entries import MARK, Entry, is_hookrun_group
 from hookswarm.settings.native import Native
@@ -426,3 +427,89 @@ def test_an_inline_hooks_array_is_fine_when_nothing_is_appended(workspace: Works
         {"type": "command", "command": "y", "timeout": 30}]}]}}))
     report = run_import(workspace, write=True)
     assert [(m.name, m.existing) for m in report.plan.moved] == [("x", True)]
+
+
+# ---------------------------------------------------------------- undone by uninstall
+
+
+def run_uninstall(ws: Workspace, **kw: bool) -> installer.Report:
+    return installer.uninstall(scope="project", project=str(ws.project), environ=ws.environ,
+                               **kw)
+
+
+def run_install(ws: Workspace) -> installer.Report:
+    return installer.install(scope="project", project=str(ws.project), environ=ws.environ,
+                             config_path=None, executable=FAKE_HOOKRUN)
+
+
+def sidecars(ws: Workspace) -> list[str]:
+    return sorted(p for p in os.listdir(ws.claude) if p != "settings.json")
+
+
+def test_uninstall_puts_every_imported_hook_back_byte_for_byte(workspace: Workspace) -> None:
+    """The reported case: after import --write and install, uninstall left 1 of the command
+    hooks in settings.json."""
+    original = json.dumps(REALISTIC, indent=4) + "\n"
+    path = workspace.write_settings(original)
+    run_import(workspace, write=True)
+    run_install(workspace)
+    report = run_uninstall(workspace)
+    assert path.read_text() == original
+    assert (report.restored, report.regrouped) == (5, 0)
+    assert sidecars(workspace) == []  # hookrun.toml, which import made, and backup, manifest
+
+
+def test_an_existing_hookrun_toml_gets_its_own_text_back(workspace: Workspace) -> None:
+    config = workspace.config('[defaults]\ntimeout = 9\n\n[[hooks]]\nname = "a"\n'
+                              'event = "Stop"\ncommand = "true"\n')
+    before = config.read_text()
+    path = workspace.write_settings(json.dumps(REALISTIC))
+    run_import(workspace, write=True)
+    assert config.read_text() != before
+    run_uninstall(workspace)
+    assert config.read_text() == before
+    assert path.read_text() == json.dumps(REALISTIC)
+
+
+def test_keep_imported_leaves_the_hooks_in_hookrun_toml(workspace: Workspace) -> None:
+    workspace.write_settings(json.dumps(REALISTIC))
+    run_import(workspace, write=True)
+    config = (workspace.claude / "hookrun.toml").read_text()
+    report = run_uninstall(workspace, keep_imported=True)
+    assert report.restored == 0
+    hooks = json.loads(workspace.settings().read_text())["hooks"]
+    assert not any(is_hookrun_group(g) for groups in hooks.values() for g in groups)
+    assert hooks["Stop"] == [{"hooks": [{"type": "command", "command": "./notify.sh",
+                                         "async": True}]}]
+    assert (workspace.claude / "hookrun.toml").read_text() == config
+    assert not os.path.exists(manifest.path_of(str(workspace.settings())))
+
+
+def test_hooks_whose_place_changed_still_come_back(workspace: Workspace) -> None:
+    path = workspace.write_settings(json.dumps(REALISTIC, indent=2))
+    run_import(workspace, write=True)
+    edited = json.loads(path.read_text())
+    del edited["hooks"]["PreToolUse"]  # the http hook's group, and hookrun's entry, by hand
+    edited["hooks"]["Stop"].insert(0, {"hooks": [{"type": "command", "command": "./new.sh"}]})
+    path.write_text(json.dumps(edited, indent=2))
+    report = run_uninstall(workspace)
+    hooks = json.loads(path.read_text())["hooks"]
+    commands = sorted((event, h.get("command", "")) for event, groups in hooks.items()
+                      for g in groups for h in g["hooks"])
+    assert ("PreToolUse", "python3 .claude/hooks/no_rm.py") in commands
+    assert ("Stop", "./check.sh") in commands and ("Stop", "./new.sh") in commands
+    assert sum(c == ("PreToolUse", "python3 .claude/hooks/no_rm.py") for c in commands) == 2
+    assert (report.restored, report.regrouped) == (2, 3)
+    assert not any(is_hookrun_group(g) for groups in hooks.values() for g in groups)
+
+
+def test_a_changed_hookrun_toml_is_left_alone_and_named(workspace: Workspace) -> None:
+    workspace.write_settings(json.dumps(REALISTIC))
+    run_import(workspace, write=True)
+    config = workspace.claude / "hookrun.toml"
+    config.write_text(config.read_text().replace("timeout = 3", "timeout = 4"))
+    report = run_uninstall(workspace)
+    assert report.notes == (f"{os.path.realpath(config)} changed since the import, so the "
+                            "imported hooks (context, no_rm, log, check) stay in it: remove "
+                            "them by hand, or they run twice once hookrun is installed again",)
+    assert "timeout = 4" in config.read_text()

@@ -5,6 +5,7 @@ blank and missing files, and many layouts (json.dumps variants, CRLF, odd whites
 the project, local and user scopes. For each: install twice equals once; the config changing
 updates the entries; uninstall gives back the original bytes (or no file, if there was none);
 no foreign key, group or hook is ever lost or reordered. Broken files are refused untouched.
+``import --write``, install and uninstall give back the original settings and hookrun.toml.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from hypothesis import strategies as st
 
 from hookswarm.executor import config as configuration
 from hookswarm.lib.errors import SettingsError
-from hookswarm.settings import files, importer, migration
+from hookswarm.settings import files, importer, manifest, migration
 from hookswarm.settings import install as installer
 from hookswarm.settings.document import parse
 from hookswarm.settings.entries import MARK, desired, is_hookrun_group, is_hookrun_run
@@ -176,7 +177,8 @@ class World:
     def leftovers(self) -> list[str]:
         folder = self.settings.parent
         return sorted(p.name for p in folder.iterdir()
-                      if p.name.endswith((".tmp", files.BACKUP_SUFFIX))) if folder.exists() else []
+                      if p.name.endswith((".tmp", files.BACKUP_SUFFIX, manifest.SUFFIX))
+                      ) if folder.exists() else []
 
 
 @contextmanager
@@ -218,6 +220,30 @@ def test_install_is_idempotent_and_uninstall_restores_every_byte(case: Case) -> 
 
         w.uninstall()
         assert w.read() == before
+        assert w.leftovers() == []
+
+
+@settings(max_examples=200, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(case=cases, existing=st.booleans())
+def test_import_install_uninstall_gives_back_every_byte(case: Case, existing: bool) -> None:
+    with world(case) as w:
+        config = w.project / ".claude" / "hookrun.toml"
+        if existing:
+            w.configure(case.first)
+        before, config_before = w.read(), config.read_bytes() if existing else None
+        imported = importer.import_hooks(scope=w.scope, project=str(w.project),
+                                         environ=w.environ, config_path=str(config),
+                                         events=None, write=True, executable=HOOKRUN)
+        installed = w.read()
+        if config.exists():
+            again = installer.install(scope=w.scope, project=str(w.project), environ=w.environ,
+                                      config_path=str(config), executable=HOOKRUN)
+            assert not again.written.changed and w.read() == installed
+        report = w.uninstall()
+        assert report.restored == sum(len(m.sources) for m in imported.plan.moved)
+        assert w.read() == before
+        assert (config.read_bytes() if config.exists() else None) == config_before
         assert w.leftovers() == []
 
 
