@@ -78,7 +78,7 @@ def write(settings: str, manifest: Manifest) -> None:
     if manifest.empty:
         files.remove(path_of(settings))
     else:
-        data = json.dumps(_to_json(manifest), indent=1, ensure_ascii=False) + "\n"
+        data = json.dumps(_to_json(manifest), indent=1) + "\n"  # \ud800 as JSON has it
         files.write(path_of(settings), data.encode(), like=settings)
 
 

@@ -87,8 +87,9 @@ def plan(settings: Document, config_text: str | None, *, config_path: str,
     kept = tuple(Kept(h, reason) for h in candidates if (reason := native.stays_native(h)))
     movable = [h for h in candidates if not native.stays_native(h)]
     moved = _name(_merge_copies(movable, existing), existing)
-    config_after = _append(config_text, [m for m in moved if not m.existing], existing,
-                           source or settings.path)
+    added = [m for m in moved if not m.existing]
+    config_after = _append(config_text, added, existing, source or settings.path)
+    _check_faithful(settings.path, added, config_after[len(config_text or ""):])
     new_config = _config(config_after, config_path)
     stripped, cuts = _strip(settings, [s for m in moved for s in m.sources])
     merged = merge.install(stripped, entries_for(new_config), path=settings.path,
@@ -233,6 +234,36 @@ def _append(text: str | None, moved: Sequence[Moved], existing: Config, source: 
         lines += ["", *toml_table(item, default_on_error=existing.on_error)]
     lead = "" if not before else ("\n" if before.endswith("\n") else "\n\n")
     return before + lead + "\n".join(lines) + "\n"
+
+
+def _check_faithful(path: str, added: Sequence[Moved], appended: str) -> None:
+    """Refuse, naming the setting, when a moved hook would not read back as it was read:
+    text that is not valid Unicode (a lone surrogate such as "\\ud800" is valid JSON), a
+    number TOML cannot hold as JSON had it."""
+    for item in added:
+        for field, value in (("matcher", item.matcher), ("command", item.command)):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise _unwritable(path, item, field, f"holds {value[exc.start:exc.end]!r}, "
+                                  "which is not valid Unicode") from None
+    tables = tomllib.loads(appended).get("hooks", []) if added else []
+    for item, table in zip(added, tables, strict=True):
+        wrote: dict[str, object] = {"matcher": item.matcher, "command": item.command,
+                                    "timeout": item.timeout}
+        for field, expected in wrote.items():
+            if table.get(field, "") != expected:
+                raise _unwritable(path, item, field, f"{expected!r} reads back as "
+                                  f"{table.get(field, '')!r}")
+
+
+def _unwritable(path: str, item: Moved, field: str, why: str) -> SettingsError:
+    source = item.sources[0]
+    where = f"hooks.{source.event}[{source.group}]" + (
+        "" if field == "matcher" else f".hooks[{source.index}]") + f".{field}"
+    return SettingsError(f"{path}: {where} {why}, so hookrun cannot write it back as it was "
+                         f"read; fix it in the file, or leave {source.event} out with --events "
+                         "(nothing was changed)")
 
 
 def _check_appendable(text: str, path: str) -> None:

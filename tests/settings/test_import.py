@@ -513,3 +513,34 @@ def test_a_changed_hookrun_toml_is_left_alone_and_named(workspace: Workspace) ->
                             "imported hooks (context, no_rm, log, check) stay in it: remove "
                             "them by hand, or they run twice once hookrun is installed again",)
     assert "timeout = 4" in config.read_text()
+
+
+LONE = '{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "./ok.sh"}]}], ' \
+       '"PreToolUse": [{"matcher": "Bash|\\ud800", "hooks": [{"type": "command", ' \
+       '"command": "./guard.sh"}]}]}}'
+
+
+def test_a_lone_surrogate_in_a_matcher_is_refused_with_one_line(workspace: Workspace) -> None:
+    """The reported crash: UnicodeEncodeError from import --write, on valid JSON."""
+    path = workspace.write_settings(LONE)
+    for write in (False, True):
+        with pytest.raises(SettingsError) as caught:
+            run_import(workspace, write=write)
+        assert str(caught.value) == (
+            f"{path}: hooks.PreToolUse[0].matcher holds '\\ud800', which is not valid "
+            "Unicode, so hookrun cannot write it back as it was read; fix it in the file, or "
+            "leave PreToolUse out with --events (nothing was changed)")
+    assert path.read_text() == LONE
+    assert os.listdir(workspace.claude) == ["settings.json"]
+    assert [m.name for m in run_import(workspace, write=True, events=("Stop",)).plan.moved] == [
+        "ok"]
+
+
+def test_lone_surrogates_that_are_not_moved_keep_their_bytes(workspace: Workspace) -> None:
+    text = ('{"x": "\\udc80", "hooks": {"Stop": [{"hooks": [{"type": "command", '
+            '"command": "./ok.sh"}, {"type": "http", "url": "http://h/\\ud800"}]}]}}')
+    path = workspace.write_settings(text)
+    run_import(workspace, write=True)
+    assert '"x": "\\udc80"' in path.read_text() and '"url": "http://h/\\ud800"' in path.read_text()
+    run_uninstall(workspace)
+    assert path.read_text() == text
