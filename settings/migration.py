@@ -211,16 +211,10 @@ def _handler_notes(copies: Sequence[Native]) -> list[str]:
 
 
 def _name(moved: Sequence[Moved], existing: Config) -> tuple[Moved, ...]:
-    taken = {h.name for h in existing.hooks}
-    named = []
-    for item in moved:
-        if item.existing:
-            named.append(item)
-            continue
-        name = native.unique_name(native.derive_name(item.command), taken)
-        taken.add(name)
-        named.append(replace(item, name=name))
-    return tuple(named)
+    fresh = [m for m in moved if not m.existing]
+    names = iter(native.names_for([(m.event, m.command) for m in fresh],
+                                  {h.name for h in existing.hooks}))
+    return tuple(m if m.existing else replace(m, name=next(names)) for m in moved)
 
 
 def _append(text: str | None, moved: Sequence[Moved], existing: Config, source: str) -> str:

@@ -68,6 +68,38 @@ def test_names_come_from_the_script(command: str, name: str) -> None:
     assert native.derive_name(command) == name
 
 
+@pytest.mark.parametrize(("command", "name"), [
+    ("uv run .claude/hooks/pre_tool_use.py", "pre_tool_use"),
+    ("jq -r .tool_input.command | ~/.claude/hooks/validate-bash.sh", "validate-bash"),
+    ("cat | python3 .claude/hooks/validate-bash.py", "validate-bash"),
+    ('cd "$CLAUDE_PROJECT_DIR" && python3 hooks/stop_guard.py', "stop_guard"),
+    ('"$CLAUDE_PROJECT_DIR"/.claude/hooks/run pretooluse', "run"),
+    ("uv run --with requests hooks/format.py", "format"),
+    ("python3 -W ignore hooks/audit.py", "audit"),
+    ("npx tsx hooks/validate.ts --event stop", "validate"),
+    ('bash -c "python3 ~/.claude/hooks/stop.py --chat"', "stop"),
+    ("mytool --config /etc/team.toml", "mytool"),
+])
+def test_names_come_from_the_script_wherever_it_sits(command: str, name: str) -> None:
+    """The reported names: `stop`, `stop-2` and `pretooluse` instead of the scripts'."""
+    assert native.derive_name(command) == name
+
+
+HOOKS = [("Stop", "./notify.sh stop"), ("Notification", "./notify.sh note"),
+         ("Stop", "./notify.sh --loud"), ("PreToolUse", "./guard.py"), ("Stop", "./lint.sh")]
+
+
+def test_names_are_unique_and_do_not_depend_on_order() -> None:
+    names = dict(zip(HOOKS, native.names_for(HOOKS, {"lint"}), strict=True))
+    assert len(set(names.values())) == len(HOOKS)
+    assert names[("Notification", "./notify.sh note")] == "notify-notification"
+    assert names[("PreToolUse", "./guard.py")] == "guard"
+    assert names[("Stop", "./lint.sh")] == "lint-stop"
+    assert names[("Stop", "./notify.sh stop")].startswith("notify-")
+    backwards = native.names_for(HOOKS[::-1], {"lint"})[::-1]
+    assert backwards == list(names.values())
+
+
 def test_names_are_made_unique() -> None:
     assert native.unique_name("lint", {"x"}) == "lint"
     assert native.unique_name("lint", {"lint", "lint-2"}) == "lint-3"
@@ -187,8 +219,10 @@ def test_one_command_deduplicated_by_claude_code_becomes_one_hookrun_hook() -> N
                                        "timeout": 30}]},
         {"hooks": [{"type": "command", "command": "./guard.sh "}]}]}}
     plan = make_plan(twice)
-    assert [(m.name, m.command, m.matcher, len(m.sources)) for m in plan.moved] == [
-        ("guard", "./guard.sh", "Bash", 2), ("guard-2", "./guard.sh ", "", 1)]
+    assert [(m.command, m.matcher, len(m.sources)) for m in plan.moved] == [
+        ("./guard.sh", "Bash", 2), ("./guard.sh ", "", 1)]
+    names = [m.name for m in plan.moved]
+    assert names[0] != names[1] and all(n.startswith("guard-") for n in names)
 
 
 def test_a_command_hookrun_already_runs_is_not_added_again() -> None:
@@ -240,7 +274,8 @@ def test_an_existing_hook_stands_in_only_when_it_covers_the_native_copies(
         {"matcher": native_group["matcher"]} if native_group["matcher"] else {})
     plan = make_plan({"hooks": {event: [group]}}, config)
     [item] = plan.moved
-    assert (item.name, item.existing) == (("lint", True) if covered else ("lint-2", False))
+    assert (item.name, item.existing) == (("lint", True) if covered
+                                          else ("lint-pre-tool-use", False))
     assert plan.config_after == config if covered else plan.config_after.startswith(config)
     if not covered:
         assert (f"hookrun.toml also runs this command as 'lint' with a different {differs}; "
@@ -261,7 +296,7 @@ def test_an_existing_config_is_appended_to_with_fresh_names() -> None:
                                                      "command": "./lint.sh"}]}]}}, config)
     assert plan.config_after.startswith(config + "\n\n# imported from settings.json")
     hooks = configuration.parse(tomllib.loads(plan.config_after), "h").hooks
-    assert [(h.name, h.on_error) for h in hooks] == [("lint", "block"), ("lint-2", "allow")]
+    assert [(h.name, h.on_error) for h in hooks] == [("lint", "block"), ("lint-stop", "allow")]
 
 
 def test_events_limit_what_moves() -> None:
@@ -393,7 +428,7 @@ def test_import_keeps_a_native_hooks_matcher_timeout_and_on_error(workspace: Wor
     run_import(workspace, write=True)
     config = configuration.load(str(workspace.claude / "hookrun.toml"))
     assert [(h.name, h.matcher, h.timeout, h.on_error) for h in config.hooks] == [
-        ("lint", "Bash", 5.0, "allow"), ("lint-2", "Edit|Write", 60.0, "block")]
+        ("lint", "Bash", 5.0, "allow"), ("lint-pre-tool-use", "Edit|Write", 60.0, "block")]
     [group] = json.loads(workspace.settings().read_text())["hooks"]["PreToolUse"]
     assert is_hookrun_group(group) and group["matcher"] == "Bash|Edit|Write"
     assert group["hooks"][0]["timeout"] >= 62
