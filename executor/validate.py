@@ -4,8 +4,9 @@ Errors are what will surely fail when Claude Code runs the hooks: a config that 
 load, a call that does not import (``hookrun run`` imports it with the same path), a matcher
 that is not a valid regular expression. Warnings are what may only look wrong from here: a
 command or script not found on this PATH or in this project directory may exist where Claude
-Code runs it; a timeout above Claude Code's limit, duplicated hooks, and settings entries
-that ``hookrun install`` wrote for an older version of the config.
+Code runs it; a timeout above Claude Code's limit, duplicated hooks, settings entries that
+``hookrun install`` wrote for an older version of the config, and commands a settings file
+also runs natively (they would run twice).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from hookswarm.executor import config as configuration
 from hookswarm.executor.cli import stdout_diverted
 from hookswarm.executor.config import Config, HookSpec
 from hookswarm.executor.runners import resolve
-from hookswarm.lib.errors import ConfigError
+from hookswarm.lib.errors import ConfigError, SettingsError
 
 if TYPE_CHECKING:
+    from hookswarm.settings.document import Document
     from hookswarm.settings.entries import Entry
 
 # Claude Code's own limits for a hook command (claude-code-hooks.md §3): hookrun's entry for
@@ -68,6 +70,7 @@ def check(config: Config, *, environ: Mapping[str, str], cwd: str) -> Iterable[F
         yield from _matcher(hook)
     yield from _shadowed(config.hooks)
     yield from _installed(config, environ=environ, project=project)
+    yield from _also_native(config, environ=environ, project=project)
 
 
 def _runnable(hook: HookSpec, *, environ: Mapping[str, str], project: str) -> Iterable[Finding]:
@@ -195,6 +198,41 @@ def _installed(config: Config, *, environ: Mapping[str, str],
             again = "hookrun install" + ("" if scope == "project" else f" --scope {scope}")
             yield Finding("warning", "", f"the hookrun entries in {path} ({scope} scope) are "
                           f"stale: {'; '.join(differences)}; run `{again}{options}` again")
+
+
+def _also_native(config: Config, *, environ: Mapping[str, str],
+                 project: str) -> Iterable[Finding]:
+    """Commands a settings file runs natively on the event hookrun.toml runs them on: where
+    both match, the hook runs twice."""
+    from hookswarm.settings import files, native
+
+    ours: dict[tuple[str, str], list[HookSpec]] = {}
+    for hook in config.hooks:
+        if hook.command:
+            ours.setdefault((hook.event, hook.command.strip()), []).append(hook)
+    for scope in files.SCOPES:
+        path = files.settings_path(scope, project=project, environ=environ)
+        for item in native.handlers(_settings(path)) if ours else ():
+            for hook in ours.get((item.event, item.command.strip()), []) if (
+                    item.kind == "command") else []:
+                where = f"hooks.{item.event}[{item.group}].hooks[{item.index}]"
+                matcher = f" (matcher {item.matcher!r})" if item.matcher else ""
+                again = "" if scope == "project" else f" --scope {scope}"
+                yield Finding("warning", hook.name, f"runs {hook.command!r} on {hook.event}, "
+                              f"and {path} ({scope} scope) runs the same command natively at "
+                              f"{where}{matcher}: where both match, it runs twice; remove one "
+                              f"(`hookrun import{again}` removes the native copy)")
+
+
+def _settings(path: str) -> Document:
+    """A settings file as a document; one that is missing or does not parse is empty."""
+    from hookswarm.settings.document import decode, parse
+
+    try:
+        with open(path, "rb") as handle:
+            return parse(decode(handle.read(), path), path)
+    except (OSError, SettingsError):
+        return parse("", path)
 
 
 def _hookrun_groups(path: str) -> Iterator[tuple[str, dict[str, Any], str]]:
