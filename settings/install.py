@@ -13,13 +13,14 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hookswarm.executor import config as configuration
-from hookswarm.lib.errors import SettingsError
-from hookswarm.settings import entries, files, manifest, merge, restore
+from hookswarm.lib.errors import HookswarmError, SettingsError
+from hookswarm.settings import entries, files, guarding, manifest, merge, restore
 from hookswarm.settings.document import Document, decode, parse
+from hookswarm.settings.guards import GUARDS
 from hookswarm.settings.manifest import Imported, Manifest
 from hookswarm.settings.merge import Change, Merged
 
@@ -59,6 +60,8 @@ class Report:
     written: Written
     config: str = ""
     notes: tuple[str, ...] = ()
+    guards: tuple[str, ...] = ()  # guards whose block install added / uninstall removed
+    mode: str = ""
     restored: int = 0  # imported hooks put back in their place...
     regrouped: int = 0  # ...and as groups of their own, their place having changed
 
@@ -72,6 +75,7 @@ class Report:
             "backup_removed": self.written.backup_removed,
             "entries": [change_json(c) for c in self.changes],
             "restored": self.restored, "regrouped": self.regrouped, "notes": list(self.notes),
+            "guards": list(self.guards), "mode": self.mode or None,
         }
 
 
@@ -83,9 +87,41 @@ def change_json(change: Change) -> dict[str, Any]:
 
 
 def install(*, scope: str, project: str, environ: Mapping[str, str], config_path: str | None,
-            executable: str | None = None) -> Report:
-    """Give every event hookrun.toml uses exactly one ``hookrun run`` entry in the scope's file."""
+            executable: str | None = None, guards: Sequence[str] = (),
+            mode: str = "block") -> Report:
+    """Give every event hookrun.toml uses exactly one ``hookrun run`` entry in the scope's file;
+    first add the ``guards``' hooks to hookrun.toml (taken out again if that fails)."""
     found = configuration.find(config_path, environ=environ, cwd=project)
+    if not guards:
+        return _install(scope=scope, project=project, environ=environ, config_path=config_path,
+                        executable=executable, found=found)
+    load(files.settings_path(scope, project=project, environ=environ))  # parses, or stops here
+    before = guarding.add(found, guards, mode)
+    try:
+        report = _install(scope=scope, project=project, environ=environ,
+                          config_path=config_path, executable=executable, found=found)
+    except HookswarmError:
+        guarding.put_back(found, before)
+        raise
+    return replace(report, guards=tuple(guards), mode=mode)
+
+
+def remove_guards(*, scope: str, project: str, environ: Mapping[str, str],
+                  config_path: str | None, guards: Sequence[str],
+                  executable: str | None = None) -> Report:
+    """Take the ``guards``' hooks out of hookrun.toml and bring the entries in line."""
+    found = configuration.find(config_path, environ=environ, cwd=project)
+    removed = guarding.remove(found, guards)
+    if os.path.exists(found):
+        report = _install(scope=scope, project=project, environ=environ,
+                          config_path=config_path, executable=executable, found=found)
+    else:
+        report = uninstall(scope=scope, project=project, environ=environ, keep_imported=True)
+    return replace(report, command="uninstall", guards=removed)
+
+
+def _install(*, scope: str, project: str, environ: Mapping[str, str], config_path: str | None,
+             executable: str | None, found: str) -> Report:
     config = configuration.load(found)
     wanted = entries.desired(config, executable=executable or entries.hookrun_executable(),
                              config_path=os.path.abspath(config_path) if config_path else None)
@@ -102,16 +138,19 @@ def install(*, scope: str, project: str, environ: Mapping[str, str], config_path
 
 
 def uninstall(*, scope: str, project: str, environ: Mapping[str, str],
-              keep_imported: bool = False) -> Report:
+              keep_imported: bool = False, config_path: str | None = None) -> Report:
     """Remove every entry install wrote and, unless ``keep_imported``, put back what import
-    moved: with nothing else changed, the file is back to its original bytes."""
+    moved: with nothing else changed, the file is back to its original bytes. The guards'
+    blocks leave hookrun.toml."""
     path = files.settings_path(scope, project=project, environ=environ)
     done, written = _edit(path, lambda data, text, state: _uninstalled(
         path, data, text, state, keep_imported=keep_imported))
     notes = undo_config(done.undone) if written.changed or done.undone else ()
     restored = done.restored or restore.Restored("")
+    removed = guarding.remove(configuration.find(config_path, environ=environ, cwd=project),
+                              tuple(GUARDS))
     return Report("uninstall", scope, path, done.merged.changes, _tidy_backup(path, written),
-                  notes=notes, restored=restored.exact, regrouped=restored.moved)
+                  notes=notes, restored=restored.exact, regrouped=restored.moved, guards=removed)
 
 
 def _uninstalled(path: str, data: bytes | None, text: str, state: Manifest, *,

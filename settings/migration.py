@@ -222,7 +222,7 @@ def _append(text: str | None, moved: Sequence[Moved], existing: Config, source: 
     before = text or ""
     if not moved:
         return before
-    _check_appendable(before, existing.path)
+    check_appendable(before, existing.path)
     lines = [f"# imported from {source} by `hookrun import`"]
     for item in moved:
         lines += ["", *toml_table(item, default_on_error=existing.on_error)]
@@ -260,7 +260,7 @@ def _unwritable(path: str, item: Moved, field: str, why: str) -> SettingsError:
                          "(nothing was changed)")
 
 
-def _check_appendable(text: str, path: str) -> None:
+def check_appendable(text: str, path: str) -> None:
     """TOML allows no ``[[hooks]]`` table after ``hooks = [...]``: say so, not "invalid TOML"."""
     try:
         tomllib.loads(text + "\n[[hooks]]\n")

@@ -15,7 +15,7 @@ def install_lines(report: Report, *, project: str) -> list[str]:
     if not report.changes:
         return [f"hookrun install: {label(report.config, project)} has no hooks, so "
                 f"{where} needs no hookrun entry"]
-    notes = [f"  note: {note}" for note in report.notes]
+    notes = [*_guard_lines(report, project), *(f"  note: {note}" for note in report.notes)]
     if not report.written.changed:
         events = ", ".join(c.event for c in report.changes)
         return [f"hookrun install: {where} is up to date ({events})", *notes]
@@ -23,9 +23,26 @@ def install_lines(report: Report, *, project: str) -> list[str]:
             *_backup_lines(report, project), *notes]
 
 
+def guard_removal_lines(report: Report, *, project: str) -> list[str]:
+    """``uninstall --agent-guard``: the guard's block went, the entries follow the config."""
+    config = label(report.config, project) if report.config else "hookrun.toml"
+    if not report.guards:
+        return ["hookrun uninstall: no guard block install wrote in " + config + "; nothing to do"]
+    lines = [f"hookrun uninstall: removed {', '.join(report.guards)} from {config}"]
+    if report.written.changed:
+        lines += entry_lines([c for c in report.changes if c.action != KEEP])
+    return lines
+
+
+def _guard_lines(report: Report, project: str) -> list[str]:
+    config = label(report.config, project)
+    return [f"  {name}: its hooks are in {config} (mode {report.mode}); `hookrun uninstall` "
+            "removes them" for name in report.guards]
+
+
 def uninstall_lines(report: Report, *, project: str) -> list[str]:
     where = label(report.settings, project)
-    if not report.changes and not report.restored + report.regrouped:
+    if not report.changes and not report.restored + report.regrouped and not report.guards:
         return [f"hookrun uninstall: no hookrun entries in {where}; nothing to do"]
     events = ", ".join(c.event for c in report.changes) or "no event"
     lines = [f"hookrun uninstall: removed hookrun's entries for {events} from {where}"]
@@ -35,6 +52,7 @@ def uninstall_lines(report: Report, *, project: str) -> list[str]:
                         "event (their place had changed)" if report.regrouped else
                         " where they were"))
     lines += [f"  note: {note}" for note in report.notes]
+    lines += [f"  removed {name}'s hooks from hookrun.toml" for name in report.guards]
     if report.written.deleted:
         lines.append(f"  {where} held nothing else, and hookrun had created it: deleted")
     elif report.written.backup_removed:
