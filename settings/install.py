@@ -23,6 +23,7 @@ from hookswarm.settings.document import Document, decode, parse
 from hookswarm.settings.guards import GUARDS
 from hookswarm.settings.manifest import Imported, Manifest
 from hookswarm.settings.merge import Change, Merged
+from hookswarm.settings.migration import IMPORTED_BY
 
 REPORT_VERSION = 1
 
@@ -146,6 +147,9 @@ def uninstall(*, scope: str, project: str, environ: Mapping[str, str],
     done, written = _edit(path, lambda data, text, state: _uninstalled(
         path, data, text, state, keep_imported=keep_imported))
     notes = undo_config(done.undone) if written.changed or done.undone else ()
+    if written.changed and not done.undone and not keep_imported:
+        notes += _unrecorded_imports(configuration.find(config_path, environ=environ,
+                                                        cwd=project))
     restored = done.restored or restore.Restored("")
     removed = guarding.remove(configuration.find(config_path, environ=environ, cwd=project),
                               tuple(GUARDS))
@@ -259,6 +263,16 @@ def undo_config(undone: Sequence[Imported]) -> tuple[str, ...]:
             with files.locked(imported.config):
                 notes += _cut_appended(imported)
     return tuple(notes)
+
+
+def _unrecorded_imports(config: str) -> tuple[str, ...]:
+    """Hooks an import moved into hookrun.toml that no manifest says how to put back."""
+    data = files.read(config)
+    if data is None or IMPORTED_BY.encode() not in data:
+        return ()
+    return (f"{config} holds hooks `hookrun import` moved, and there is no record of where they "
+            "came from: they no longer run; run hookrun install again, or move them back into "
+            "the settings file by hand",)
 
 
 def _cut_appended(imported: Imported) -> list[str]:

@@ -24,6 +24,7 @@ from hookswarm.settings.merge import Change
 from hookswarm.settings.native import Native
 
 EntriesFor = Callable[[Config], Sequence[Entry]]
+IMPORTED_BY = "by `hookrun import`"  # ends the comment above what import appends
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +224,7 @@ def _append(text: str | None, moved: Sequence[Moved], existing: Config, source: 
     if not moved:
         return before
     check_appendable(before, existing.path)
-    lines = [f"# imported from {source} by `hookrun import`"]
+    lines = [f"# imported from {source} {IMPORTED_BY}"]
     for item in moved:
         lines += ["", *toml_table(item, default_on_error=existing.on_error)]
     lead = "" if not before else ("\n" if before.endswith("\n") else "\n\n")

@@ -579,3 +579,16 @@ def test_lone_surrogates_that_are_not_moved_keep_their_bytes(workspace: Workspac
     assert '"x": "\\udc80"' in path.read_text() and '"url": "http://h/\\ud800"' in path.read_text()
     run_uninstall(workspace)
     assert path.read_text() == text
+
+
+def test_without_the_manifest_the_report_says_the_imported_hooks_stopped(
+        workspace: Workspace) -> None:
+    workspace.write_settings(json.dumps(REALISTIC))
+    run_import(workspace, write=True)
+    os.unlink(manifest.path_of(str(workspace.settings())))
+    config = workspace.claude / "hookrun.toml"
+    report = run_uninstall(workspace)
+    assert report.restored == 0
+    assert report.notes == (f"{config} holds hooks `hookrun import` moved, and there is no "
+                            "record of where they came from: they no longer run; run hookrun "
+                            "install again, or move them back into the settings file by hand",)
