@@ -146,13 +146,12 @@ def uninstall(*, scope: str, project: str, environ: Mapping[str, str],
     path = files.settings_path(scope, project=project, environ=environ)
     done, written = _edit(path, lambda data, text, state: _uninstalled(
         path, data, text, state, keep_imported=keep_imported))
+    found = configuration.find(config_path, environ=environ, cwd=project)
     notes = undo_config(done.undone) if written.changed or done.undone else ()
     if written.changed and not done.undone and not keep_imported:
-        notes += _unrecorded_imports(configuration.find(config_path, environ=environ,
-                                                        cwd=project))
+        notes += _unrecorded_imports(found)
     restored = done.restored or restore.Restored("")
-    removed = guarding.remove(configuration.find(config_path, environ=environ, cwd=project),
-                              tuple(GUARDS))
+    removed = guarding.remove(found, tuple(GUARDS))
     return Report("uninstall", scope, path, done.merged.changes, _tidy_backup(path, written),
                   notes=notes, restored=restored.exact, regrouped=restored.moved, guards=removed)
 
