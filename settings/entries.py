@@ -3,7 +3,8 @@
 One entry per event that hookrun.toml uses::
 
     {"matcher": "Bash|Edit", "hooks": [{"type": "command",
-        "command": "'/path/to/.venv/bin/hookrun' run PreToolUse", "timeout": 12}]}
+        "command": "'/path/to/.venv/bin/hookrun' run PreToolUse # hookrun install",
+        "timeout": 12}]}
 
 Every command install writes ends in the shell comment ``# hookrun install``, and only a group
 whose single handler is exactly such a command counts as install's own: a hand-written

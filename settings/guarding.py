@@ -6,7 +6,6 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Sequence
 
-from hookswarm.executor import config as configuration
 from hookswarm.lib.errors import ConfigError
 from hookswarm.settings import files, guards, migration
 
@@ -61,23 +60,24 @@ def _text(data: bytes | None, path: str) -> str:
 
 
 def _check(text: str, new: str, path: str, names: Sequence[str]) -> None:
-    """The config must load before and after; a guard's hook written by hand is not doubled."""
+    """A guard's hook written by hand is not doubled. (Install then loads the whole config,
+    and puts hookrun.toml back if it does not load.)"""
     migration.check_appendable(text, path)
-    before = _parse(_without(text, names), path)
     mine = {hook.name: name for name in names for hook in guards.GUARDS[name].hooks}
-    for hook in before.hooks:
-        if hook.name in mine:
-            raise ConfigError(f"already has a hook named '{hook.name}' outside the block install "
-                              f"writes: remove or rename it, then run hookrun install "
-                              f"--{mine[hook.name]} again (nothing was changed)", path=path)
-    _parse(new, path)
+    for table in _tables(_without(text, names), path):
+        name = str(table.get("name"))
+        if name in mine:
+            raise ConfigError(f"already has a hook named '{name}' outside the block install "
+                              "writes: remove or rename it, then run hookrun install "
+                              f"--{mine[name]} again (nothing was changed)", path=path)
 
 
-def _parse(text: str, path: str) -> configuration.Config:
+def _tables(text: str, path: str) -> list[dict[str, object]]:
     try:
-        return configuration.parse(tomllib.loads(text), path)
+        hooks = tomllib.loads(text).get("hooks", [])
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", path=path) from None
+    return [h for h in hooks if isinstance(h, dict)] if isinstance(hooks, list) else []
 
 
 def _without(text: str, names: Sequence[str]) -> str:

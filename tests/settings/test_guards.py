@@ -117,3 +117,13 @@ def test_the_guards_table_names_only_real_events_and_calls() -> None:
             module, _, function = hook.call.partition(":")
             assert callable(getattr(__import__(module, fromlist=[function]), function))
 
+
+
+def test_a_config_that_does_not_load_is_put_back_as_it_was(workspace: Workspace) -> None:
+    config = workspace.config('bogus = 1\n[[hooks]]\nname = "s"\nevent = "Stop"\n'
+                              'command = "true"\n')
+    before = config.read_bytes()
+    with pytest.raises(ConfigError, match="bogus"):
+        guard(workspace)
+    assert config.read_bytes() == before
+    assert not workspace.settings().exists()
