@@ -19,6 +19,7 @@ from hookswarm.lib.json_report import json_report
 from hookswarm.settings import importer, report
 from hookswarm.settings import install as settings
 from hookswarm.settings.files import SCOPES
+from hookswarm.settings.guards import GUARDS, MODES
 from hookswarm.settings.migration import parse_events
 
 
@@ -45,31 +46,73 @@ _json = click.option("--json", "as_json", is_flag=True,
                      help="Print a JSON report (versioned envelope) instead of text.")
 
 
+def _guard_flags(command: Callable[..., None]) -> Callable[..., None]:
+    """One flag per built-in guard (``--agent-guard``, ...), from the table in ``guards``."""
+    for name, guard in reversed(list(GUARDS.items())):
+        command = click.option(f"--{name}", _flag(name), is_flag=True, help=guard.help)(command)
+    return command
+
+
+def _flag(name: str) -> str:
+    return "guard_" + name.replace("-", "_")
+
+
+def _chosen(flags: dict[str, bool]) -> tuple[str, ...]:
+    return tuple(name for name in GUARDS if flags.get(_flag(name)))
+
+
 @click.command(help="Add one `hookrun run` entry per event hookrun.toml uses to a Claude Code "
-                    "settings file. Idempotent; other keys and hooks keep their bytes.",
+                    "settings file. Idempotent; other keys and hooks keep their bytes. A guard "
+                    "flag first adds that guard's hooks to hookrun.toml.",
                epilog="\b\nExamples:\n  hookrun install\n  hookrun install --scope local --json\n"
-                      "  hookrun install --scope user --config ~/.claude/hookrun.toml")
+                      "  hookrun install --scope user --config ~/.claude/hookrun.toml\n"
+                      "  hookrun install --agent-guard --mode warn")
 @_scope
 @_config
 @_hookrun
+@_guard_flags
+@click.option("--mode", type=click.Choice(MODES),
+              help="The guards' mode: block (default), warn (allow, with a note to the model) "
+                   "or off.")
 @_json
-def install(scope: str, config_path: str | None, executable: str | None, as_json: bool) -> None:
+def install(scope: str, config_path: str | None, executable: str | None, mode: str | None,
+            as_json: bool, **flags: bool) -> None:
     project = _project()
+    chosen = _chosen(flags)
+    if mode and not chosen:
+        raise click.UsageError("--mode goes with a guard flag, such as --agent-guard")
     _respond("install", as_json, lambda: settings.install(
         scope=scope, project=project, environ=os.environ, config_path=config_path,
-        executable=executable), lambda r: report.install_lines(r, project=project))
+        executable=executable, guards=chosen, mode=mode or "block"),
+        lambda r: report.install_lines(r, project=project))
 
 
-@click.command(help="Remove exactly the entries `hookrun install` added; with nothing else "
-                    "changed the file is back to its original bytes.",
-               epilog="\b\nExamples:\n  hookrun uninstall\n  hookrun uninstall --scope user")
+@click.command(help="Remove exactly the entries `hookrun install` added and put back the hooks "
+                    "`hookrun import` moved; with nothing else changed the file is back to its "
+                    "original bytes.",
+               epilog="\b\nExamples:\n  hookrun uninstall\n  hookrun uninstall --scope user\n"
+                      "  hookrun uninstall --keep-imported")
 @_scope
+@_config
+@click.option("--keep-imported", is_flag=True,
+              help="Leave the imported hooks in hookrun.toml instead of putting them back into "
+                   "the settings file.")
+@_guard_flags
+@_hookrun
 @_json
-def uninstall(scope: str, as_json: bool) -> None:
+def uninstall(scope: str, config_path: str | None, keep_imported: bool,
+              executable: str | None, as_json: bool, **flags: bool) -> None:
     project = _project()
+    chosen = _chosen(flags)
+    if chosen:
+        _respond("uninstall", as_json, lambda: settings.remove_guards(
+            scope=scope, project=project, environ=os.environ, config_path=config_path,
+            guards=chosen, executable=executable),
+            lambda r: report.guard_removal_lines(r, project=project))
+        return
     _respond("uninstall", as_json, lambda: settings.uninstall(
-        scope=scope, project=project, environ=os.environ),
-        lambda r: report.uninstall_lines(r, project=project))
+        scope=scope, project=project, environ=os.environ, keep_imported=keep_imported,
+        config_path=config_path), lambda r: report.uninstall_lines(r, project=project))
 
 
 @click.command(name="import",

@@ -5,8 +5,9 @@ load, a call that does not import (``hookrun run`` imports it with the same path
 that is not a valid regular expression. Warnings are what may only look wrong from here: a
 command or script not found on this PATH or in this project directory may exist where Claude
 Code runs it; duplicated hooks; settings entries that ``hookrun install`` wrote for an older
-version of the config; and, where the plugin runs hookrun, events its hooks.json lacks and
-chains longer than its fixed timeout (``hookrun install`` sizes its entries, so no such limit).
+version of the config; commands a settings file also runs natively (they would run twice); and,
+where the plugin runs hookrun, events its hooks.json lacks and chains longer than its fixed
+timeout (``hookrun install`` sizes its entries, so no such limit).
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from hookswarm.executor import config as configuration
 from hookswarm.executor.config import Config, HookSpec
 from hookswarm.executor.entry import stdout_diverted
 from hookswarm.executor.runners import resolve
-from hookswarm.lib.errors import ConfigError
+from hookswarm.lib.errors import ConfigError, SettingsError
 
 if TYPE_CHECKING:
+    from hookswarm.settings.document import Document
     from hookswarm.settings.entries import Entry
 
 # Programs whose first argument that is not an option is a script file: ``python3 x.py``,
@@ -65,6 +67,7 @@ def check(config: Config, *, environ: Mapping[str, str], cwd: str) -> Iterable[F
     yield from _shadowed(config.hooks)
     yield from _installed(config, environ=environ, project=project)
     yield from _under_plugin(config, environ=environ, project=project)
+    yield from _also_native(config, environ=environ, project=project)
 
 
 def _runnable(hook: HookSpec, *, environ: Mapping[str, str], project: str) -> Iterable[Finding]:
@@ -215,6 +218,39 @@ def _under_plugin(config: Config, *, environ: Mapping[str, str],
     if plugin.runs_hookrun(paths):
         for hook, message in plugin.problems(config, plugin.entries()):
             yield Finding("warning", hook, message)
+def _also_native(config: Config, *, environ: Mapping[str, str],
+                 project: str) -> Iterable[Finding]:
+    """Commands a settings file runs natively on the event hookrun.toml runs them on: where
+    both match, the hook runs twice."""
+    from hookswarm.settings import files, native
+
+    ours: dict[tuple[str, str], list[HookSpec]] = {}
+    for hook in config.hooks:
+        if hook.command:
+            ours.setdefault((hook.event, hook.command.strip()), []).append(hook)
+    for scope in files.SCOPES:
+        path = files.settings_path(scope, project=project, environ=environ)
+        for item in native.handlers(_settings(path)) if ours else ():
+            for hook in ours.get((item.event, item.command.strip()), []) if (
+                    item.kind == "command") else []:
+                where = f"hooks.{item.event}[{item.group}].hooks[{item.index}]"
+                matcher = f" (matcher {item.matcher!r})" if item.matcher else ""
+                again = "" if scope == "project" else f" --scope {scope}"
+                yield Finding("warning", hook.name, f"runs {hook.command!r} on {hook.event}, "
+                              f"and {path} ({scope} scope) runs the same command natively at "
+                              f"{where}{matcher}: where both match, it runs twice; remove one "
+                              f"(`hookrun import{again}` removes the native copy)")
+
+
+def _settings(path: str) -> Document:
+    """A settings file as a document; one that is missing or does not parse is empty."""
+    from hookswarm.settings.document import decode, parse
+
+    try:
+        with open(path, "rb") as handle:
+            return parse(decode(handle.read(), path), path)
+    except (OSError, SettingsError):
+        return parse("", path)
 
 
 def _hookrun_groups(path: str) -> Iterator[tuple[str, dict[str, Any], str]]:

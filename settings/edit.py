@@ -66,3 +66,29 @@ def _gap(text: str, container: Node, style: Style) -> str:
         return between[between.index(",") + 1:]
     leading = text[container.start + 1:children[0].start]
     return leading or style.item_sep[1:]
+
+
+def taken_out(text: str, container: Node, index: int) -> tuple[str, str]:
+    """Where ``remove(text, container, index)`` cuts and the text it cuts: ``(at, cut)``.
+
+    ``at`` is "inner" (the only child: the whole inside goes), "after" (the separator before
+    the child and the child) or "before" (the first child and the separator after it).
+    """
+    children = container.children()
+    if len(children) == 1:
+        return "inner", text[container.start + 1:container.end - 1]
+    if index > 0:
+        return "after", text[children[index - 1].end:children[index].end]
+    return "before", text[children[0].start:children[1].start]
+
+
+def put_back(text: str, container: Node, index: int, at: str, cut: str) -> str | None:
+    """The exact inverse of ``remove``, given what ``taken_out`` said; None if it cannot fit."""
+    children = container.children()
+    if at == "inner" and text[container.start + 1:container.end - 1] == "":
+        return set_inner(text, container, cut)
+    if at == "after" and 0 < index <= len(children):
+        return text[:children[index - 1].end] + cut + text[children[index - 1].end:]
+    if at == "before" and index == 0 and children:
+        return text[:children[0].start] + cut + text[children[0].start:]
+    return None

@@ -3,11 +3,14 @@
 One entry per event that hookrun.toml uses::
 
     {"matcher": "Bash|Edit", "hooks": [{"type": "command",
-        "command": "'/path/to/.venv/bin/hookrun' run PreToolUse", "timeout": 12}]}
+        "command": "'/path/to/.venv/bin/hookrun' run PreToolUse # hookrun install",
+        "timeout": 12}]}
 
-A group whose single handler runs ``hookrun run EVENT [--config PATH]`` counts as hookrun's own:
-the program is named ``hookrun``, or it is a path (``--hookrun PATH``) and the command has
-exactly the shape install writes. ``npm run Stop`` and ``make run PreToolUse`` are the user's.
+Every command install writes ends in the shell comment ``# hookrun install``, and only a group
+whose single handler is exactly such a command counts as install's own: a hand-written
+``hookrun run SessionStart --config /team/hookrun.toml`` is the user's and is never touched.
+``is_hookrun_run`` still recognises any ``hookrun run EVENT`` by its shape (``npm run Stop``
+and ``make run PreToolUse`` are not), for the checks that care what runs, not who wrote it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import re
 import shlex
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,7 @@ from hookswarm.lib.protocol import AGENT_TOOL_NAMES
 # hook's own timeout; Claude Code must not give up on hookrun before that answer arrives.
 TIMEOUT_MARGIN = 2.0
 _PLAIN = re.compile(r"^[A-Za-z0-9_|, ]+$")
+MARK = " # hookrun install"  # a shell comment: /bin/sh ignores it, uninstall looks for it
 
 SHELL_OPERATORS = frozenset({"&&", "||", ";", "|", "&"})
 
@@ -73,10 +77,25 @@ def run_command(executable: str, event: str, config_path: str | None) -> str:
     return " ".join(words)
 
 
+def installed_command(executable: str, event: str, config_path: str | None) -> str:
+    """The command install writes: ``run_command`` plus the mark that says install wrote it."""
+    return run_command(executable, event, config_path) + MARK
+
+
+def is_installed(command: Any) -> bool:
+    """Is this exactly a command ``installed_command`` writes?"""
+    if not isinstance(command, str) or not command.endswith(MARK):
+        return False
+    words = shell_words(command)
+    return (len(words) in (3, 5) and _run_shape(words[2:]) and command == installed_command(
+        words[0], words[2], words[4] if len(words) == 5 else None))
+
+
 def is_hookrun_run(command: Any) -> bool:
-    """Is this shell command one install writes, ``'<hookrun>' run EVENT [--config PATH]``?"""
+    """Does this shell command run ``'<hookrun>' run EVENT [--config PATH]``, whoever wrote it?"""
     if not isinstance(command, str):
         return False
+    command = command.removesuffix(MARK)
     words = shell_words(command)
     if len(words) < 2 or words[1] != "run" or any(w in SHELL_OPERATORS for w in words):
         return False
@@ -112,20 +131,29 @@ def _run_shape(rest: Sequence[str]) -> bool:
 
 
 def is_hookrun_group(group: Any) -> bool:
-    """Is this matcher group one of hookrun's entries?"""
+    """Does this matcher group hand its event to ``hookrun run``, whoever wrote it?"""
+    return _single_command(group, is_hookrun_run)
+
+
+def is_installed_group(group: Any) -> bool:
+    """Is this matcher group one that install wrote (and so may update or remove)?"""
+    return _single_command(group, is_installed)
+
+
+def _single_command(group: Any, test: Callable[[Any], bool]) -> bool:
     handlers = group.get("hooks") if isinstance(group, dict) else None
     if not isinstance(handlers, list) or len(handlers) != 1:
         return False
     handler = handlers[0]
     return (isinstance(handler, dict) and handler.get("type") == "command"
-            and is_hookrun_run(handler.get("command")))
+            and test(handler.get("command")))
 
 
 def desired(config: Config, *, executable: str, config_path: str | None) -> tuple[Entry, ...]:
     """One entry per event of ``config``, in Claude Code's event order."""
     _check_recognisable(executable)
     return tuple(
-        Entry(event=event, command=run_command(executable, event, config_path),
+        Entry(event=event, command=installed_command(executable, event, config_path),
               timeout=entry_timeout(config.for_event(event)),
               matcher=combined_matcher(event, [h.matcher for h in config.for_event(event)]))
         for event in config.events()

@@ -15,17 +15,17 @@ from typing import Any
 
 from hookswarm.executor import config as configuration
 from hookswarm.lib.errors import ConfigError, SettingsError
-from hookswarm.settings import entries, files, migration
+from hookswarm.settings import entries, files, manifest, migration
 from hookswarm.settings.document import Document, decode, parse
 from hookswarm.settings.install import (
     Written,
     change_json,
     label,
     load,
-    pristine,
     reference,
     save,
 )
+from hookswarm.settings.manifest import Imported, Manifest
 from hookswarm.settings.merge import Merged
 from hookswarm.settings.migration import Moved, Plan
 
@@ -97,9 +97,10 @@ def _carry_out(scope: str, plan: Plan, data: bytes | None) -> ImportReport:
     config_written = plan.config_after != (plan.config_before or "")
     if config_written:
         files.write(plan.config, plan.config_after.encode())
+    state = manifest.read(plan.settings)
     try:
         written = save(plan.settings, data, Merged(plan.settings_after, plan.changes),
-                       pristine=pristine(plan.settings_before, plan.settings))
+                       state=state, after=recorded(state, plan, data))
     except SettingsError:
         if plan.config_before is None:
             files.remove(plan.config)
@@ -107,6 +108,16 @@ def _carry_out(scope: str, plan: Plan, data: bytes | None) -> ImportReport:
             files.write(plan.config, plan.config_before.encode())
         raise
     return ImportReport(scope, plan, True, written, config_written)
+
+
+def recorded(state: Manifest, plan: Plan, data: bytes | None) -> Manifest:
+    """The manifest with this import in it, so that uninstall can undo it."""
+    imports = state.imports
+    if plan.cuts or plan.appended:
+        imports += (Imported(config=os.path.realpath(plan.config),
+                             config_created=plan.config_before is None,
+                             appended=plan.appended, cuts=plan.cuts),)
+    return Manifest(created=state.created or data is None, imports=imports)
 
 
 def _read_config(path: str) -> str | None:

@@ -1,9 +1,11 @@
 """Merging hookrun's entries into settings text and taking them out again; pure text in, out.
 
+Only the entries install wrote (``entries.is_installed_group``) are ever updated or removed.
 Removal is the exact inverse of insertion. Only a container that install had to fill (an
 empty file, ``{}``, ``"hooks": {}``, an empty event list) cannot tell on its own what it
 looked like before; ``original`` — the backup of the file as it was before the first install —
-answers that, and without it such a container goes away with the entry it held.
+answers that, and without it such a container goes away with the entry it held, unless
+``keep`` names it (an event list that import emptied and uninstall refills).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from hookswarm.lib.errors import SettingsError
 from hookswarm.settings import edit
 from hookswarm.settings.document import BOM, Document, Node, Path, parse
-from hookswarm.settings.entries import Entry, is_hookrun_group
+from hookswarm.settings.entries import Entry, is_hookrun_group, is_installed_group
 from hookswarm.settings.style import Style, detect
 
 ADD, UPDATE, REMOVE, KEEP = "add", "update", "remove", "keep"
@@ -37,11 +39,15 @@ class Merged:
 
     text: str | None
     changes: tuple[Change, ...]
+    notes: tuple[str, ...] = ()
 
 
-def install(text: str, entries: Sequence[Entry], *, path: str,
-            original: Document | None) -> Merged:
-    """Settings text with exactly ``entries`` as hookrun's entries: added, updated or removed."""
+def install(text: str, entries: Sequence[Entry], *, path: str, original: Document | None,
+            created: bool = False) -> Merged:
+    """Settings text with exactly ``entries`` as install's entries: added, updated or removed.
+
+    ``created``: hookrun made the file, so a file left with nothing in it goes.
+    """
     wanted = {entry.event: entry for entry in entries}
     text, gone = remove_groups(text, path=path, original=original,
                                doomed=lambda event, nth: event not in wanted or nth > 0)
@@ -49,24 +55,44 @@ def install(text: str, entries: Sequence[Entry], *, path: str,
     for entry in entries:
         text, action = _put(parse(text, path), entry)
         changes.append(Change(entry.event, action, entry.group()))
-    return Merged(_unless_created(text, gone, original), tuple(changes))
+    return Merged(_unless_created(text, gone, created), tuple(changes),
+                  _hand_written(parse(text, path), wanted))
 
 
-def uninstall(text: str, *, path: str, original: Document | None) -> Merged:
-    """Settings text without any hookrun entry, formatted as before install."""
+def uninstall(text: str, *, path: str, original: Document | None, created: bool = False,
+              keep: frozenset[Path] = frozenset()) -> Merged:
+    """Settings text without any entry install wrote, formatted as before install."""
     new, gone = remove_groups(text, path=path, original=original,
-                              doomed=lambda event, nth: True)
+                              doomed=lambda event, nth: True, keep=keep)
     changes = tuple(Change(event, REMOVE) for event in dict.fromkeys(gone))
-    return Merged(_unless_created(new, gone, original), changes)
+    return Merged(_unless_created(new, gone, created), changes)
 
 
-def _unless_created(text: str, gone: Sequence[str], original: Document | None) -> str | None:
+def _unless_created(text: str, gone: Sequence[str], created: bool) -> str | None:
     """None (delete the file) when removing entries left just what install made from nothing."""
-    return None if gone and original is None and text == CREATED else text
+    return None if gone and created and text == CREATED else text
+
+
+def _hand_written(document: Document, wanted: Mapping[str, Entry]) -> tuple[str, ...]:
+    """Entries someone wrote by hand that also run ``hookrun run`` for an installed event."""
+    hooks = hooks_node(document)
+    notes = []
+    for member in hooks.members if hooks is not None else ():
+        if member.key not in wanted or member.value.kind != "array":
+            continue
+        for index, node in enumerate(member.value.items):
+            group = document.value(node)
+            if is_hookrun_group(group) and not is_installed_group(group):
+                command = group["hooks"][0]["command"]
+                notes.append(f"hooks.{member.key}[{index}] runs {command!r}, written by hand: "
+                             "left as it is; if it runs the same hookrun.toml, its hooks run "
+                             "twice, so remove it")
+    return tuple(notes)
 
 
 def hookrun_groups(document: Document) -> Iterator[tuple[str, int, int]]:
-    """``(event, index, nth)`` of each hookrun entry; ``nth`` counts earlier ones of its event."""
+    """``(event, index, nth)`` of each entry install wrote; ``nth`` counts earlier ones of its
+    event."""
     hooks = hooks_node(document)
     if hooks is None:
         return
@@ -75,7 +101,7 @@ def hookrun_groups(document: Document) -> Iterator[tuple[str, int, int]]:
             continue  # a duplicate key that JSON.parse overrides
         nth = 0
         for index, group in enumerate(member.value.items):
-            if is_hookrun_group(document.value(group)):
+            if is_installed_group(document.value(group)):
                 yield member.key, index, nth
                 nth += 1
 
@@ -92,8 +118,10 @@ def hooks_node(document: Document) -> Node | None:
 
 
 def remove_groups(text: str, *, path: str, original: Document | None,
-                  doomed: Callable[[str, int], bool]) -> tuple[str, list[str]]:
-    """Remove the hookrun entries ``doomed(event, nth)`` picks; also the events they were in."""
+                  doomed: Callable[[str, int], bool],
+                  keep: frozenset[Path] = frozenset()) -> tuple[str, list[str]]:
+    """Remove the entries ``doomed(event, nth)`` picks; also the events they leave empty,
+    except those in ``keep``."""
     gone: list[str] = []
     while True:
         document = parse(text, path)
@@ -101,15 +129,16 @@ def remove_groups(text: str, *, path: str, original: Document | None,
                        if doomed(event, nth)), None)
         if target is None:
             return text, gone
-        text = remove_item(document, ("hooks", target[0]), target[1], original)
+        text = remove_item(document, ("hooks", target[0]), target[1], original, keep)
         gone.append(target[0])
 
 
-def remove_item(document: Document, path: Path, index: int, original: Document | None) -> str:
+def remove_item(document: Document, path: Path, index: int, original: Document | None,
+                keep: frozenset[Path] = frozenset()) -> str:
     """Remove item ``index`` of the list at ``path``; a list it empties is tidied away."""
     container = document.find(path)
     assert container is not None
-    if len(container.items) > 1:
+    if len(container.items) > 1 or path in keep:
         return edit.remove(document.text, container, index)
     return _empty_or_drop(document, path, original)
 

@@ -19,10 +19,12 @@ from hookswarm.lib.protocol import ON_FAILURE_IGNORED
 from hookswarm.settings import edit, merge, native
 from hookswarm.settings.document import Document, parse
 from hookswarm.settings.entries import Entry, combined_matcher, matcher_covers
+from hookswarm.settings.manifest import Cut
 from hookswarm.settings.merge import Change
 from hookswarm.settings.native import Native
 
 EntriesFor = Callable[[Config], Sequence[Entry]]
+IMPORTED_BY = "by `hookrun import`"  # ends the comment above what import appends
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,7 @@ class Plan:
     config_after: str
     changes: tuple[Change, ...] = ()
     notes: tuple[str, ...] = ()
+    cuts: tuple[Cut, ...] = ()  # in the order made; uninstall puts them back in reverse
 
     @property
     def changed(self) -> bool:
@@ -85,15 +88,17 @@ def plan(settings: Document, config_text: str | None, *, config_path: str,
     kept = tuple(Kept(h, reason) for h in candidates if (reason := native.stays_native(h)))
     movable = [h for h in candidates if not native.stays_native(h)]
     moved = _name(_merge_copies(movable, existing), existing)
-    config_after = _append(config_text, [m for m in moved if not m.existing], existing,
-                           source or settings.path)
+    added = [m for m in moved if not m.existing]
+    config_after = _append(config_text, added, existing, source or settings.path)
+    _check_faithful(settings.path, added, config_after[len(config_text or ""):])
     new_config = _config(config_after, config_path)
-    stripped = _strip(settings, [s for m in moved for s in m.sources])
+    stripped, cuts = _strip(settings, [s for m in moved for s in m.sources])
     merged = merge.install(stripped, entries_for(new_config), path=settings.path,
                            original=original)
     assert merged.text is not None
     return Plan(settings.path, config_path, chosen, moved, kept, settings.text, merged.text,
-                config_text, config_after, merged.changes, _notes(moved, others or {}))
+                config_text, config_after, merged.changes,
+                (*_notes(moved, others or {}), *merged.notes), cuts)
 
 
 def parse_events(text: str | None) -> tuple[str, ...] | None:
@@ -207,16 +212,10 @@ def _handler_notes(copies: Sequence[Native]) -> list[str]:
 
 
 def _name(moved: Sequence[Moved], existing: Config) -> tuple[Moved, ...]:
-    taken = {h.name for h in existing.hooks}
-    named = []
-    for item in moved:
-        if item.existing:
-            named.append(item)
-            continue
-        name = native.unique_name(native.derive_name(item.command), taken)
-        taken.add(name)
-        named.append(replace(item, name=name))
-    return tuple(named)
+    fresh = [m for m in moved if not m.existing]
+    names = iter(native.names_for([(m.event, m.command) for m in fresh],
+                                  {h.name for h in existing.hooks}))
+    return tuple(m if m.existing else replace(m, name=next(names)) for m in moved)
 
 
 def _append(text: str | None, moved: Sequence[Moved], existing: Config, source: str) -> str:
@@ -224,15 +223,45 @@ def _append(text: str | None, moved: Sequence[Moved], existing: Config, source: 
     before = text or ""
     if not moved:
         return before
-    _check_appendable(before, existing.path)
-    lines = [f"# imported from {source} by `hookrun import`"]
+    check_appendable(before, existing.path)
+    lines = [f"# imported from {source} {IMPORTED_BY}"]
     for item in moved:
         lines += ["", *toml_table(item, default_on_error=existing.on_error)]
     lead = "" if not before else ("\n" if before.endswith("\n") else "\n\n")
     return before + lead + "\n".join(lines) + "\n"
 
 
-def _check_appendable(text: str, path: str) -> None:
+def _check_faithful(path: str, added: Sequence[Moved], appended: str) -> None:
+    """Refuse, naming the setting, when a moved hook would not read back as it was read:
+    text that is not valid Unicode (a lone surrogate such as "\\ud800" is valid JSON), a
+    number TOML cannot hold as JSON had it."""
+    for item in added:
+        for field, value in (("matcher", item.matcher), ("command", item.command)):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise _unwritable(path, item, field, f"holds {value[exc.start:exc.end]!r}, "
+                                  "which is not valid Unicode") from None
+    tables = tomllib.loads(appended).get("hooks", []) if added else []
+    for item, table in zip(added, tables, strict=True):
+        wrote: dict[str, object] = {"matcher": item.matcher, "command": item.command,
+                                    "timeout": item.timeout}
+        for field, expected in wrote.items():
+            if table.get(field, "") != expected:
+                raise _unwritable(path, item, field, f"{expected!r} reads back as "
+                                  f"{table.get(field, '')!r}")
+
+
+def _unwritable(path: str, item: Moved, field: str, why: str) -> SettingsError:
+    source = item.sources[0]
+    where = f"hooks.{source.event}[{source.group}]" + (
+        "" if field == "matcher" else f".hooks[{source.index}]") + f".{field}"
+    return SettingsError(f"{path}: {where} {why}, so hookrun cannot write it back as it was "
+                         f"read; fix it in the file, or leave {source.event} out with --events "
+                         "(nothing was changed)")
+
+
+def check_appendable(text: str, path: str) -> None:
     """TOML allows no ``[[hooks]]`` table after ``hooks = [...]``: say so, not "invalid TOML"."""
     try:
         tomllib.loads(text + "\n[[hooks]]\n")
@@ -263,13 +292,16 @@ def _number(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
-def _strip(settings: Document, sources: Sequence[Native]) -> str:
-    """Settings text without the moved handlers; a group they empty goes, its list stays."""
+def _strip(settings: Document, sources: Sequence[Native]) -> tuple[str, tuple[Cut, ...]]:
+    """Settings text without the moved handlers (a group they empty goes, its list stays),
+    and the cuts that took them out."""
     text = settings.text
+    cuts = []
     for hook in sorted(sources, key=lambda h: (_event_order(settings, h.event), h.group,
                                                h.index), reverse=True):
-        text = _remove_handler(parse(text, settings.path), hook)
-    return text
+        text, cut = _remove_handler(parse(text, settings.path), hook)
+        cuts.append(cut)
+    return text, tuple(cuts)
 
 
 def _event_order(settings: Document, event: str) -> int:
@@ -277,15 +309,20 @@ def _event_order(settings: Document, event: str) -> int:
     return hooks.index_of(event) if hooks else 0
 
 
-def _remove_handler(document: Document, hook: Native) -> str:
+def _remove_handler(document: Document, hook: Native) -> tuple[str, Cut]:
     events = document.find(("hooks", hook.event))
     assert events is not None
     group = events.items[hook.group]
     handlers = group.get("hooks")
     assert handlers is not None
     if len(handlers.value.items) > 1 or {m.key for m in group.members} - {"matcher", "hooks"}:
-        return edit.remove(document.text, handlers.value, hook.index)  # keep the group's extras
-    return edit.remove(document.text, events, hook.group)
+        container, index, number = handlers.value, hook.index, hook.group  # keep the extras
+    else:
+        container, index, number = events, hook.group, None
+    at, text = edit.taken_out(document.text, container, index)
+    value = document.value(container)
+    cut = Cut(hook.event, number, index, at, text, value.pop(index), value, hook.matcher)
+    return edit.remove(document.text, container, index), cut
 
 
 def _notes(moved: Sequence[Moved], others: Mapping[str, Document]) -> tuple[str, ...]:

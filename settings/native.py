@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import os
 import re
-import shlex
-from collections.abc import Iterator, Mapping
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from hookswarm.executor.config import EVENTS, MAX_TIMEOUT, valid_timeout
 from hookswarm.lib.protocol import ON_FAILURE_IGNORED
 from hookswarm.settings.document import Document
-from hookswarm.settings.entries import SHELL_OPERATORS, is_hookrun_group, runs_hookrun
+from hookswarm.settings.entries import (
+    SHELL_OPERATORS,
+    is_installed_group,
+    runs_hookrun,
+    shell_words,
+)
 from hookswarm.settings.merge import hooks_node
 
 # Keys a moved command hook may carry; anything else stays with Claude Code.
@@ -25,6 +32,8 @@ _LAUNCHERS = frozenset({"env", "exec", "sh", "bash", "zsh", "dash", "node", "den
                         "bunx", "npx", "uv", "uvx", "run", "ruby", "perl", "php", "pipx",
                         "poetry", "pdm", "hatch", "time", "nice", "nohup", "timeout"})
 _PYTHON = re.compile(r"^python[0-9.]*$")
+SCRIPT_SUFFIXES = frozenset({".py", ".sh", ".bash", ".zsh", ".js", ".mjs", ".cjs", ".ts",
+                             ".mts", ".rb", ".pl", ".php", ".lua", ".ps1", ".fish"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +62,7 @@ class Native:
 
 
 def handlers(document: Document) -> Iterator[Native]:
-    """Every handler outside hookrun's own entries, in settings order."""
+    """Every handler outside the entries install wrote, in settings order."""
     hooks = hooks_node(document)
     if hooks is None:
         return
@@ -62,7 +71,7 @@ def handlers(document: Document) -> Iterator[Native]:
             continue
         for number, node in enumerate(member.value.items):
             group = document.value(node)
-            if not isinstance(group, dict) or is_hookrun_group(group):
+            if not isinstance(group, dict) or is_installed_group(group):
                 continue
             yield from _group_handlers(member.key, number, group)
 
@@ -139,32 +148,77 @@ def blocks_on_failure(hook: Native) -> bool:
 
 
 def derive_name(command: str) -> str:
-    """A hook name from its command: the script's base name, else the program's."""
-    words = _words(command)
-    after_module = False
-    for word in words:
+    """A hook name from its command: the script it runs, wherever it sits in a pipeline or a
+    list (``jq ... | ~/.claude/hooks/validate-bash.sh``), else ``-m``'s module, else the first
+    program."""
+    parts = _simple_commands(command)
+    words = [w for part in parts for w in part]
+    script = next((w for w in words if _is_script(w)), None) or next(
+        (p for p in map(_program, parts) if p and "/" in p), None)
+    if script is not None:
+        return _slug(os.path.splitext(os.path.basename(script.rstrip("/")))[0])
+    module = next((b for a, b in itertools.pairwise(words) if a == "-m"), None)
+    if module is not None:
+        return _slug(module.rsplit(".", 1)[-1])
+    program = next((p for p in map(_program, parts) if p and p != "cd"), None) or (
+        parts[0][0] if parts else None)
+    return _slug(os.path.basename(program)) if program else "hook"
+
+
+def names_for(hooks: Sequence[tuple[str, str]], taken: set[str]) -> list[str]:
+    """A name for each ``(event, command)``: its script's name; where two hooks share that,
+    with the event added; where that is shared too, with a digest of the command. So a hook's
+    name depends on what it runs and what else shares its script, never on the order."""
+    bases = [derive_name(command) for _, command in hooks]
+    shared = Counter(bases)
+    per_event = Counter(zip(bases, (event for event, _ in hooks), strict=True))
+    names = []
+    for (event, command), base in zip(hooks, bases, strict=True):
+        options = [base, f"{base}-{_kebab(event)}", f"{base}-{_digest(event, command)}"]
+        skip = 0 if shared[base] == 1 else 1 if per_event[(base, event)] == 1 else 2
+        name = next((o for o in options[skip:] if o not in taken), None) or unique_name(
+            options[-1], taken)
+        taken.add(name)
+        names.append(name)
+    return names
+
+
+def _simple_commands(command: str) -> list[list[str]]:
+    """The words of each simple command of a pipeline or list."""
+    parts: list[list[str]] = [[]]
+    for word in shell_words(command) or command.split():
         if word in SHELL_OPERATORS:
-            break
-        if after_module:
-            return _slug(word.rsplit(".", 1)[-1])
-        after_module = word == "-m"
-        if _skipped(word):
-            continue
-        return _slug(os.path.splitext(os.path.basename(word.rstrip("/")))[0])
-    return _slug(os.path.basename(words[0])) if words else "hook"
+            parts.append([])
+        else:
+            parts[-1].append(word)
+    return [part for part in parts if part]
 
 
-def _words(command: str) -> list[str]:
-    try:
-        return shlex.split(command)
-    except ValueError:
-        return command.split()
+def _is_script(word: str) -> bool:
+    return (not word.startswith("-") and "=" not in word.split("/")[0]
+            and os.path.splitext(word.rstrip("/"))[1].lower() in SCRIPT_SUFFIXES)
+
+
+def _program(words: Sequence[str]) -> str | None:
+    """The program a simple command runs, past launchers (env, uv run, npx), flags and
+    VAR=value prefixes."""
+    return next((w for w in words if not _skipped(w)), None)
+
+
+def _kebab(event: str) -> str:
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "-", event).lower()
+
+
+def _digest(event: str, command: str) -> str:
+    text = f"{event}\0{command}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(text).hexdigest()[:6]
 
 
 def _skipped(word: str) -> bool:
     """Launchers, flags and VAR=value prefixes come before the part that names the hook."""
     base = os.path.basename(word)
-    return (word.startswith("-") or base in _LAUNCHERS or bool(_PYTHON.match(base))
+    launcher = base in _LAUNCHERS and (base != "run" or "/" not in word)  # ./hooks/run: a script
+    return (word.startswith("-") or launcher or bool(_PYTHON.match(base))
             or ("=" in word and "/" not in word.split("=", 1)[0]))
 
 

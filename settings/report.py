@@ -15,19 +15,44 @@ def install_lines(report: Report, *, project: str) -> list[str]:
     if not report.changes:
         return [f"hookrun install: {label(report.config, project)} has no hooks, so "
                 f"{where} needs no hookrun entry"]
+    notes = [*_guard_lines(report, project), *(f"  note: {note}" for note in report.notes)]
     if not report.written.changed:
         events = ", ".join(c.event for c in report.changes)
-        return [f"hookrun install: {where} is up to date ({events})"]
+        return [f"hookrun install: {where} is up to date ({events})", *notes]
     return [f"hookrun install: {where}", *entry_lines(report.changes),
-            *_backup_lines(report, project)]
+            *_backup_lines(report, project), *notes]
+
+
+def guard_removal_lines(report: Report, *, project: str) -> list[str]:
+    """``uninstall --agent-guard``: the guard's block went, the entries follow the config."""
+    config = label(report.config, project) if report.config else "hookrun.toml"
+    if not report.guards:
+        return ["hookrun uninstall: no guard block install wrote in " + config + "; nothing to do"]
+    lines = [f"hookrun uninstall: removed {', '.join(report.guards)} from {config}"]
+    if report.written.changed:
+        lines += entry_lines([c for c in report.changes if c.action != KEEP])
+    return lines
+
+
+def _guard_lines(report: Report, project: str) -> list[str]:
+    config = label(report.config, project)
+    return [f"  {name}: its hooks are in {config} (mode {report.mode}); `hookrun uninstall` "
+            "removes them" for name in report.guards]
 
 
 def uninstall_lines(report: Report, *, project: str) -> list[str]:
     where = label(report.settings, project)
-    if not report.changes:
+    if not report.changes and not report.restored + report.regrouped and not report.guards:
         return [f"hookrun uninstall: no hookrun entries in {where}; nothing to do"]
-    events = ", ".join(c.event for c in report.changes)
+    events = ", ".join(c.event for c in report.changes) or "no event"
     lines = [f"hookrun uninstall: removed hookrun's entries for {events} from {where}"]
+    if report.restored + report.regrouped:
+        lines.append(f"  put back {report.restored + report.regrouped} imported hook(s)"
+                     + (f", {report.regrouped} as group(s) of their own at the end of their "
+                        "event (their place had changed)" if report.regrouped else
+                        " where they were"))
+    lines += [f"  note: {note}" for note in report.notes]
+    lines += [f"  removed {name}'s hooks from hookrun.toml" for name in report.guards]
     if report.written.deleted:
         lines.append(f"  {where} held nothing else, and hookrun had created it: deleted")
     elif report.written.backup_removed:

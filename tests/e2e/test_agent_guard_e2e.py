@@ -9,6 +9,7 @@ the messages a test is about. Holding and releasing use events on the fake serve
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -112,7 +113,13 @@ HOOKRUN_TOML = "".join(
 
 
 def use_guard(project: Path, wiring: str) -> None:
-    if wiring == "hookrun":
+    if wiring == "install":  # what the README tells people to run
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("CLAUDE_PROJECT_DIR", "HOOKRUN_CONFIG")}
+        done = subprocess.run([HOOKRUN, "install", "--agent-guard"], cwd=project, env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+    elif wiring == "hookrun":
         (project / ".claude" / "hookrun.toml").write_text(HOOKRUN_TOML)
         write_settings(project, guard_settings(f"{HOOKRUN} run"))
     else:
@@ -178,7 +185,7 @@ def test_three_agents_in_one_message_all_spawn(
     assert denials(run) == []
 
 
-@pytest.mark.parametrize("wiring", ["command", "hookrun"])
+@pytest.mark.parametrize("wiring", ["command", "hookrun", "install"])
 def test_one_agent_per_message_is_denied_and_the_batch_then_runs(
         messages_api: MessagesAPI, claude_project: Path, wiring: str) -> None:
     use_guard(claude_project, wiring)

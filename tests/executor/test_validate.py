@@ -291,3 +291,26 @@ def test_good_agent_guard_options_pass(tmp_path: Path) -> None:
     toml = ('[[hooks]]\nname = "guard"\nevent = "PreToolUse"\nmatcher = "Agent|Task"\n'
             'call = "hookswarm.hooks.agent_guard:check"\noptions = { mode = "warn" }\n')
     assert findings(tmp_path, toml) == []
+def test_a_command_also_run_natively_is_named_in_both_places(project: Project,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """The reported case: validate said OK while the guard ran natively and through hookrun."""
+    monkeypatch.setenv("HOME", str(project.root / "home"))
+    project.config('[[hooks]]\nname = "guard"\nevent = "PreToolUse"\nmatcher = "Bash"\n'
+                   'command = "true --guard"\n[[hooks]]\nname = "ctx"\nevent = "Stop"\n'
+                   'command = "true --ctx"\n')
+    local = project.root / ".claude" / "settings.local.json"
+    local.write_text(json.dumps({"hooks": {
+        "Stop": [{"hooks": [{"type": "command", "command": "true --guard"}]}],
+        "PreToolUse": [{"matcher": "Edit", "hooks": [{"type": "http", "url": "true --guard"}]},
+                       {"matcher": "Bash|Edit", "hooks": [
+                           {"type": "command", "command": "echo other"},
+                           {"type": "command", "command": " true --guard"}]}]}}))
+    done = hookrun(project, "validate")
+    assert done.returncode == 0
+    assert done.stdout.splitlines()[:1] == [
+        f"warning: {project.root / '.claude' / 'hookrun.toml'}: hook 'guard': runs "
+        f"'true --guard' on PreToolUse, and {local} (local scope) runs the same command "
+        "natively at hooks.PreToolUse[1].hooks[1] (matcher 'Bash|Edit'): where both match, "
+        "it runs twice; remove one (`hookrun import --scope local` removes the native copy)"]
+    assert "OK" not in done.stdout and "ctx" not in done.stdout

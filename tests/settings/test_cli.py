@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from hookswarm.executor.commands import cli
+from hookswarm.settings.entries import MARK
 from tests.settings.workspace import FAKE_HOOKRUN, Workspace
 
 NATIVE = {"hooks": {
@@ -33,8 +34,9 @@ def test_install_then_uninstall_in_text(configured: Workspace) -> None:
     assert done.exit_code == 0
     assert done.stdout.splitlines() == [
         "hookrun install: .claude/settings.json (project scope)",
-        f"  add     PreToolUse        timeout 7  matcher Bash  '{FAKE_HOOKRUN}' run PreToolUse",
-        f"  add     UserPromptSubmit  timeout 12  '{FAKE_HOOKRUN}' run UserPromptSubmit",
+        f"  add     PreToolUse        timeout 7  matcher Bash  '{FAKE_HOOKRUN}' run "
+        f"PreToolUse{MARK}",
+        f"  add     UserPromptSubmit  timeout 12  '{FAKE_HOOKRUN}' run UserPromptSubmit{MARK}",
     ]
     again = hookrun(configured, "install", "--hookrun", FAKE_HOOKRUN)
     assert again.stdout.strip() == ("hookrun install: .claude/settings.json (project scope) is "
@@ -53,7 +55,8 @@ def test_install_json(configured: Workspace) -> None:
     assert body["ok"] and body["changed"] and body["scope"] == "local"
     assert body["settings"].endswith(".claude/settings.local.json")
     assert body["entries"][0] == {"event": "PreToolUse", "action": "add", "matcher": "Bash",
-                                  "command": f"'{FAKE_HOOKRUN}' run PreToolUse", "timeout": 7}
+                                  "command": f"'{FAKE_HOOKRUN}' run PreToolUse{MARK}",
+                                  "timeout": 7}
     undone = envelope(hookrun(configured, "uninstall", "--scope", "local", "--json"),
                       "uninstall")
     assert undone["deleted"] and [e["action"] for e in undone["entries"]] == ["remove"] * 2
@@ -71,7 +74,8 @@ def test_import_shows_a_plan_and_writes_only_when_asked(workspace: Workspace) ->
                  "  Notification: http http://127.0.0.1:9/n",
                  "appends to .claude/hookrun.toml:",
                  '  name = "ctx"',
-                 f"  add     UserPromptSubmit  timeout 6  '{FAKE_HOOKRUN}' run UserPromptSubmit"]:
+                 f"  add     UserPromptSubmit  timeout 6  '{FAKE_HOOKRUN}' run UserPromptSubmit"
+                 f"{MARK}"]:
         assert line in text.splitlines()
     assert path.read_text() == json.dumps(NATIVE, indent=2)
     written = envelope(hookrun(workspace, "import", "--write", "--json",

@@ -211,8 +211,9 @@ def test_desired_gives_one_entry_per_event_in_claude_codes_order() -> None:
     """
     config = configuration.parse(tomllib.loads(toml.replace("\n        ", "\n")), "h.toml")
     assert entries.desired(config, executable="/bin/hookrun", config_path=None) == (
-        Entry("PreToolUse", "/bin/hookrun run PreToolUse", 10, "Bash|Edit|Write"),
-        Entry("Stop", "/bin/hookrun run Stop", 32),
+        Entry("PreToolUse", "/bin/hookrun run PreToolUse # hookrun install", 10,
+              "Bash|Edit|Write"),
+        Entry("Stop", "/bin/hookrun run Stop # hookrun install", 32),
     )
     assert Entry("Stop", "c", 3).group() == {"hooks": [{"type": "command", "command": "c",
                                                          "timeout": 3}]}

@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from hookswarm.executor import config as configuration
 from hookswarm.lib.errors import ConfigError, SettingsError
-from hookswarm.settings import files, importer, migration, native
+from hookswarm.settings import files, importer, manifest, migration, native
+from hookswarm.settings import install as installer
 from hookswarm.settings.document import parse
-from hookswarm.settings.entries import Entry, is_hookrun_group
+from hookswarm.settings.entries import MARK, Entry, is_hookrun_group
 from hookswarm.settings.native import Native
 from tests.settings.workspace import FAKE_HOOKRUN, Workspace
 
@@ -62,9 +63,35 @@ def hook(handler: dict[str, Any], event: str = "PreToolUse") -> Native:
     ("über.sh", "über"),
     ("'my hooks/Lint Check.sh' --fast", "lint-check"),
     ("  ", "hook"),
+    # the reported names were `stop`, `stop-2` and `pretooluse`, not the scripts':
+    ("uv run .claude/hooks/pre_tool_use.py", "pre_tool_use"),
+    ("jq -r .tool_input.command | ~/.claude/hooks/validate-bash.sh", "validate-bash"),
+    ("cat | python3 .claude/hooks/validate-bash.py", "validate-bash"),
+    ('cd "$CLAUDE_PROJECT_DIR" && python3 hooks/stop_guard.py', "stop_guard"),
+    ('"$CLAUDE_PROJECT_DIR"/.claude/hooks/run pretooluse', "run"),
+    ("uv run --with requests hooks/format.py", "format"),
+    ("python3 -W ignore hooks/audit.py", "audit"),
+    ("npx tsx hooks/validate.ts --event stop", "validate"),
+    ('bash -c "python3 ~/.claude/hooks/stop.py --chat"', "stop"),
+    ("mytool --config /etc/team.toml", "mytool"),
 ])
-def test_names_come_from_the_script(command: str, name: str) -> None:
+def test_names_come_from_the_script_wherever_it_sits(command: str, name: str) -> None:
     assert native.derive_name(command) == name
+
+
+HOOKS = [("Stop", "./notify.sh stop"), ("Notification", "./notify.sh note"),
+         ("Stop", "./notify.sh --loud"), ("PreToolUse", "./guard.py"), ("Stop", "./lint.sh")]
+
+
+def test_names_are_unique_and_do_not_depend_on_order() -> None:
+    names = dict(zip(HOOKS, native.names_for(HOOKS, {"lint"}), strict=True))
+    assert len(set(names.values())) == len(HOOKS)
+    assert names[("Notification", "./notify.sh note")] == "notify-notification"
+    assert names[("PreToolUse", "./guard.py")] == "guard"
+    assert names[("Stop", "./lint.sh")] == "lint-stop"
+    assert names[("Stop", "./notify.sh stop")].startswith("notify-")
+    backwards = native.names_for(HOOKS[::-1], {"lint"})[::-1]
+    assert backwards == list(names.values())
 
 
 def test_names_are_made_unique() -> None:
@@ -166,7 +193,7 @@ def test_the_settings_keep_only_what_stays_native_plus_hookruns_entries() -> Non
         "Stop": [{"hooks": [{"type": "command", "command": "./notify.sh", "async": True}]}],
     }
     ours = {event: [g for g in groups if is_hookrun_group(g)] for event, groups in hooks.items()}
-    assert ours["PreToolUse"] == [Entry("PreToolUse", f"'{FAKE_HOOKRUN}' run PreToolUse", 602,
+    assert ours["PreToolUse"] == [Entry("PreToolUse", f"'{FAKE_HOOKRUN}' run PreToolUse{MARK}", 602,
                                         "Bash|Edit|Write").group()]
     assert ours["Stop"][0]["hooks"][0]["timeout"] == 5
 
@@ -186,8 +213,10 @@ def test_one_command_deduplicated_by_claude_code_becomes_one_hookrun_hook() -> N
                                        "timeout": 30}]},
         {"hooks": [{"type": "command", "command": "./guard.sh "}]}]}}
     plan = make_plan(twice)
-    assert [(m.name, m.command, m.matcher, len(m.sources)) for m in plan.moved] == [
-        ("guard", "./guard.sh", "Bash", 2), ("guard-2", "./guard.sh ", "", 1)]
+    assert [(m.command, m.matcher, len(m.sources)) for m in plan.moved] == [
+        ("./guard.sh", "Bash", 2), ("./guard.sh ", "", 1)]
+    names = [m.name for m in plan.moved]
+    assert names[0] != names[1] and all(n.startswith("guard-") for n in names)
 
 
 def test_a_command_hookrun_already_runs_is_not_added_again() -> None:
@@ -239,7 +268,8 @@ def test_an_existing_hook_stands_in_only_when_it_covers_the_native_copies(
         {"matcher": native_group["matcher"]} if native_group["matcher"] else {})
     plan = make_plan({"hooks": {event: [group]}}, config)
     [item] = plan.moved
-    assert (item.name, item.existing) == (("lint", True) if covered else ("lint-2", False))
+    assert (item.name, item.existing) == (("lint", True) if covered
+                                          else ("lint-pre-tool-use", False))
     assert plan.config_after == config if covered else plan.config_after.startswith(config)
     if not covered:
         assert (f"hookrun.toml also runs this command as 'lint' with a different {differs}; "
@@ -260,7 +290,7 @@ def test_an_existing_config_is_appended_to_with_fresh_names() -> None:
                                                      "command": "./lint.sh"}]}]}}, config)
     assert plan.config_after.startswith(config + "\n\n# imported from settings.json")
     hooks = configuration.parse(tomllib.loads(plan.config_after), "h").hooks
-    assert [(h.name, h.on_error) for h in hooks] == [("lint", "block"), ("lint-2", "allow")]
+    assert [(h.name, h.on_error) for h in hooks] == [("lint", "block"), ("lint-stop", "allow")]
 
 
 def test_events_limit_what_moves() -> None:
@@ -312,6 +342,17 @@ def run_import(ws: Workspace, *, write: bool, scope: str = "project",
     return importer.import_hooks(scope=scope, project=str(ws.project), environ=ws.environ,
                                   config_path=config, events=events, write=write,
                                   executable=FAKE_HOOKRUN)
+
+
+def refusal(ws: Workspace, kind: type[Exception]) -> str:
+    """The one line import refuses with, the same for a dry run and for --write."""
+    messages = set()
+    for write in (False, True):
+        with pytest.raises(kind) as caught:
+            run_import(ws, write=write)
+        messages.add(str(caught.value))
+    [message] = messages
+    return message
 
 
 def test_a_dry_run_changes_nothing(workspace: Workspace) -> None:
@@ -370,7 +411,7 @@ def test_user_scope_needs_an_explicit_config(workspace: Workspace) -> None:
     run_import(workspace, write=True, scope="user", config=str(config))
     after = json.loads((workspace.home / ".claude" / "settings.json").read_text())
     command = after["hooks"]["Stop"][-1]["hooks"][0]["command"]
-    assert command == f"'{FAKE_HOOKRUN}' run Stop --config {config}"
+    assert command == f"'{FAKE_HOOKRUN}' run Stop --config {config}{MARK}"
     assert not (workspace.claude / "hookrun.toml").exists()
 
 
@@ -392,7 +433,7 @@ def test_import_keeps_a_native_hooks_matcher_timeout_and_on_error(workspace: Wor
     run_import(workspace, write=True)
     config = configuration.load(str(workspace.claude / "hookrun.toml"))
     assert [(h.name, h.matcher, h.timeout, h.on_error) for h in config.hooks] == [
-        ("lint", "Bash", 5.0, "allow"), ("lint-2", "Edit|Write", 60.0, "block")]
+        ("lint", "Bash", 5.0, "allow"), ("lint-pre-tool-use", "Edit|Write", 60.0, "block")]
     [group] = json.loads(workspace.settings().read_text())["hooks"]["PreToolUse"]
     assert is_hookrun_group(group) and group["matcher"] == "Bash|Edit|Write"
     assert group["hooks"][0]["timeout"] >= 62
@@ -408,13 +449,10 @@ def test_an_inline_hooks_array_is_named_as_the_obstacle(workspace: Workspace, ho
     config = workspace.config(text)
     path = workspace.write_settings(json.dumps(REALISTIC))
     listing = sorted(os.listdir(workspace.claude))
-    for write in (False, True):
-        with pytest.raises(ConfigError) as caught:
-            run_import(workspace, write=write)
-        assert str(caught.value) == (
-            f"{config}: key 'hooks': the hooks are an inline array (hooks = [...]), and import "
-            "can only append [[hooks]] tables; convert the inline array to [[hooks]] tables "
-            "first, then run hookrun import again (nothing was changed)")
+    assert refusal(workspace, ConfigError) == (
+        f"{config}: key 'hooks': the hooks are an inline array (hooks = [...]), and import "
+        "can only append [[hooks]] tables; convert the inline array to [[hooks]] tables "
+        "first, then run hookrun import again (nothing was changed)")
     assert config.read_text() == text
     assert path.read_text() == json.dumps(REALISTIC)
     assert sorted(os.listdir(workspace.claude)) == listing
@@ -426,3 +464,130 @@ def test_an_inline_hooks_array_is_fine_when_nothing_is_appended(workspace: Works
         {"type": "command", "command": "y", "timeout": 30}]}]}}))
     report = run_import(workspace, write=True)
     assert [(m.name, m.existing) for m in report.plan.moved] == [("x", True)]
+
+
+# ---------------------------------------------------------------- undone by uninstall
+
+
+def run_uninstall(ws: Workspace, **kw: bool) -> installer.Report:
+    return installer.uninstall(scope="project", project=str(ws.project), environ=ws.environ,
+                               **kw)
+
+
+def run_install(ws: Workspace) -> installer.Report:
+    return installer.install(scope="project", project=str(ws.project), environ=ws.environ,
+                             config_path=None, executable=FAKE_HOOKRUN)
+
+
+def sidecars(ws: Workspace) -> list[str]:
+    return sorted(p for p in os.listdir(ws.claude) if p != "settings.json")
+
+
+def test_uninstall_puts_every_imported_hook_back_byte_for_byte(workspace: Workspace) -> None:
+    """The reported case: after import --write and install, uninstall left 1 of the command
+    hooks in settings.json."""
+    original = json.dumps(REALISTIC, indent=4) + "\n"
+    path = workspace.write_settings(original)
+    run_import(workspace, write=True)
+    run_install(workspace)
+    report = run_uninstall(workspace)
+    assert path.read_text() == original
+    assert (report.restored, report.regrouped) == (5, 0)
+    assert sidecars(workspace) == []  # hookrun.toml, which import made, and backup, manifest
+
+
+def test_an_existing_hookrun_toml_gets_its_own_text_back(workspace: Workspace) -> None:
+    config = workspace.config('[defaults]\ntimeout = 9\n\n[[hooks]]\nname = "a"\n'
+                              'event = "Stop"\ncommand = "true"\n')
+    before = config.read_text()
+    path = workspace.write_settings(json.dumps(REALISTIC))
+    run_import(workspace, write=True)
+    assert config.read_text() != before
+    run_uninstall(workspace)
+    assert config.read_text() == before
+    assert path.read_text() == json.dumps(REALISTIC)
+
+
+def test_keep_imported_leaves_the_hooks_in_hookrun_toml(workspace: Workspace) -> None:
+    workspace.write_settings(json.dumps(REALISTIC))
+    run_import(workspace, write=True)
+    config = (workspace.claude / "hookrun.toml").read_text()
+    report = run_uninstall(workspace, keep_imported=True)
+    assert report.restored == 0
+    hooks = json.loads(workspace.settings().read_text())["hooks"]
+    assert not any(is_hookrun_group(g) for groups in hooks.values() for g in groups)
+    assert hooks["Stop"] == [{"hooks": [{"type": "command", "command": "./notify.sh",
+                                         "async": True}]}]
+    assert (workspace.claude / "hookrun.toml").read_text() == config
+    assert not os.path.exists(manifest.path_of(str(workspace.settings())))
+
+
+def test_hooks_whose_place_changed_still_come_back(workspace: Workspace) -> None:
+    path = workspace.write_settings(json.dumps(REALISTIC, indent=2))
+    run_import(workspace, write=True)
+    edited = json.loads(path.read_text())
+    del edited["hooks"]["PreToolUse"]  # the http hook's group, and hookrun's entry, by hand
+    edited["hooks"]["Stop"].insert(0, {"hooks": [{"type": "command", "command": "./new.sh"}]})
+    path.write_text(json.dumps(edited, indent=2))
+    report = run_uninstall(workspace)
+    hooks = json.loads(path.read_text())["hooks"]
+    commands = sorted((event, h.get("command", "")) for event, groups in hooks.items()
+                      for g in groups for h in g["hooks"])
+    assert ("PreToolUse", "python3 .claude/hooks/no_rm.py") in commands
+    assert ("Stop", "./check.sh") in commands and ("Stop", "./new.sh") in commands
+    assert sum(c == ("PreToolUse", "python3 .claude/hooks/no_rm.py") for c in commands) == 2
+    assert (report.restored, report.regrouped) == (2, 3)
+    assert not any(is_hookrun_group(g) for groups in hooks.values() for g in groups)
+
+
+def test_a_changed_hookrun_toml_is_left_alone_and_named(workspace: Workspace) -> None:
+    workspace.write_settings(json.dumps(REALISTIC))
+    run_import(workspace, write=True)
+    config = workspace.claude / "hookrun.toml"
+    config.write_text(config.read_text().replace("timeout = 3", "timeout = 4"))
+    report = run_uninstall(workspace)
+    assert report.notes == (f"{os.path.realpath(config)} changed since the import, so the "
+                            "imported hooks (context, no_rm, log, check) stay in it: remove "
+                            "them by hand, or they run twice once hookrun is installed again",)
+    assert "timeout = 4" in config.read_text()
+
+
+LONE = '{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "./ok.sh"}]}], ' \
+       '"PreToolUse": [{"matcher": "Bash|\\ud800", "hooks": [{"type": "command", ' \
+       '"command": "./guard.sh"}]}]}}'
+
+
+def test_a_lone_surrogate_in_a_matcher_is_refused_with_one_line(workspace: Workspace) -> None:
+    """The reported crash: UnicodeEncodeError from import --write, on valid JSON."""
+    path = workspace.write_settings(LONE)
+    assert refusal(workspace, SettingsError) == (
+        f"{path}: hooks.PreToolUse[0].matcher holds '\\ud800', which is not valid "
+        "Unicode, so hookrun cannot write it back as it was read; fix it in the file, or "
+        "leave PreToolUse out with --events (nothing was changed)")
+    assert path.read_text() == LONE
+    assert os.listdir(workspace.claude) == ["settings.json"]
+    assert [m.name for m in run_import(workspace, write=True, events=("Stop",)).plan.moved] == [
+        "ok"]
+
+
+def test_lone_surrogates_that_are_not_moved_keep_their_bytes(workspace: Workspace) -> None:
+    text = ('{"x": "\\udc80", "hooks": {"Stop": [{"hooks": [{"type": "command", '
+            '"command": "./ok.sh"}, {"type": "http", "url": "http://h/\\ud800"}]}]}}')
+    path = workspace.write_settings(text)
+    run_import(workspace, write=True)
+    assert '"x": "\\udc80"' in path.read_text() and '"url": "http://h/\\ud800"' in path.read_text()
+    run_uninstall(workspace)
+    assert path.read_text() == text
+
+
+def test_without_the_manifest_the_report_says_the_imported_hooks_stopped(
+        workspace: Workspace) -> None:
+    workspace.write_settings(json.dumps(REALISTIC))
+    run_import(workspace, write=True)
+    os.unlink(manifest.path_of(str(workspace.settings())))
+    config = workspace.claude / "hookrun.toml"
+    report = run_uninstall(workspace)
+    assert report.restored == 0
+    assert report.notes == (f"{config} holds hooks `hookrun import` moved, and there is no "
+                            "record of where they came from: they no longer run; run hookrun "
+                            "install again, or move them back into the settings file by hand",)

@@ -132,8 +132,12 @@ def observe(project: Path) -> Seen:
 
 
 def hookrun_import(project: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    return hookrun(project, home, "import", "--write")
+
+
+def hookrun(project: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(home)}
-    return subprocess.run([HOOKRUN, "import", "--write"], cwd=project, env=env, text=True,
+    return subprocess.run([HOOKRUN, *args], cwd=project, env=env, text=True,
                           capture_output=True, timeout=60)
 
 
@@ -171,3 +175,27 @@ def assert_hookrun_ran_them(project: Path) -> None:
     assert ran == {("UserPromptSubmit", "context"), ("PreToolUse", "no_rm"),
                    ("PostToolUse", "log")}
 
+
+
+def test_uninstall_gives_the_hooks_back_to_claude_code(tmp_path: Path) -> None:
+    """import --write, install, uninstall: the file is back byte for byte, and the hooks fire
+    natively again, as before the import."""
+    require_claude()
+    native = make_project(tmp_path / "native")
+    project = make_project(tmp_path / "project")
+    home = tmp_path / "home"
+    home.mkdir()
+    original = (project / ".claude" / "settings.json").read_bytes()
+    assert hookrun_import(project, home).returncode == 0
+    assert hookrun(project, home, "install").returncode == 0
+    undone = hookrun(project, home, "uninstall", "--json")
+    assert undone.returncode == 0, undone.stderr
+    assert json.loads(undone.stdout)["restored"] == 5
+
+    assert (project / ".claude" / "settings.json").read_bytes() == original
+    assert sorted(p.name for p in (project / ".claude").iterdir()) == ["hooks", "settings.json"]
+    before, after = observe(native), observe(project)
+    assert before.log == ("Bash: touch made.txt",) and before.tool_results == (
+        (True, 1), (False, 0)), "native hooks misbehave"
+    assert after == before
+    assert not (project / ".swarm").exists()  # hookrun ran nothing

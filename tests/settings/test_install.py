@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from hookswarm.lib.errors import ConfigError, SettingsError
-from hookswarm.settings import files
+from hookswarm.settings import files, manifest
 from hookswarm.settings import install as installer
+from hookswarm.settings.entries import MARK
 from hookswarm.settings.merge import ADD, KEEP, REMOVE, UPDATE
 from tests.settings.workspace import FAKE_HOOKRUN, Workspace
 
@@ -41,7 +42,7 @@ def uninstall(ws: Workspace, scope: str = "project") -> installer.Report:
 
 
 def entry(event: str, timeout: int, matcher: str = "") -> dict[str, object]:
-    handler = {"type": "command", "command": f"'{FAKE_HOOKRUN}' run {event}",
+    handler = {"type": "command", "command": f"'{FAKE_HOOKRUN}' run {event}{MARK}",
                "timeout": timeout}
     return {"matcher": matcher, "hooks": [handler]} if matcher else {"hooks": [handler]}
 
@@ -120,13 +121,57 @@ def test_a_changed_config_updates_adds_and_removes_entries(configured: Workspace
     assert path.read_text() == FOREIGN
 
 
-def test_a_hand_written_hookrun_entry_is_adopted_not_duplicated(configured: Workspace) -> None:
-    path = configured.write_settings(json.dumps({"hooks": {"PreToolUse": [
-        {"hooks": [{"type": "command", "command": "hookrun run", "timeout": 60}]},
-        {"hooks": [{"type": "command", "command": "hookrun run PreToolUse"}]}]}}))
+HAND_WRITTEN = """{
+  "hooks": {
+    "SessionStart": [{"hooks": [{"type": "command",
+      "command": "hookrun run SessionStart --config /team/shared-hookrun.toml"}]}],
+    "PreToolUse": [{"hooks": [{"type": "command", "command": "hookrun run PreToolUse"}]}]
+  }
+}
+"""
+
+
+def test_hand_written_hookrun_entries_are_never_touched(configured: Workspace) -> None:
+    """The reported case: install dropped the team's entry without a backup, and uninstall
+    then deleted the file."""
+    path = configured.write_settings(HAND_WRITTEN)
+    report = install(configured)
+    hooks = json.loads(path.read_text())["hooks"]
+    assert hooks["SessionStart"] == json.loads(HAND_WRITTEN)["hooks"]["SessionStart"]
+    assert hooks["PreToolUse"] == [json.loads(HAND_WRITTEN)["hooks"]["PreToolUse"][0],
+                                   entry("PreToolUse", 7, "Bash")]
+    assert report.written.backup_written
+    assert Path(report.written.backup).read_text() == HAND_WRITTEN
+    assert report.notes == ("hooks.PreToolUse[0] runs 'hookrun run PreToolUse', written by "
+                            "hand: left as it is; if it runs the same hookrun.toml, its hooks "
+                            "run twice, so remove it",)
+    configured.config('[[hooks]]\nname = "s"\nevent = "Stop"\ncommand = "true"\n')
+    assert [(c.event, c.action) for c in install(configured).changes] == [
+        ("PreToolUse", REMOVE), ("UserPromptSubmit", REMOVE), ("Stop", ADD)]
+    assert json.loads(path.read_text())["hooks"]["SessionStart"] == hooks["SessionStart"]
+    uninstall(configured)
+    assert path.read_text() == HAND_WRITTEN
+
+
+def test_every_removing_edit_of_a_file_hookrun_did_not_create_makes_a_backup_first(
+        configured: Workspace) -> None:
+    path = configured.write_settings(FOREIGN)
     install(configured)
-    assert json.loads(path.read_text())["hooks"]["PreToolUse"] == [entry("PreToolUse", 7,
-                                                                         "Bash")]
+    backup = Path(files.backup_path(str(path)))
+    backup.unlink()
+    installed = path.read_text()
+    report = uninstall(configured)
+    assert report.written.backup_written and backup.read_text() == installed
+    assert path.read_text() == FOREIGN
+
+
+def test_a_file_that_only_looks_like_what_install_makes_is_not_deleted(
+        configured: Workspace) -> None:
+    path = configured.write_settings("{}\n")
+    install(configured)
+    Path(files.backup_path(str(path))).unlink()
+    assert not uninstall(configured).written.deleted
+    assert path.read_text() == "{}\n"
 
 
 def test_uninstall_restores_the_exact_bytes_and_drops_the_backup(configured: Workspace) -> None:
@@ -171,7 +216,8 @@ def test_uninstall_without_entries_or_file_changes_nothing(configured: Workspace
 def test_project_and_local_scopes(configured: Workspace, scope: str, name: str) -> None:
     install(configured, scope)
     assert "UserPromptSubmit" in json.loads(configured.settings(name).read_text())["hooks"]
-    assert sorted(p for p in os.listdir(configured.claude) if p.startswith("settings")) == [name]
+    assert sorted(p for p in os.listdir(configured.claude) if p.startswith("settings")) == [
+        name, name + manifest.SUFFIX]  # the manifest says install made the file
 
 
 def test_user_scope_follows_claude_config_dir_then_home(configured: Workspace) -> None:
@@ -189,7 +235,7 @@ def test_an_explicit_config_is_passed_on_to_hookrun_run(workspace: Workspace,
     install(workspace, config=str(config))
     command = json.loads(workspace.settings().read_text())["hooks"]["Stop"][0]["hooks"][0][
         "command"]
-    assert command == f"'{FAKE_HOOKRUN}' run Stop --config '{config}'"
+    assert command == f"'{FAKE_HOOKRUN}' run Stop --config '{config}'{MARK}"
 
 
 def test_the_mode_is_kept_and_the_backup_gets_it_too(configured: Workspace) -> None:

@@ -5,6 +5,7 @@ blank and missing files, and many layouts (json.dumps variants, CRLF, odd whites
 the project, local and user scopes. For each: install twice equals once; the config changing
 updates the entries; uninstall gives back the original bytes (or no file, if there was none);
 no foreign key, group or hook is ever lost or reordered. Broken files are refused untouched.
+``import --write``, install and uninstall give back the original settings and hookrun.toml.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import os
 import tempfile
 import tomllib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,10 +28,10 @@ from hypothesis import strategies as st
 
 from hookswarm.executor import config as configuration
 from hookswarm.lib.errors import SettingsError
-from hookswarm.settings import files, importer, migration
+from hookswarm.settings import files, importer, manifest, migration
 from hookswarm.settings import install as installer
 from hookswarm.settings.document import parse
-from hookswarm.settings.entries import desired, is_hookrun_group, is_hookrun_run
+from hookswarm.settings.entries import MARK, desired, is_hookrun_group, is_hookrun_run
 
 EXAMPLES = 250
 EVENTS = ["PreToolUse", "PostToolUse", "UserPromptSubmit", "Stop", "SessionStart"]
@@ -176,7 +178,8 @@ class World:
     def leftovers(self) -> list[str]:
         folder = self.settings.parent
         return sorted(p.name for p in folder.iterdir()
-                      if p.name.endswith((".tmp", files.BACKUP_SUFFIX))) if folder.exists() else []
+                      if p.name.endswith((".tmp", files.BACKUP_SUFFIX, manifest.SUFFIX))
+                      ) if folder.exists() else []
 
 
 @contextmanager
@@ -221,6 +224,45 @@ def test_install_is_idempotent_and_uninstall_restores_every_byte(case: Case) -> 
         assert w.leftovers() == []
 
 
+@settings(max_examples=200, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(case=cases, existing=st.booleans(), installed_first=st.booleans())
+def test_import_install_uninstall_gives_back_every_byte(case: Case, existing: bool,
+                                                        installed_first: bool) -> None:
+    """Import first: both files come back byte for byte. Install first (its entries beside
+    the hooks import cuts): every hook comes back, some maybe as groups of their own."""
+    with world(case) as w:
+        config = w.project / ".claude" / "hookrun.toml"
+        if existing:
+            w.configure(case.first)
+        before, config_before = w.read(), config.read_bytes() if existing else None
+        if existing and installed_first:
+            w.install()
+        imported = importer.import_hooks(scope=w.scope, project=str(w.project),
+                                         environ=w.environ, config_path=str(config),
+                                         events=None, write=True, executable=HOOKRUN)
+        installed = w.read()
+        if config.exists():
+            again = installer.install(scope=w.scope, project=str(w.project), environ=w.environ,
+                                      config_path=str(config), executable=HOOKRUN)
+            assert not again.written.changed and w.read() == installed
+        report = w.uninstall()
+        moved = sum(len(m.sources) for m in imported.plan.moved)
+        assert report.restored + report.regrouped == moved
+        if existing and installed_first:
+            assert handlers_in(w.read()) == handlers_in(before)
+        else:
+            assert (report.restored, w.read()) == (moved, before)
+        assert (config.read_bytes() if config.exists() else None) == config_before
+        assert w.leftovers() == []
+
+
+def handlers_in(data: bytes | None) -> Counter[tuple[str, str]]:
+    value = json.loads(data) if data and data.strip() else {}
+    return Counter((event, json.dumps(handler, sort_keys=True)) for event, groups in
+                   value.get("hooks", {}).items() for group in groups for handler in group["hooks"])
+
+
 def check_entries(data: bytes | None, hooks: list[tuple[str, str, int]]) -> None:
     """Exactly one hookrun entry per configured event, none elsewhere."""
     value = json.loads(data or b"{}") if (data or b"").strip() else {}
@@ -232,7 +274,7 @@ def check_entries(data: bytes | None, hooks: list[tuple[str, str, int]]) -> None
         (group,) = found[event]
         timeout = max(t for e, _, t in hooks if e == event)
         assert group["hooks"][0]["timeout"] >= timeout
-        assert group["hooks"][0]["command"] == f"'{HOOKRUN}' run {event}"
+        assert group["hooks"][0]["command"] == f"'{HOOKRUN}' run {event}{MARK}"
 
 
 def check_foreign_kept(before: bytes | None, after: bytes | None) -> None:

@@ -9,10 +9,10 @@ import pytest
 from hookswarm.lib.errors import SettingsError
 from hookswarm.settings import merge
 from hookswarm.settings.document import BOM, parse
-from hookswarm.settings.entries import Entry
+from hookswarm.settings.entries import MARK, Entry
 
-ENTRIES = (Entry("PreToolUse", "hookrun run PreToolUse", 7, "Bash"),
-           Entry("Stop", "hookrun run Stop", 12))
+ENTRIES = (Entry("PreToolUse", "hookrun run PreToolUse" + MARK, 7, "Bash"),
+           Entry("Stop", "hookrun run Stop" + MARK, 12))
 
 
 def installed(text: str) -> str:
@@ -33,10 +33,10 @@ def test_non_empty_containers_come_back_exactly_without_a_backup(text: str) -> N
 
 @pytest.mark.parametrize(("text", "without_backup"), [
     ("{}", "{}"),
-    ("", None),
+    ("", "{}\n"),
     ('{"hooks": {}}', "{}"),
     ('{"hooks": {"Stop": []}, "a": 1}', '{"a": 1}'),
-    ("{\n}\n", None),  # "{}\n" with no backup: what install makes from no file
+    ("{\n}\n", "{}\n"),  # what install makes from no file, but hookrun did not make it
 ])
 def test_empty_containers_need_the_backup_to_come_back(text: str,
                                                        without_backup: str | None) -> None:
@@ -49,8 +49,9 @@ def test_a_file_made_from_nothing_is_deleted_when_emptied() -> None:
     made = merge.install("", ENTRIES, path="s.json", original=None)
     assert made.text is not None
     assert json.loads(made.text) == {"hooks": {e.event: [e.group()] for e in ENTRIES}}
-    assert merge.uninstall(made.text, path="s.json", original=None).text is None
-    assert merge.install(made.text, (), path="s.json", original=None).text is None
+    assert merge.uninstall(made.text, path="s.json", original=None, created=True).text is None
+    assert merge.install(made.text, (), path="s.json", original=None, created=True).text is None
+    assert merge.uninstall(made.text, path="s.json", original=None).text == "{}\n"
 
 
 def test_a_byte_order_mark_survives() -> None:
@@ -66,12 +67,17 @@ def test_edits_go_to_the_key_claude_code_reads_when_keys_repeat() -> None:
 
 
 def test_surplus_and_stale_entries_go() -> None:
-    ours = {"hooks": [{"type": "command", "command": "hookrun run"}]}
-    text = json.dumps({"hooks": {"Stop": [ours, {"hooks": []}, ours],
+    ours = {"hooks": [{"type": "command", "command": "hookrun run Stop" + MARK}]}
+    theirs = {"hooks": [{"type": "command", "command": "hookrun run"}]}
+    text = json.dumps({"hooks": {"Stop": [ours, {"hooks": []}, ours, theirs],
                                  "SessionEnd": [ours]}})
     result = merge.install(text, ENTRIES[1:], path="s.json", original=None)
     assert result.text is not None
-    assert json.loads(result.text) == {"hooks": {"Stop": [ENTRIES[1].group(), {"hooks": []}]}}
+    assert json.loads(result.text) == {"hooks": {"Stop": [ENTRIES[1].group(), {"hooks": []},
+                                                          theirs]}}
+    assert result.notes == ("hooks.Stop[2] runs 'hookrun run', written by hand: left as it is; "
+                            "if it runs the same hookrun.toml, its hooks run twice, so remove "
+                            "it",)
     assert [(c.event, c.action) for c in result.changes] == [
         ("SessionEnd", merge.REMOVE), ("Stop", merge.UPDATE)]
 
