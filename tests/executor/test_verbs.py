@@ -248,3 +248,15 @@ def test_profile_names_an_unknown_event(project: Project, event: str, words: str
     chain_project(project)
     done = hookrun(project, "profile", event, "--runs", "1")
     assert done.returncode == 2 and words in done.stderr
+
+
+def test_stats_text_columns_fit_the_longest_hook_name(project: Project) -> None:
+    long_name = "check-that-the-migration-files-are-in-order"
+    project.config(f'[[hooks]]\nname = "{long_name}"\nevent = "PreToolUse"\ncommand = "true"\n'
+                   '[[hooks]]\nname = "b"\nevent = "PreToolUse"\ncommand = "true"\n')
+    project.run(bash())
+    lines = hookrun(project, "stats").stdout.splitlines()
+    header, rows = lines[0], lines[1:3]
+    assert header.startswith("hook" + " " * (len(long_name) - 3) + "   runs")
+    assert all(row.index(" 1 ") == rows[0].index(" 1 ") for row in rows)
+    assert "cancel" in header and "skip" in header and "ctx B" in header
