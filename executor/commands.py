@@ -179,7 +179,7 @@ def stats(since: str | None, project: str | None, top: int, as_json: bool) -> No
     summary = summarize(records.read(records.records_dir(root)), since=cutoff)
     if as_json:
         emit("stats", {"project": root, "since": since,
-                       "hooks": [hook._asdict() for hook in summary]})
+                       "hooks": [hook.as_json() for hook in summary]})
         return
     _print_stats(summary, top)
 
@@ -188,10 +188,13 @@ def _print_stats(summary: list[Any], top: int) -> None:
     if not summary:
         click.echo("no run records yet: they appear under .swarm/hooks/ after `hookrun run`")
         return
-    click.echo(f"{'hook':24} {'runs':>7} {'fail':>5} {'t/o':>5} {'p50 ms':>8} {'p95 ms':>8}")
+    width = max(len("hook"), *(len(h.name) for h in summary))
+    click.echo(f"{'hook':{width}} {'runs':>7} {'fail':>5} {'t/o':>5} {'cancel':>6} {'skip':>6} "
+               f"{'p50 ms':>8} {'p95 ms':>8} {'ctx B':>7} {'cut':>5}")
     for hook in sorted(summary, key=lambda h: h.name):
-        click.echo(f"{hook.name:24} {hook.runs:7} {hook.failures:5} {hook.timeouts:5} "
-                   f"{hook.p50_ms:8.1f} {hook.p95_ms:8.1f}")
+        click.echo(f"{hook.name:{width}} {hook.runs:7} {hook.failures:5} {hook.timeouts:5} "
+                   f"{hook.cancelled:6} {hook.skipped:6} {hook.p50_ms:8.1f} {hook.p95_ms:8.1f} "
+                   f"{hook.context_bytes:7.0f} {hook.context_cut:5}")
     click.echo("\nslowest (p95): " + ", ".join(f"{h.name} {h.p95_ms:.1f} ms"
                                                for h in summary[:top]))
     pressed = [h for h in summary if h.near_timeout]
