@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from hookswarm.executor import context as context_budget
+from hookswarm.executor.context import DEFAULT_BUDGET, Fitted, fit, notice
 from hookswarm.executor.results import BLOCKED, OK, HookResult
 from hookswarm.lib.protocol import ON_FAILURE_IGNORED
 
@@ -66,7 +66,7 @@ class _Merged:
 
 
 def merge(event: str, results: Iterable[HookResult], *, on_error: Mapping[str, str],
-          budget: int = context_budget.DEFAULT_BUDGET) -> Response:
+          budget: int = DEFAULT_BUDGET) -> Response:
     """Merge ``results`` (in config order, dependencies first) for ``event``.
 
     ``budget`` caps the joined context in characters (0: no cap); see ``context.fit``.
@@ -178,11 +178,7 @@ def _render(event: str, merged: _Merged, budget: int) -> Response:
     if merged.request_decisions:
         specific["decision"] = _request_decision(merged.request_decisions)
         outcome = specific["decision"].get("behavior", outcome)
-    fitted = context_budget.fit(merged.contexts, budget)
-    if fitted.text:
-        specific["additionalContext"] = fitted.text
-    if fitted.cut:
-        stderr_lines.append(context_budget.notice(budget, fitted.cut))
+    fitted = _fit_context(merged.contexts, budget, specific, stderr_lines)
     if specific:
         answer["hookSpecificOutput"] = {"hookEventName": event, **specific}
     _common_fields(answer, merged)
@@ -190,6 +186,17 @@ def _render(event: str, merged: _Merged, budget: int) -> Response:
     stderr = "".join(line + "\n" for line in merged.passed_stderr + stderr_lines)
     return Response(stdout=stdout, stderr=stderr, exit_code=exit_code, outcome=outcome,
                     context_bytes=fitted.sizes, context_cut=fitted.cut)
+
+
+def _fit_context(contexts: list[tuple[str, str]], budget: int, specific: dict[str, Any],
+                 stderr_lines: list[str]) -> Fitted:
+    """Put the budgeted context into ``specific``; a cut adds its notice to ``stderr_lines``."""
+    fitted = fit(contexts, budget)
+    if fitted.text:
+        specific["additionalContext"] = fitted.text
+    if fitted.cut:
+        stderr_lines.append(notice(budget, fitted.cut))
+    return fitted
 
 
 def _common_fields(answer: dict[str, Any], merged: _Merged) -> None:
