@@ -77,7 +77,9 @@ def _count(hook: Mapping[str, Any], durations: dict[str, list[float]],
     failed = status != "ok" and status in FAILED
     timeout = hook.get("timeout")
     near = timeout and elapsed > NEAR_TIMEOUT * 1000 * timeout
-    context = hook.get("context_bytes", 0) + 0  # TypeError on a value that is not a number
+    context = hook.get("context_bytes")
+    if context:
+        context += 0  # TypeError on a value that is not a number
     if type(name) is not str:
         raise TypeError(f"hook name {name!r} is not a string")
     values = durations.get(name)
@@ -89,10 +91,13 @@ def _count(hook: Mapping[str, Any], durations: dict[str, list[float]],
         tally[_TALLY.index(status)] += 1
         return
     values.append(elapsed)
-    if failed or near or context or status == "timeout":
-        for index, amount in enumerate((failed, status == "timeout", bool(near), context,
-                                        hook.get("context_cut") is True)):
-            tally[index] += amount
+    if context:
+        tally[3] += context
+        tally[4] += hook.get("context_cut") is True
+    if failed or near or status == "timeout":
+        tally[0] += failed
+        tally[1] += status == "timeout"
+        tally[2] += bool(near)
 
 
 _TALLY = ("failures", "timeouts", "near_timeout", "context_bytes", "context_cut", "cancelled",
