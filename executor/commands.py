@@ -224,7 +224,7 @@ def _print_profile(result: Any, title: str) -> None:
                f"({result.critical_ms:.1f} ms)")
     click.echo(f"sequential equivalent: {result.sequential_ms:.1f} ms; median run: "
                f"{result.wall_p50_ms:.1f} ms; speedup {result.speedup:.1f}x\n")
-    click.echo(timeline.text(result.timeline))
+    click.echo(timeline.text(result.timeline) + "\n")
 
 
 def _statuses(counts: dict[str, int]) -> str:

@@ -147,6 +147,6 @@ def _describe(event: str, payload: Mapping[str, Any]) -> str:
 
 
 def _unmatched(event: str, matcher: str) -> str:
-    field = match_field(event) or ""
+    field = (match_field(event) or "").replace("_name", "")
     return (f"its matcher {matcher!r} fires on no {field} hookrun can build a payload for; "
             f"give one with --payload FILE")
