@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import time
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -20,6 +20,13 @@ from hookswarm.executor import config as configuration
 from hookswarm.executor.cli import stdout_diverted
 from hookswarm.executor.commands_settings import import_hooks, install, uninstall
 from hookswarm.lib.errors import ConfigError, HookswarmError
+
+if TYPE_CHECKING:
+    from hookswarm.executor.profile import Profile
+    from hookswarm.executor.profile_plan import Plan
+    from hookswarm.executor.timeline import Bar
+
+Labelled = list[tuple[str, "Profile"]]  # each profile with the payload it ran with
 
 JSON_VERSION = 1
 config_option = click.option("--config", "config_path", type=click.Path(),
@@ -117,7 +124,7 @@ def profile(event: str, payload_path: str | None, runs: int, yes: bool, from_rec
 
 
 def _live_profiles(event: str, payload_path: str | None, *, runs: int, yes: bool,
-                   config_path: str | None) -> tuple[list[tuple[str, Any]], Any]:
+                   config_path: str | None) -> tuple[Labelled, Plan]:
     from hookswarm.executor.profile import load_payload, run_profile
     from hookswarm.executor.profile_plan import plan as make_plan
 
@@ -151,7 +158,7 @@ def _confirm(yes: bool) -> None:
         sys.exit(1)
 
 
-def _recorded_profiles(event: str, config_path: str | None) -> list[tuple[str, Any]]:
+def _recorded_profiles(event: str, config_path: str | None) -> Labelled:
     from hookswarm.executor import records
     from hookswarm.executor.profile import from_records
 
@@ -164,7 +171,7 @@ def _recorded_profiles(event: str, config_path: str | None) -> list[tuple[str, A
                         {h.name: h.after for h in hooks})
 
 
-def _report_profiles(event: str, profiles: list[tuple[str, Any]], plan: Any, *,
+def _report_profiles(event: str, profiles: Labelled, plan: Plan | None, *,
                      svg_path: str | None, as_json: bool) -> None:
     from hookswarm.executor import timeline
 
@@ -184,7 +191,7 @@ def _report_profiles(event: str, profiles: list[tuple[str, Any]], plan: Any, *,
                                f"{result.wall_p50_ms:.1f} ms")
 
 
-def _bars(profiles: list[tuple[str, Any]]) -> list[Any]:
+def _bars(profiles: Labelled) -> list[Bar]:
     """Every profile's timeline; with several, each bar is labelled with its payload."""
     if len(profiles) == 1:
         return list(profiles[0][1].timeline)
@@ -211,7 +218,7 @@ def _fail(command: str, message: str) -> NoReturn:
     sys.exit(2)
 
 
-def _print_profile(result: Any, title: str) -> None:
+def _print_profile(result: Profile, title: str) -> None:
     from hookswarm.executor import timeline
 
     width = max(len("hook"), *(len(hook.name) for hook in result.hooks))
