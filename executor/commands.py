@@ -11,7 +11,7 @@ import io
 import os
 import sys
 import time
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -22,6 +22,12 @@ from hookswarm.executor.entry import stdout_diverted
 from hookswarm.lib.errors import ConfigError, HookswarmError
 from hookswarm.lib.json_report import json_report
 
+if TYPE_CHECKING:
+    from hookswarm.executor.profile import Profile
+    from hookswarm.executor.profile_plan import Plan
+    from hookswarm.executor.timeline import Bar
+
+Labelled = list[tuple[str, "Profile"]]  # each profile with the payload it ran with
 config_option = click.option("--config", "config_path", type=click.Path(),
                              help="hookrun.toml to use (default: $HOOKRUN_CONFIG, then "
                                   "$CLAUDE_PROJECT_DIR/.claude/hookrun.toml, then "
@@ -87,42 +93,114 @@ def _known_event(name: str) -> str:
     raise click.BadParameter(f"unknown event {name!r}; {hint}")
 
 
-@cli.command(help="Run one event's hooks N times: per-hook spread, critical path, timeline.")
+@cli.command(help="Where one event's hooks spend their time: runs them N times for real "
+                  "(after listing them and asking), or reads the recorded runs.")
 @click.argument("event", callback=lambda _ctx, _param, value: _known_event(value))
 @click.option("--payload", "payload_path", type=click.Path(exists=True, dir_okay=False),
-              help="A hook payload (JSON) to replay; default: a plausible one for EVENT.")
+              help="A hook payload (JSON) to replay; default: one built per matcher.")
 @click.option("--runs", default=10, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--yes", is_flag=True,
+              help="Run the hooks without asking (required when stdin is not a terminal).")
+@click.option("--from-records", is_flag=True,
+              help="Profile the runs recorded under .swarm/hooks/ instead; runs nothing.")
 @click.option("--svg", "svg_path", type=click.Path(dir_okay=False), help="Write the timeline.")
 @config_option
 @json_option
-def profile(event: str, payload_path: str | None, runs: int, svg_path: str | None,
-            config_path: str | None, as_json: bool) -> None:
-    from hookswarm.executor import timeline
-    from hookswarm.executor.profile import load_payload, run_profile
+def profile(event: str, payload_path: str | None, runs: int, yes: bool, from_records: bool,
+            svg_path: str | None, config_path: str | None, as_json: bool) -> None:
+    if from_records and payload_path:
+        raise click.BadParameter("--payload replays a payload; --from-records runs nothing",
+                                 param_hint="--from-records")
+    if svg_path:
+        _check_writable(svg_path)
+    if from_records:
+        profiles, plan = _recorded_profiles(event, config_path), None
+    else:
+        profiles, plan = _live_profiles(event, payload_path, runs=runs, yes=yes,
+                                        config_path=config_path)
+    _report_profiles(event, profiles, plan, svg_path=svg_path, as_json=as_json)
 
-    _require_config(config_path)
+
+def _live_profiles(event: str, payload_path: str | None, *, runs: int, yes: bool,
+                   config_path: str | None) -> tuple[Labelled, Plan]:
+    from hookswarm.executor.profile import load_payload, run_profile
+    from hookswarm.executor.profile_plan import plan as make_plan
+
+    config = _require_config(config_path)
     try:
-        payload = load_payload(payload_path, event)
-        if svg_path:
-            _check_writable(svg_path)
+        payload = load_payload(payload_path) if payload_path else None
     except HookswarmError as exc:
         _fail("profile", str(exc))
+    plan = make_plan(event, config.for_event(event), cwd=os.getcwd(), payload=payload)
+    if plan.runs or plan.skipped:
+        click.echo("\n".join(plan.lines(runs)), err=True)
+    if plan.runs:
+        _confirm(yes)
     with stdout_diverted():  # what call hooks print must not end up in the report
-        result = run_profile(event, payload, runs=runs, config_path=config_path,
-                             environ=os.environ, cwd=os.getcwd())
-    title = f"hookrun profile {event}: median run {result.wall_p50_ms:.1f} ms"
-    if svg_path:
-        _write_svg(svg_path, timeline.svg(result.timeline, title=title))
-    if as_json:
-        emit("profile", result.as_json())
+        profiles = [(planned.label, run_profile(event, planned.payload, runs=runs,
+                                                config_path=config_path, environ=os.environ,
+                                                cwd=os.getcwd()))
+                    for planned in plan.runs]
+    return profiles, plan
+
+
+def _confirm(yes: bool) -> None:
+    """Running hooks has their side effects: ask on a terminal, else require --yes."""
+    if yes:
         return
-    _print_profile(result, title)
+    if not sys.stdin.isatty():
+        _fail("profile", "it runs the hooks listed above for real; pass --yes to run them "
+                         "without a terminal, or --from-records to profile recorded runs")
+    if not click.confirm("Run them?", err=True):
+        click.echo("hookrun profile: nothing ran", err=True)
+        sys.exit(1)
+
+
+def _recorded_profiles(event: str, config_path: str | None) -> Labelled:
+    from hookswarm.executor import records
+    from hookswarm.executor.profile import from_records
+
+    try:
+        hooks = configuration.load(_config_path(config_path)).for_event(event)
+    except ConfigError:
+        hooks = ()  # the records alone still tell the timings, without the dependencies
+    root = os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd()
+    return from_records(event, records.read(records.records_dir(root)),
+                        {h.name: h.after for h in hooks})
+
+
+def _report_profiles(event: str, profiles: Labelled, plan: Plan | None, *,
+                     svg_path: str | None, as_json: bool) -> None:
+    from hookswarm.executor import timeline
+
+    if svg_path:
+        _write_svg(svg_path, timeline.svg(_bars(profiles), title=f"hookrun profile {event}"))
+    if as_json:
+        emit("profile", {"event": event, "plan": plan.as_json() if plan else None,
+                         "profiles": [{"label": label, **result.as_json()}
+                                      for label, result in profiles]})
+        return
+    if not profiles:
+        click.echo(f"no {event} hook ran: nothing to profile" if plan else
+                   f"no recorded {event} runs yet: they appear under .swarm/hooks/ after "
+                   "`hookrun run`")
+    for label, result in profiles:
+        _print_profile(result, f"hookrun profile {event} with {label}: median run "
+                               f"{result.wall_p50_ms:.1f} ms")
+
+
+def _bars(profiles: Labelled) -> list[Bar]:
+    """Every profile's timeline; with several, each bar is labelled with its payload."""
+    if len(profiles) == 1:
+        return list(profiles[0][1].timeline)
+    return [bar._replace(name=f"{label}: {bar.name}") for label, result in profiles
+            for bar in result.timeline]
 
 
 def _check_writable(path: str) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):  # found before the runs, not after them
-        raise HookswarmError(f"cannot write {path}: the directory {directory} does not exist")
+        _fail("profile", f"cannot write {path}: the directory {directory} does not exist")
 
 
 def _write_svg(path: str, svg: str) -> None:
@@ -138,21 +216,20 @@ def _fail(command: str, message: str) -> NoReturn:
     sys.exit(2)
 
 
-def _print_profile(result: Any, title: str) -> None:
+def _print_profile(result: Profile, title: str) -> None:
     from hookswarm.executor import timeline
 
-    if not result.hooks:
-        click.echo(f"no hook matches {result.event}")
-        return
-    click.echo(f"{'hook':24} {'min':>8} {'p50':>8} {'p95':>8} {'max':>8}  (ms, {result.runs} runs)")
+    width = max(len("hook"), *(len(hook.name) for hook in result.hooks))
+    click.echo(f"{title}\n\n{'hook':{width}} {'min':>8} {'p50':>8} {'p95':>8} {'max':>8}  "
+               f"(ms, {result.runs} runs)")
     for hook in result.hooks:
-        click.echo(f"{hook.name:24} {hook.min_ms:8.1f} {hook.p50_ms:8.1f} {hook.p95_ms:8.1f} "
+        click.echo(f"{hook.name:{width}} {hook.min_ms:8.1f} {hook.p50_ms:8.1f} {hook.p95_ms:8.1f} "
                    f"{hook.max_ms:8.1f}  {_statuses(hook.statuses)}")
     click.echo(f"\ncritical path: {' -> '.join(result.critical_path)} "
                f"({result.critical_ms:.1f} ms)")
     click.echo(f"sequential equivalent: {result.sequential_ms:.1f} ms; median run: "
                f"{result.wall_p50_ms:.1f} ms; speedup {result.speedup:.1f}x\n")
-    click.echo(timeline.text(result.timeline, title=title))
+    click.echo(timeline.text(result.timeline) + "\n")
 
 
 def _statuses(counts: dict[str, int]) -> str:
@@ -178,7 +255,7 @@ def stats(since: str | None, project: str | None, top: int, as_json: bool) -> No
     summary = summarize(records.read(records.records_dir(root)), since=cutoff)
     if as_json:
         emit("stats", {"project": root, "since": since,
-                       "hooks": [hook._asdict() for hook in summary]})
+                       "hooks": [hook.as_json() for hook in summary]})
         return
     _print_stats(summary, top)
 
@@ -187,10 +264,13 @@ def _print_stats(summary: list[Any], top: int) -> None:
     if not summary:
         click.echo("no run records yet: they appear under .swarm/hooks/ after `hookrun run`")
         return
-    click.echo(f"{'hook':24} {'runs':>7} {'fail':>5} {'t/o':>5} {'p50 ms':>8} {'p95 ms':>8}")
+    width = max(len("hook"), *(len(h.name) for h in summary))
+    click.echo(f"{'hook':{width}} {'runs':>7} {'fail':>5} {'t/o':>5} {'cancel':>6} {'skip':>6} "
+               f"{'p50 ms':>8} {'p95 ms':>8} {'ctx B':>7} {'cut':>5}")
     for hook in sorted(summary, key=lambda h: h.name):
-        click.echo(f"{hook.name:24} {hook.runs:7} {hook.failures:5} {hook.timeouts:5} "
-                   f"{hook.p50_ms:8.1f} {hook.p95_ms:8.1f}")
+        click.echo(f"{hook.name:{width}} {hook.runs:7} {hook.failures:5} {hook.timeouts:5} "
+                   f"{hook.cancelled:6} {hook.skipped:6} {hook.p50_ms:8.1f} {hook.p95_ms:8.1f} "
+                   f"{hook.context_bytes:7.0f} {hook.context_cut:5}")
     click.echo("\nslowest (p95): " + ", ".join(f"{h.name} {h.p95_ms:.1f} ms"
                                                for h in summary[:top]))
     pressed = [h for h in summary if h.near_timeout]
@@ -233,10 +313,10 @@ def demo(project: str | None) -> None:
     click.echo(run_demo(project))
 
 
-def _require_config(config_path: str | None) -> None:
+def _require_config(config_path: str | None) -> configuration.Config:
     path = _config_path(config_path)
     try:
-        configuration.load(path)
+        return configuration.load(path)
     except ConfigError as exc:
         click.echo(f"hookrun: {exc}; run `hookrun validate` to see every problem", err=True)
         sys.exit(2)

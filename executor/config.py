@@ -14,13 +14,14 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from hookswarm.executor import schedule
+from hookswarm.executor.context import CLAUDE_CODE_CUT, DEFAULT_BUDGET
 from hookswarm.lib.errors import ConfigError
 
 CONFIG_ENV = "HOOKRUN_CONFIG"
 DEFAULT_TIMEOUT = 30.0
 MAX_TIMEOUT = 86400.0  # a day; far larger values overflow the waits that enforce them
 ON_ERROR = ("allow", "block")
-CACHE_VERSION = 2  # 2: timeouts are capped; a cache from before may hold one that is not
+CACHE_VERSION = 3  # 2: timeouts are capped; 3: context_budget
 
 EVENTS = (
     "PreToolUse", "PostToolUse", "PostToolUseFailure", "PostToolBatch", "Notification",
@@ -32,7 +33,8 @@ EVENTS = (
     "FileChanged", "DirectoryAdded", "MessageDisplay",
 )
 _TOP_KEYS = frozenset({"defaults", "hooks"})
-_DEFAULT_KEYS = frozenset({"timeout", "on_error"})
+_DEFAULT_KEYS = frozenset({"timeout", "on_error", "context_budget"})
+MIN_BUDGET = 500
 _HOOK_KEYS = frozenset({"name", "event", "matcher", "command", "call", "after", "timeout",
                         "on_error", "env", "options"})
 
@@ -64,6 +66,7 @@ class Config(NamedTuple):
     timeout: float
     on_error: str
     hooks: tuple[HookSpec, ...]
+    context_budget: int = DEFAULT_BUDGET
 
     def for_event(self, event: str) -> tuple[HookSpec, ...]:
         return tuple(hook for hook in self.hooks if hook.event == event)
@@ -132,6 +135,7 @@ def parse(data: Mapping[str, Any], path: str) -> Config:
                        key="defaults.timeout")
     on_error = _on_error(defaults.get("on_error", "allow"), path=path, hook="",
                          key="defaults.on_error")
+    budget = _budget(defaults.get("context_budget", DEFAULT_BUDGET), path=path)
     raw_hooks = data.get("hooks", [])
     if not isinstance(raw_hooks, list):
         raise ConfigError("must be an array of tables ([[hooks]])", path=path, key="hooks")
@@ -140,7 +144,8 @@ def parse(data: Mapping[str, Any], path: str) -> Config:
         for index, raw in enumerate(raw_hooks)
     )
     _check_graph(hooks, path)
-    return Config(path=path, timeout=timeout, on_error=on_error, hooks=hooks)
+    return Config(path=path, timeout=timeout, on_error=on_error, hooks=hooks,
+                  context_budget=budget)
 
 
 def _hook(index: int, raw: Any, *, path: str, timeout: float, on_error: str) -> HookSpec:
@@ -251,6 +256,15 @@ def valid_timeout(value: Any) -> bool:
             and 0 < value <= MAX_TIMEOUT)
 
 
+def _budget(value: Any, *, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not (
+            value == 0 or value >= MIN_BUDGET):
+        raise ConfigError(f"must be a number of characters, at least {MIN_BUDGET} (0: no cap; "
+                          f"Claude Code cuts a context over {CLAUDE_CODE_CUT} to a preview)",
+                          path=path, key="defaults.context_budget")
+    return value
+
+
 def _on_error(value: Any, *, path: str, hook: str, key: str) -> str:
     if value not in ON_ERROR:
         raise ConfigError('must be "allow" (fail open) or "block" (fail closed)', path=path,
@@ -309,6 +323,7 @@ def _write_cache(cache: str | None, key: list[Any], config: Config) -> None:
 def _to_json(config: Config) -> dict[str, Any]:
     return {
         "path": config.path, "timeout": config.timeout, "on_error": config.on_error,
+        "context_budget": config.context_budget,
         "hooks": [
             {"position": h.position, "name": h.name, "event": h.event, "command": h.command,
              "call": h.call, "matcher": h.matcher, "after": list(h.after), "timeout": h.timeout,
@@ -324,4 +339,4 @@ def _from_json(data: dict[str, Any]) -> Config:
     if not all(valid_timeout(t) for t in (data["timeout"], *(h.timeout for h in hooks))):
         raise ValueError("a cached timeout is out of range")
     return Config(path=data["path"], timeout=data["timeout"], on_error=data["on_error"],
-                  hooks=hooks)
+                  hooks=hooks, context_budget=int(data["context_budget"]))

@@ -20,6 +20,11 @@ _MATCH_FIELD = {
 }
 
 
+def match_field(event: str) -> str | None:
+    """The payload field an ``event``'s matchers test, or None for events without matchers."""
+    return _MATCH_FIELD.get(event)
+
+
 def subject(event: str, payload: Mapping[str, Any]) -> str | None:
     """The payload field a matcher is tested against, or None for events without matchers."""
     field = _MATCH_FIELD.get(event)

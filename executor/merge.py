@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
+from hookswarm.executor.context import DEFAULT_BUDGET, Fitted, fit, notice
 from hookswarm.executor.results import BLOCKED, OK, HookResult
 from hookswarm.lib.protocol import ON_FAILURE_IGNORED
 
@@ -43,6 +44,8 @@ class Response(NamedTuple):
     stderr: str = ""
     exit_code: int = 0
     outcome: str = "ok"
+    context_bytes: Mapping[str, int] = {}  # each hook's context as given, for the run record
+    context_cut: tuple[str, ...] = ()  # hooks whose context the budget shortened
 
 
 class _Merged:
@@ -50,7 +53,8 @@ class _Merged:
 
     def __init__(self) -> None:
         self.blocks: list[str] = []
-        self.contexts: list[str] = []
+        self.contexts: list[tuple[str, str]] = []  # (hook, text)
+        self.passed_stderr: list[str] = []
         self.decisions: list[tuple[str, str]] = []
         self.request_decisions: list[dict[str, Any]] = []
         self.system: list[str] = []
@@ -61,13 +65,16 @@ class _Merged:
         self.notes: list[str] = []
 
 
-def merge(event: str, results: Iterable[HookResult], *,
-          on_error: Mapping[str, str]) -> Response:
-    """Merge ``results`` (in config order, dependencies first) for ``event``."""
+def merge(event: str, results: Iterable[HookResult], *, on_error: Mapping[str, str],
+          budget: int = DEFAULT_BUDGET) -> Response:
+    """Merge ``results`` (in config order, dependencies first) for ``event``.
+
+    ``budget`` caps the joined context in characters (0: no cap); see ``context.fit``.
+    """
     merged = _Merged()
     for result in results:
         _absorb(merged, event, result, on_error.get(result.name, "allow"))
-    return _render(event, merged)
+    return _render(event, merged, budget)
 
 
 def fails_closed(event: str, on_error: str) -> bool:
@@ -87,26 +94,29 @@ def failure_note(event: str, result: HookResult, on_error: str) -> str:
 
 
 def _absorb(merged: _Merged, event: str, result: HookResult, on_error: str) -> None:
+    if result.stderr:  # Claude Code shows it in its hook events; so does hookrun, labelled
+        merged.passed_stderr.extend(f"[{result.name}] {line}"
+                                    for line in result.stderr.rstrip("\n").split("\n"))
     if result.failed:
         note = failure_note(event, result, on_error)
         merged.notes.append(note)
         if fails_closed(event, on_error):
             merged.blocks.append(note)
         if isinstance(result.output, dict):  # a JSON answer counts even from a failed exit
-            _absorb_json(merged, event, result.output)
+            _absorb_json(merged, event, result.name, result.output)
     elif result.status == BLOCKED and event in CANNOT_BLOCK:
         merged.notes.append(f"hookrun: hook '{result.name}' exited 2, which cannot block "
-                            f"{event} (shown to you only): {result.reason}")
+                            f"{event} (shown to you only): {result.reason.rstrip()}")
     elif result.status == BLOCKED:
         merged.blocks.append(result.reason)
     elif result.status == OK and isinstance(result.output, str):
         if event in PLAIN_TEXT_IS_CONTEXT:
-            merged.contexts.append(result.output.strip())
+            merged.contexts.append((result.name, result.output.strip()))
     elif result.status == OK and isinstance(result.output, dict):
-        _absorb_json(merged, event, result.output)
+        _absorb_json(merged, event, result.name, result.output)
 
 
-def _absorb_json(merged: _Merged, event: str, answer: Mapping[str, Any]) -> None:
+def _absorb_json(merged: _Merged, event: str, name: str, answer: Mapping[str, Any]) -> None:
     if answer.get("continue") is False:
         merged.stopped = True
         if isinstance(answer.get("stopReason"), str):
@@ -117,7 +127,7 @@ def _absorb_json(merged: _Merged, event: str, answer: Mapping[str, Any]) -> None
     _absorb_decision(merged, event, answer)
     specific = answer.get("hookSpecificOutput")
     if isinstance(specific, dict):
-        _absorb_specific(merged, specific)
+        _absorb_specific(merged, name, specific)
 
 
 def _absorb_decision(merged: _Merged, event: str, answer: Mapping[str, Any]) -> None:
@@ -128,10 +138,10 @@ def _absorb_decision(merged: _Merged, event: str, answer: Mapping[str, Any]) -> 
         merged.blocks.append(reason)
 
 
-def _absorb_specific(merged: _Merged, specific: Mapping[str, Any]) -> None:
+def _absorb_specific(merged: _Merged, name: str, specific: Mapping[str, Any]) -> None:
     context = specific.get("additionalContext")
     if isinstance(context, str) and context:
-        merged.contexts.append(context)
+        merged.contexts.append((name, context))
     decision = specific.get("permissionDecision")
     if decision in _RANK:
         merged.decisions.append((decision, str(specific.get("permissionDecisionReason") or "")))
@@ -142,7 +152,7 @@ def _absorb_specific(merged: _Merged, specific: Mapping[str, Any]) -> None:
             merged.specific[key] = value
 
 
-def _render(event: str, merged: _Merged) -> Response:
+def _render(event: str, merged: _Merged, budget: int) -> Response:
     answer: dict[str, Any] = {}
     specific: dict[str, Any] = dict(merged.specific)
     outcome = "ok"
@@ -168,14 +178,25 @@ def _render(event: str, merged: _Merged) -> Response:
     if merged.request_decisions:
         specific["decision"] = _request_decision(merged.request_decisions)
         outcome = specific["decision"].get("behavior", outcome)
-    if merged.contexts:
-        specific["additionalContext"] = "\n\n".join(merged.contexts)
+    fitted = _fit_context(merged.contexts, budget, specific, stderr_lines)
     if specific:
         answer["hookSpecificOutput"] = {"hookEventName": event, **specific}
     _common_fields(answer, merged)
     stdout = json.dumps(answer, ensure_ascii=False) if answer and exit_code == 0 else ""
-    stderr = "".join(line + "\n" for line in stderr_lines)
-    return Response(stdout=stdout, stderr=stderr, exit_code=exit_code, outcome=outcome)
+    stderr = "".join(line + "\n" for line in merged.passed_stderr + stderr_lines)
+    return Response(stdout=stdout, stderr=stderr, exit_code=exit_code, outcome=outcome,
+                    context_bytes=fitted.sizes, context_cut=fitted.cut)
+
+
+def _fit_context(contexts: list[tuple[str, str]], budget: int, specific: dict[str, Any],
+                 stderr_lines: list[str]) -> Fitted:
+    """Put the budgeted context into ``specific``; a cut adds its notice to ``stderr_lines``."""
+    fitted = fit(contexts, budget)
+    if fitted.text:
+        specific["additionalContext"] = fitted.text
+    if fitted.cut:
+        stderr_lines.append(notice(budget, fitted.cut))
+    return fitted
 
 
 def _common_fields(answer: dict[str, Any], merged: _Merged) -> None:

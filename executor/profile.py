@@ -1,16 +1,15 @@
-"""``hookrun profile``: run one event's hooks repeatedly and show where the time goes."""
+"""``hookrun profile``: where one event's hooks spend their time, run live or from the records."""
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from hookswarm.executor import config as configuration
 from hookswarm.executor.results import HookResult
 from hookswarm.executor.run import Invocation, execute
-from hookswarm.executor.stats import percentile
+from hookswarm.executor.stats import NOT_RUN, percentile
 from hookswarm.executor.timeline import Bar
 from hookswarm.lib.errors import HookswarmError
 
@@ -44,19 +43,6 @@ class Profile(NamedTuple):
         return data
 
 
-def default_payload(event: str, cwd: str) -> dict[str, Any]:
-    """A plausible payload for ``event`` when the user gives none."""
-    payload: dict[str, Any] = {"hook_event_name": event, "session_id": "hookrun-profile",
-                               "cwd": cwd, "transcript_path": ""}
-    if "Tool" in event or event.startswith("Permission"):
-        payload.update(tool_name="Bash", tool_input={"command": "true"}, tool_use_id="toolu_p")
-    if event == "UserPromptSubmit":
-        payload["prompt"] = "hookrun profile"
-    if event == "PostToolBatch":
-        payload["tool_calls"] = []
-    return payload
-
-
 def run_profile(event: str, payload: Mapping[str, Any], *, runs: int, config_path: str | None,
                 environ: Mapping[str, str], cwd: str) -> Profile:
     """Run ``event``'s hooks ``runs`` times (no run records) and summarize them."""
@@ -69,13 +55,50 @@ def run_profile(event: str, payload: Mapping[str, Any], *, runs: int, config_pat
     return summarize(event, samples, after)
 
 
+def from_records(event: str, records: Iterable[Mapping[str, Any]],
+                 after: Mapping[str, Sequence[str]]) -> list[tuple[str, Profile]]:
+    """Profiles of the recorded runs of ``event``, one per tool on tool events. Runs nothing."""
+    groups: dict[str, list[list[HookResult]]] = {}
+    for record in records:
+        run = _recorded_run(record) if record.get("event") == event else None
+        if run:
+            tool = record.get("tool")
+            label = f"recorded runs, tool {tool}" if isinstance(tool, str) else "recorded runs"
+            groups.setdefault(label, []).append(run)
+    return [(label, summarize(event, runs, after)) for label, runs in groups.items()]
+
+
+def _recorded_run(record: Mapping[str, Any]) -> list[HookResult] | None:
+    """One record's hooks as results, or None when an entry has the wrong shape."""
+    try:
+        return [HookResult(position=int(h.get("index", 0)), name=_name(h["name"]),
+                           status=str(h.get("status", "")),
+                           start=float(h.get("start_ms", 0)) / 1000,
+                           end=float(h.get("end_ms", 0)) / 1000)
+                for h in record.get("hooks", ())]
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("a hook name is not a string")
+    return value
+
+
 def summarize(event: str, samples: Sequence[Sequence[HookResult]],
               after: Mapping[str, Sequence[str]]) -> Profile:
-    """Per-hook spread, the critical path and the sequential equivalent. Pure."""
-    names = [r.name for r in samples[0]] if samples else []
-    durations = {name: sorted(_ms(run, name) for run in samples) for name in names}
-    hooks = [HookProfile(name, values[0], percentile(values, 0.5), percentile(values, 0.95),
-                         values[-1], _statuses(samples, name))
+    """Per-hook spread, the critical path and the sequential equivalent. Pure.
+
+    A cancelled or skipped hook counts in its statuses but not in the timings.
+    """
+    names = list(dict.fromkeys(r.name for run in samples for r in run))
+    durations = {name: sorted(_ms(r) for run in samples for r in run
+                              if r.name == name and r.status not in NOT_RUN)
+                 for name in names}
+    hooks = [HookProfile(name, values[0] if values else 0.0, percentile(values, 0.5),
+                         percentile(values, 0.95), values[-1] if values else 0.0,
+                         _statuses(samples, name))
              for name, values in durations.items()]
     p50 = {hook.name: hook.p50_ms for hook in hooks}
     path, critical = critical_path(names, p50, after)
@@ -101,8 +124,7 @@ def critical_path(names: Sequence[str], durations: Mapping[str, float],
     return chain, length
 
 
-def _ms(run: Sequence[HookResult], name: str) -> float:
-    result = next(r for r in run if r.name == name)
+def _ms(result: HookResult) -> float:
     return (result.end - result.start) * 1000
 
 
@@ -113,15 +135,13 @@ def _wall(run: Sequence[HookResult]) -> float:
 def _statuses(samples: Sequence[Sequence[HookResult]], name: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     for run in samples:
-        status = next(r.status for r in run if r.name == name)
-        counts[status] = counts.get(status, 0) + 1
+        for status in (r.status for r in run if r.name == name):
+            counts[status] = counts.get(status, 0) + 1
     return counts
 
 
-def load_payload(path: str | None, event: str) -> dict[str, Any]:
-    """The ``--payload`` file's JSON object, or a plausible payload for ``event`` without one."""
-    if path is None:
-        return default_payload(event, os.getcwd())
+def load_payload(path: str) -> dict[str, Any]:
+    """The ``--payload`` file's JSON object."""
     fix = "give --payload a hook payload (a JSON object) as Claude Code sends it"
     try:
         with open(path, "rb") as handle:

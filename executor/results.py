@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from hookswarm.executor import answers
+
 if TYPE_CHECKING:
     from hookswarm.executor.config import HookSpec
     from hookswarm.lib.process import ProcessOutcome
@@ -44,12 +46,14 @@ class HookResult(NamedTuple):
     end: float = 0.0
     stdout_bytes: int = 0
     stderr_bytes: int = 0
+    stderr: str = ""  # what a hook that exited 0 wrote to stderr, passed on as Claude Code shows it
 
     @classmethod
     def from_process(cls, hook: HookSpec, outcome: ProcessOutcome) -> HookResult:
         base = cls(position=hook.position, name=hook.name, status=OK, exit_code=outcome.exit_code,
                    stdout_bytes=len(outcome.stdout), stderr_bytes=len(outcome.stderr))
-        stderr = _text(outcome.stderr).strip()
+        raw_stderr = _text(outcome.stderr)
+        stderr = raw_stderr.strip()
         if outcome.launch_error:
             return base._replace(status=NOT_FOUND, reason=f"could not start: "
                            f"{outcome.launch_error}")
@@ -61,17 +65,19 @@ class HookResult(NamedTuple):
             return base._replace(status=OVERSIZE,
                            reason=f"printed more than {MAX_OUTPUT // 1024} KiB")
         # Claude Code reads a JSON answer on stdout whatever the exit code (verified on the CLI).
-        answer = _json_object(_text(outcome.stdout))
-        if outcome.exit_code == 2:
-            reason = stderr or _reason(answer)
+        answer, problem = _json_object(_text(outcome.stdout))
+        if outcome.exit_code == 2:  # Claude Code passes the stderr on byte for byte
+            reason = raw_stderr if stderr else _reason(answer)
             return base._replace(status=BLOCKED, reason=f"[{hook.command}]: {reason}")
         if outcome.exit_code == EXIT_NOT_FOUND:
             return base._replace(status=NOT_FOUND, reason=f"command not found ({stderr})")
         if outcome.exit_code != 0:
             detail = f": {_first_line(stderr)}" if stderr else ""
+            ignored = f"; its JSON answer was ignored: {problem}" if problem else ""
             return base._replace(status=ERROR, output=answer,
-                                 reason=f"exited {outcome.exit_code}{detail}")
-        return _with_answer(base, _text(outcome.stdout))
+                                 reason=f"exited {outcome.exit_code}{detail}{ignored}")
+        return _with_answer(base._replace(stderr=raw_stderr if stderr else ""),
+                            _text(outcome.stdout))
 
     @classmethod
     def from_call(cls, hook: HookSpec, value: object) -> HookResult:
@@ -82,11 +88,11 @@ class HookResult(NamedTuple):
             return _with_answer(base._replace(stdout_bytes=len(value)), value)
         if isinstance(value, dict):
             try:
-                size = len(json.dumps(value))
+                size = len(json.dumps(value, allow_nan=False))
             except (TypeError, ValueError) as exc:
                 return base._replace(status=GARBLED, exit_code=None,
                                      reason=f"returned a dict that is not JSON ({exc})")
-            return base._replace(output=value, stdout_bytes=size)
+            return _checked(base._replace(output=value, stdout_bytes=size), value)
         return base._replace(status=GARBLED, exit_code=None,
                        reason=f"returned {type(value).__name__}; return None, a str or a dict")
 
@@ -139,18 +145,31 @@ def _with_answer(base: HookResult, stdout: str) -> HookResult:
     if not stripped.startswith("{"):
         return base._replace(output=stdout)
     try:
-        parsed = json.loads(stripped)
+        parsed = answers.loads(stripped)
     except ValueError as exc:
         return base._replace(status=GARBLED, reason=f"printed invalid JSON ({exc})")
-    return base._replace(output=parsed)
+    return _checked(base._replace(output=parsed), parsed)
 
 
-def _json_object(stdout: str) -> dict[str, Any] | None:
+def _checked(result: HookResult, answer: dict[str, Any]) -> HookResult:
+    """A JSON answer of the wrong shape is garbage: Claude Code would drop it."""
+    problem = answers.problem(answer)
+    if not problem:
+        return result
+    return result._replace(status=GARBLED, output=None,
+                           reason=f"answered JSON that Claude Code rejects ({problem})")
+
+
+def _json_object(stdout: str) -> tuple[dict[str, Any] | None, str]:
+    """The JSON answer a failed hook printed, if any, or why it does not count."""
     try:
-        parsed = json.loads(stdout) if stdout.strip().startswith("{") else None
+        parsed = answers.loads(stdout) if stdout.strip().startswith("{") else None
     except ValueError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
+        return None, ""
+    if not isinstance(parsed, dict):
+        return None, ""
+    problem = answers.problem(parsed)
+    return (None, problem) if problem else (parsed, "")
 
 
 def _reason(answer: dict[str, Any] | None) -> str:

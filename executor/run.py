@@ -112,7 +112,8 @@ def _for_event(invocation: Invocation, payload: dict[str, Any], event: str,
         return Outcome(Response(), [])
     started = time.perf_counter()
     results = _Graph(event, hooks, payload, invocation, project, started).execute()
-    response = merge(event, results, on_error={h.name: h.on_error for h in hooks})
+    response = merge(event, results, on_error={h.name: h.on_error for h in hooks},
+                     budget=config.context_budget)
     if invocation.record:
         _record(project, event, payload, config, results, response,
                 setup=started - clock, total=time.perf_counter() - clock)
@@ -345,7 +346,9 @@ def _record(project: str, event: str, payload: Mapping[str, Any], config: Config
             {"name": r.name, "index": r.position, "start_ms": round(r.start * 1000, 2),
              "end_ms": round(r.end * 1000, 2), "status": r.status, "exit_code": r.exit_code,
              "stdout_bytes": r.stdout_bytes, "stderr_bytes": r.stderr_bytes,
-             "timeout": config.hooks[r.position].timeout}
+             "timeout": config.hooks[r.position].timeout,
+             "context_bytes": response.context_bytes.get(r.name, 0),
+             "context_cut": r.name in response.context_cut}
             for r in results
         ],
     })

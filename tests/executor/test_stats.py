@@ -51,3 +51,38 @@ def test_since_still_filters_by_timestamp(tmp_path: Path) -> None:
     (tmp_path / records.RECORDS_FILE).write_text(f"{json.dumps(old)}\n{json.dumps(new)}\n")
     (stats,) = summarize(records.read(str(tmp_path)), since=time.time() - 3600)
     assert stats.runs == 1
+
+
+def entry(name: str, ms: float, status: str = "ok", **extra: object) -> dict[str, object]:
+    return {"name": name, "start_ms": 0.0, "end_ms": ms, "status": status, **extra}
+
+
+def test_cancelled_and_skipped_hooks_have_columns_of_their_own_and_no_timing() -> None:
+    records = [{"ts": 1, "hooks": [entry("log", 10), entry("deny", 2)]},
+               {"ts": 2, "hooks": [entry("log", 0.5, "cancelled"), entry("deny", 2)]},
+               {"ts": 3, "hooks": [entry("log", 0, "skipped"), entry("deny", 2)]},
+               {"ts": 4, "hooks": [entry("late", 0, "skipped")]}]
+    by_name = {s.name: s for s in summarize(records)}
+    log = by_name["log"]
+    assert (log.runs, log.failures, log.cancelled, log.skipped) == (1, 0, 1, 1)
+    assert (log.p50_ms, log.p95_ms, log.max_ms) == (10, 10, 10)
+    late = by_name["late"]
+    assert (late.runs, late.skipped, late.p95_ms) == (0, 1, 0.0)
+
+
+def test_context_bytes_are_a_mean_per_finished_run_and_cuts_are_counted() -> None:
+    records = [{"hooks": [entry("git", 1, context_bytes=300, context_cut=False)]},
+               {"hooks": [entry("git", 1, context_bytes=900, context_cut=True)]},
+               {"hooks": [entry("git", 1, "cancelled", context_bytes=0)]}]
+    (git,) = summarize(records)
+    assert (git.context_bytes, git.context_cut, git.runs) == (600, 1, 2)
+
+
+def test_json_numbers_are_rounded() -> None:
+    records = [{"hooks": [entry("x", 381.21000000000004, context_bytes=1)]},
+               {"hooks": [entry("x", 1 / 3, context_bytes=2)]}]
+    (stats,) = summarize(records)
+    data = stats.as_json()
+    assert (data["max_ms"], data["p50_ms"], data["context_bytes"]) == (381.21, 0.33, 1.5)
+    floats = [v for v in data.values() if isinstance(v, float)]
+    assert floats and all(len(repr(v).partition(".")[2]) <= 2 for v in floats)

@@ -48,12 +48,14 @@ def chain_project(project: Project) -> None:
 def test_profile_reports_the_critical_path_and_writes_an_svg(project: Project) -> None:
     chain_project(project)
     done = hookrun(project, "profile", "UserPromptSubmit", "--runs", "3", "--json",
-                   "--svg", "t.svg")
+                   "--svg", "t.svg", "--yes")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert (report["version"], report["command"]) == (1, "profile")
-    assert report["critical_path"] == ["fetch", "render"]
-    assert report["speedup"] == pytest.approx(report["sequential_ms"] / report["wall_p50_ms"])
+    (profiled,) = report["profiles"]
+    assert profiled["critical_path"] == ["fetch", "render"]
+    assert profiled["speedup"] == pytest.approx(profiled["sequential_ms"]
+                                                / profiled["wall_p50_ms"])
     rects = [el.get("data-hook") for el in ET.parse(project.root / "t.svg").getroot().iter()
              if el.get("class") == "bar"]
     assert rects == ["fetch", "render", "side"]
@@ -61,7 +63,7 @@ def test_profile_reports_the_critical_path_and_writes_an_svg(project: Project) -
 
 def test_profile_prints_a_table_and_a_timeline(project: Project) -> None:
     chain_project(project)
-    done = hookrun(project, "profile", "UserPromptSubmit", "--runs", "2")
+    done = hookrun(project, "profile", "UserPromptSubmit", "--runs", "2", "--yes")
     assert "critical path: fetch -> render" in done.stdout
     assert "sequential equivalent" in done.stdout
     assert done.stdout.count("|") >= 6  # three timeline rows
@@ -69,7 +71,8 @@ def test_profile_prints_a_table_and_a_timeline(project: Project) -> None:
 
 def test_profile_writes_no_run_records(project: Project) -> None:
     chain_project(project)
-    assert hookrun(project, "profile", "UserPromptSubmit", "--runs", "2").returncode == 0
+    assert hookrun(project, "profile", "UserPromptSubmit", "--runs", "2",
+                   "--yes").returncode == 0
     assert not (project.root / ".swarm" / "hooks" / "runs.jsonl").exists()
 
 
@@ -238,8 +241,8 @@ def test_test_json_stays_json_when_a_call_hook_prints(project: Project) -> None:
 
 def test_profile_json_stays_json_when_a_call_hook_prints(project: Project) -> None:
     noisy_project(project)
-    done = hookrun(project, "profile", "UserPromptSubmit", "--runs", "2", "--json")
-    assert json.loads(done.stdout)["hooks"][0]["name"] == "noisy", done.stdout
+    done = hookrun(project, "profile", "UserPromptSubmit", "--runs", "2", "--json", "--yes")
+    assert json.loads(done.stdout)["profiles"][0]["hooks"][0]["name"] == "noisy", done.stdout
     assert "child output" in done.stderr
 
 
@@ -254,7 +257,7 @@ def test_profile_names_a_bad_payload_or_svg_path_in_one_line(
     chain_project(project)
     path = project.root / "p.json"
     path.write_bytes(payload if isinstance(payload, bytes) else payload.encode())
-    done = hookrun(project, "profile", "UserPromptSubmit", "--runs", "1", *args)
+    done = hookrun(project, "profile", "UserPromptSubmit", "--runs", "1", "--yes", *args)
     assert done.returncode == 2
     assert done.stderr.startswith("hookrun profile: ") and done.stderr.count("\n") == 1
     assert words in done.stderr and "Traceback" not in done.stderr
@@ -268,3 +271,106 @@ def test_profile_names_an_unknown_event(project: Project, event: str, words: str
     chain_project(project)
     done = hookrun(project, "profile", event, "--runs", "1")
     assert done.returncode == 2 and words in done.stderr
+
+
+def test_stats_text_columns_fit_the_longest_hook_name(project: Project) -> None:
+    long_name = "check-that-the-migration-files-are-in-order"
+    project.config(f'[[hooks]]\nname = "{long_name}"\nevent = "PreToolUse"\ncommand = "true"\n'
+                   '[[hooks]]\nname = "b"\nevent = "PreToolUse"\ncommand = "true"\n')
+    project.run(bash())
+    lines = hookrun(project, "stats").stdout.splitlines()
+    header, rows = lines[0], lines[1:3]
+    assert header.startswith("hook" + " " * (len(long_name) - 3) + "   runs")
+    assert all(row.index(" 1 ") == rows[0].index(" 1 ") for row in rows)
+    assert "cancel" in header and "skip" in header and "ctx B" in header
+
+
+LOGGER = """
+    import json, sys
+    payload = json.load(sys.stdin)
+    with open("calls.log", "a") as log:
+        log.write(payload["hook_event_name"] + " " + payload["tool_name"] + "\\n")
+"""
+
+
+def logging_project(project: Project) -> None:
+    logger = project.script("logger.py", LOGGER)
+    project.config(f"""
+        [[hooks]]
+        name = "bash-log"
+        event = "PreToolUse"
+        matcher = "Bash"
+        command = "{logger}"
+        [[hooks]]
+        name = "file-log"
+        event = "PreToolUse"
+        matcher = "Write|Edit"
+        command = "{logger}"
+        [[hooks]]
+        name = "mcp-log"
+        event = "PreToolUse"
+        matcher = "mcp__.*"
+        command = "{logger}"
+    """)
+
+
+def calls(project: Project) -> list[str]:
+    log = project.root / "calls.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def test_profile_lists_the_hooks_and_needs_yes_without_a_terminal(project: Project) -> None:
+    logging_project(project)
+    done = hookrun(project, "profile", "PreToolUse", "--runs", "1")
+    assert done.returncode == 2
+    assert "with tool Bash: bash-log" in done.stderr
+    assert "with tool Write: file-log" in done.stderr
+    assert "skipped mcp-log: its matcher 'mcp__.*'" in done.stderr
+    assert "pass --yes" in done.stderr and calls(project) == []
+
+
+def test_profile_builds_a_matching_payload_per_matcher(project: Project) -> None:
+    logging_project(project)
+    done = hookrun(project, "profile", "PreToolUse", "--runs", "2", "--yes", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert [p["label"] for p in report["profiles"]] == ["tool Bash", "tool Write"]
+    assert report["plan"]["skipped"][0]["name"] == "mcp-log"
+    assert sorted(calls(project)) == ["PreToolUse Bash"] * 2 + ["PreToolUse Write"] * 2
+
+
+def answer_on_a_terminal(project: Project, answer: bytes) -> subprocess.CompletedProcess[bytes]:
+    leader, follower = os.openpty()
+    os.write(leader, answer)
+    env = {**os.environ, "CLAUDE_PROJECT_DIR": str(project.root)}
+    env.pop("HOOKRUN_CONFIG", None)
+    try:
+        return subprocess.run([HOOKRUN, "profile", "PreToolUse", "--runs", "1"],
+                              stdin=follower, capture_output=True, cwd=project.root, env=env,
+                              timeout=100)
+    finally:
+        os.close(follower)
+        os.close(leader)
+
+
+def test_profile_asks_on_a_terminal(project: Project) -> None:
+    logging_project(project)
+    refused = answer_on_a_terminal(project, b"n\n")
+    assert refused.returncode == 1 and b"nothing ran" in refused.stderr
+    assert calls(project) == []
+    agreed = answer_on_a_terminal(project, b"y\n")
+    assert agreed.returncode == 0, agreed.stderr
+    assert sorted(calls(project)) == ["PreToolUse Bash", "PreToolUse Write"]
+
+
+def test_profile_from_records_runs_nothing(project: Project) -> None:
+    logging_project(project)
+    for tool in ("Bash", "Bash", "Write"):
+        project.run({**bash(), "tool_name": tool})
+    before = calls(project)
+    done = hookrun(project, "profile", "PreToolUse", "--from-records", "--json")
+    assert done.returncode == 0, done.stderr
+    assert calls(project) == before
+    by_label = {p["label"]: p for p in json.loads(done.stdout)["profiles"]}
+    assert by_label["recorded runs, tool Bash"]["runs"] == 2
+    assert [h["name"] for h in by_label["recorded runs, tool Write"]["hooks"]] == ["file-log"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from tests.settings.test_cli import hookrun
 from tests.settings.workspace import FAKE_HOOKRUN, Workspace
 
 # What the README told people to copy by hand before the flag existed.
-README_TABLES = [
+README_TABLES: list[dict[str, Any]] = [
     {"name": "agent-guard", "event": "PreToolUse", "matcher": "Agent|Task",
      "call": "hookswarm.hooks.agent_guard:check", "options": {"mode": "warn"}},
     {"name": "agent-guard-batch", "event": "PostToolBatch",

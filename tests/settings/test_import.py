@@ -469,9 +469,9 @@ def test_an_inline_hooks_array_is_fine_when_nothing_is_appended(workspace: Works
 # ---------------------------------------------------------------- undone by uninstall
 
 
-def run_uninstall(ws: Workspace, **kw: bool) -> installer.Report:
+def run_uninstall(ws: Workspace, *, keep_imported: bool = False) -> installer.Report:
     return installer.uninstall(scope="project", project=str(ws.project), environ=ws.environ,
-                               **kw)
+                               keep_imported=keep_imported)
 
 
 def run_install(ws: Workspace) -> installer.Report:
