@@ -20,7 +20,7 @@ CONFIG_ENV = "HOOKRUN_CONFIG"
 DEFAULT_TIMEOUT = 30.0
 MAX_TIMEOUT = 86400.0  # a day; far larger values overflow the waits that enforce them
 ON_ERROR = ("allow", "block")
-CACHE_VERSION = 2  # 2: timeouts are capped; a cache from before may hold one that is not
+CACHE_VERSION = 3  # 2: timeouts are capped; 3: hooks carry cancel_on_block
 
 EVENTS = (
     "PreToolUse", "PostToolUse", "PostToolUseFailure", "PostToolBatch", "Notification",
@@ -32,9 +32,9 @@ EVENTS = (
     "FileChanged", "DirectoryAdded", "MessageDisplay",
 )
 _TOP_KEYS = frozenset({"defaults", "hooks"})
-_DEFAULT_KEYS = frozenset({"timeout", "on_error"})
+_DEFAULT_KEYS = frozenset({"timeout", "on_error", "cancel_on_block"})
 _HOOK_KEYS = frozenset({"name", "event", "matcher", "command", "call", "after", "timeout",
-                        "on_error", "env", "options"})
+                        "on_error", "env", "options", "cancel_on_block"})
 
 
 class HookSpec(NamedTuple):
@@ -51,10 +51,19 @@ class HookSpec(NamedTuple):
     on_error: str = "allow"
     env: Mapping[str, str] = {}
     options: Mapping[str, Any] = {}
+    cancel_on_block: bool = False  # a block stops it: only for hooks without side effects
 
     @property
     def kind(self) -> str:
         return "call" if self.call else "command"
+
+
+class HookDefaults(NamedTuple):
+    """What ``[defaults]`` gives every hook that does not say otherwise."""
+
+    timeout: float
+    on_error: str
+    cancel_on_block: bool
 
 
 class Config(NamedTuple):
@@ -64,6 +73,7 @@ class Config(NamedTuple):
     timeout: float
     on_error: str
     hooks: tuple[HookSpec, ...]
+    cancel_on_block: bool = False
 
     def for_event(self, event: str) -> tuple[HookSpec, ...]:
         return tuple(hook for hook in self.hooks if hook.event == event)
@@ -110,6 +120,10 @@ def read_toml(path: str) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", path=str(path)) from None
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start:exc.start + 1]
+        raise ConfigError(f"not UTF-8 text (byte {exc.start} is {byte!r}); TOML files are "
+                          "UTF-8, so save it as UTF-8", path=str(path)) from None
     except OSError as exc:
         raise ConfigError(f"cannot read the config ({exc.strerror})", path=str(path)) from None
 
@@ -132,18 +146,22 @@ def parse(data: Mapping[str, Any], path: str) -> Config:
                        key="defaults.timeout")
     on_error = _on_error(defaults.get("on_error", "allow"), path=path, hook="",
                          key="defaults.on_error")
+    cancel = _flag(defaults.get("cancel_on_block", False), path=path, hook="",
+                   key="defaults.cancel_on_block")
     raw_hooks = data.get("hooks", [])
     if not isinstance(raw_hooks, list):
         raise ConfigError("must be an array of tables ([[hooks]])", path=path, key="hooks")
     hooks = tuple(
-        _hook(index, raw, path=path, timeout=timeout, on_error=on_error)
+        _hook(index, raw, path=path, defaults=HookDefaults(timeout, on_error, cancel))
         for index, raw in enumerate(raw_hooks)
     )
     _check_graph(hooks, path)
-    return Config(path=path, timeout=timeout, on_error=on_error, hooks=hooks)
+    return Config(path=path, timeout=timeout, on_error=on_error, hooks=hooks,
+                  cancel_on_block=cancel)
 
 
-def _hook(index: int, raw: Any, *, path: str, timeout: float, on_error: str) -> HookSpec:
+
+def _hook(index: int, raw: Any, *, path: str, defaults: HookDefaults) -> HookSpec:
     label = f"#{index + 1}"
     raw = _table(raw, path=path, hook=label, key="hooks")
     name = raw.get("name")
@@ -161,10 +179,14 @@ def _hook(index: int, raw: Any, *, path: str, timeout: float, on_error: str) -> 
         position=index, name=name, event=event, command=command, call=call,
         matcher=_string(raw.get("matcher", ""), path=path, hook=name, key="matcher"),
         after=_names(raw.get("after", []), path=path, hook=name),
-        timeout=_timeout(raw.get("timeout", timeout), path=path, hook=name, key="timeout"),
-        on_error=_on_error(raw.get("on_error", on_error), path=path, hook=name, key="on_error"),
+        timeout=_timeout(raw.get("timeout", defaults.timeout), path=path, hook=name,
+                         key="timeout"),
+        on_error=_on_error(raw.get("on_error", defaults.on_error), path=path, hook=name,
+                           key="on_error"),
         env=_env(raw.get("env", {}), path=path, hook=name),
         options=_options(raw.get("options", {}), path=path, hook=name),
+        cancel_on_block=_flag(raw.get("cancel_on_block", defaults.cancel_on_block), path=path,
+                              hook=name, key="cancel_on_block"),
     )
 
 
@@ -251,6 +273,12 @@ def valid_timeout(value: Any) -> bool:
             and 0 < value <= MAX_TIMEOUT)
 
 
+def _flag(value: Any, *, path: str, hook: str, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError("must be true or false", path=path, hook=hook, key=key)
+    return value
+
+
 def _on_error(value: Any, *, path: str, hook: str, key: str) -> str:
     if value not in ON_ERROR:
         raise ConfigError('must be "allow" (fail open) or "block" (fail closed)', path=path,
@@ -312,9 +340,11 @@ def _to_json(config: Config) -> dict[str, Any]:
         "hooks": [
             {"position": h.position, "name": h.name, "event": h.event, "command": h.command,
              "call": h.call, "matcher": h.matcher, "after": list(h.after), "timeout": h.timeout,
-             "on_error": h.on_error, "env": dict(h.env), "options": dict(h.options)}
+             "on_error": h.on_error, "env": dict(h.env), "options": dict(h.options),
+             "cancel_on_block": h.cancel_on_block}
             for h in config.hooks
         ],
+        "cancel_on_block": config.cancel_on_block,
     }
 
 
@@ -324,4 +354,4 @@ def _from_json(data: dict[str, Any]) -> Config:
     if not all(valid_timeout(t) for t in (data["timeout"], *(h.timeout for h in hooks))):
         raise ValueError("a cached timeout is out of range")
     return Config(path=data["path"], timeout=data["timeout"], on_error=data["on_error"],
-                  hooks=hooks)
+                  hooks=hooks, cancel_on_block=data["cancel_on_block"])

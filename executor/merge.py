@@ -70,6 +70,14 @@ def merge(event: str, results: Iterable[HookResult], *,
     return _render(event, merged)
 
 
+def blocks(event: str, result: HookResult, on_error: str) -> bool:
+    """Does this one result make the merged answer a block (or a deny) on ``event``?"""
+    merged = _Merged()
+    _absorb(merged, event, result, on_error)
+    return (bool(merged.blocks) or any(d == "deny" for d, _ in merged.decisions)
+            or any(d.get("behavior") == "deny" for d in merged.request_decisions))
+
+
 def fails_closed(event: str, on_error: str) -> bool:
     """Does a failed hook block ``event``? Not where Claude Code ignores onFailure or exit 2."""
     return on_error == "block" and event not in ON_FAILURE_IGNORED and event not in CANNOT_BLOCK

@@ -26,6 +26,7 @@ from typing import Any
 
 from hookswarm.executor.config import EVENTS, Config, HookSpec
 from hookswarm.executor.matcher import subject
+from hookswarm.executor.schedule import longest_chain
 from hookswarm.lib.errors import SettingsError
 from hookswarm.lib.protocol import AGENT_TOOL_NAMES
 
@@ -143,17 +144,9 @@ def _check_recognisable(executable: str) -> None:
 
 def entry_timeout(hooks: Sequence[HookSpec]) -> int:
     """Seconds for the entry: the longest chain of timeouts along ``after`` edges, plus margin."""
-    by_name = {h.name: h for h in hooks}
-    longest: dict[str, float] = {}
-
-    def chain(name: str) -> float:
-        if name not in longest:
-            hook = by_name[name]
-            longest[name] = hook.timeout + max(
-                (chain(d) for d in hook.after if d in by_name), default=0.0)
-        return longest[name]
-
-    return math.ceil(max((chain(h.name) for h in hooks), default=0.0) + TIMEOUT_MARGIN)
+    timeouts = {h.name: h.timeout for h in hooks}
+    longest = longest_chain(list(timeouts), {h.name: h.after for h in hooks}, timeouts.__getitem__)
+    return math.ceil(longest + TIMEOUT_MARGIN)
 
 
 def combined_matcher(event: str, matchers: Sequence[str]) -> str:

@@ -105,21 +105,28 @@ def test_a_block_after_the_fact_lets_every_hook_finish(project: Project, event: 
                                                                       "lint": "blocked"}
 
 
-def test_a_call_hook_that_times_out_with_on_error_block_decides_at_once(
+def test_a_call_hook_that_times_out_with_on_error_block_cancels_hooks_that_opted_in(
         project: Project) -> None:
-    slow = project.script("slow.py", "import time; time.sleep(20)")
-    project.module("stuck", "import threading\ndef wait(payload):\n    threading.Event().wait()\n")
+    slow = project.script("slow.py", "open('started', 'w').close(); import time; time.sleep(20)")
+    project.module("stuck", """
+        import os, threading, time
+        def wait(payload):
+            while not os.path.exists("started"):
+                time.sleep(0.01)
+            threading.Event().wait()
+    """)
     project.config(f"""
         [[hooks]]
         name = "slow"
         event = "PreToolUse"
         command = "{slow}"
         timeout = 30
+        cancel_on_block = true
         [[hooks]]
         name = "stuck"
         event = "PreToolUse"
         call = "stuck:wait"
-        timeout = 0.5
+        timeout = 1
         on_error = "block"
     """)
     ran = project.run(bash())

@@ -180,7 +180,7 @@ def test_a_call_answer_that_is_not_json_is_named_and_other_denies_survive(
     assert ran.code == 0
     assert ran.specific["permissionDecision"] == "deny"
     assert "hook 'rewrite' returned a dict that is not JSON" in ran.stderr
-    assert ran.hooks()["after-rewrite"]["status"] in ("ok", "cancelled", "skipped")
+    assert ran.hooks()["after-rewrite"]["status"] == "ok"
 
 
 @pytest.mark.parametrize(("code", "status"), [(0, "ok"), (None, "ok"), (2, "blocked"),
@@ -226,3 +226,32 @@ def test_a_command_timeout_is_reported_as_a_timeout_beside_a_hanging_call(
     for _ in range(3):
         ran = project.run({"hook_event_name": "Stop", "session_id": "s"})
         assert {h["status"] for h in ran.hooks().values()} == {"timeout"}, ran.stderr
+
+
+def test_a_config_that_is_not_utf8_fails_open_with_one_line(project: Project) -> None:
+    (project.root / ".claude").mkdir()
+    (project.root / ".claude" / "hookrun.toml").write_bytes(
+        b'[[hooks]]\nname = "caf\xe9"\nevent = "PreToolUse"\ncommand = "exit 2"\n')
+    ran = project.run(bash())
+    assert (ran.code, len(ran.stderr.splitlines())) == (0, 1)
+    assert "not UTF-8 text" in ran.stderr
+    assert ran.answer == {"systemMessage": ran.stderr.strip()}
+
+
+def test_a_chain_of_1500_hooks_runs_in_order(project: Project) -> None:
+    project.module("count", """
+        def hook(payload):
+            return None
+        def last(payload):
+            return str(len(payload["hookrun"]["upstream"]))
+    """)
+    project.config("".join(
+        f'[[hooks]]\nname = "h{i}"\nevent = "UserPromptSubmit"\ncall = "count:hook"\n'
+        f'after = ["h{i + 1}"]\n' for i in range(1, 1500))
+        + '[[hooks]]\nname = "h1500"\nevent = "UserPromptSubmit"\ncall = "count:hook"\n'
+        + '[[hooks]]\nname = "h0"\nevent = "UserPromptSubmit"\ncall = "count:last"\n'
+          'after = ["h1"]\n')
+    ran = project.run(prompt())
+    assert ran.specific["additionalContext"] == "1", ran.stderr
+    order = [h["name"] for h in ran.records()[-1]["hooks"]]
+    assert order == [f"h{i}" for i in range(1500, -1, -1)]

@@ -228,3 +228,18 @@ def test_an_entry_for_this_config_by_path_suggests_the_same_config(tmp_path: Pat
     settings(tmp_path, {"Stop": [entry("Stop", 32, config=config.path)]})
     (message,) = stale_messages(tmp_path, config)
     assert f"run `hookrun install --config {config.path}` again" in message
+
+
+def test_a_chain_of_1500_hooks_validates(tmp_path: Path) -> None:
+    from tests.executor.test_config import chain
+
+    assert [f for f in findings(tmp_path, chain(1500)) if f.level == "error"] == []
+
+
+def test_a_file_that_is_not_utf8_is_one_error(tmp_path: Path) -> None:
+    (tmp_path / ".claude").mkdir()
+    path = tmp_path / ".claude" / "hookrun.toml"
+    path.write_bytes(b'[[hooks]]\nname = "\xff"\n')
+    [finding] = validate(str(path), environ={}, cwd=str(tmp_path))
+    assert finding.level == "error"
+    assert "not UTF-8 text" in finding.message
