@@ -53,13 +53,47 @@ def run_event(invocation: Invocation) -> Response:
 def execute(invocation: Invocation, *, runner: Runner | None = None) -> Outcome:
     """Run the hooks for the payload in ``invocation``; the response and each hook's result.
 
-    ``runner`` starts the hooks (default: a thread each, command hooks as processes).
+    ``runner`` starts the hooks (default: a thread each, command hooks as processes). A
+    failure of hookrun's own (a payload nested too deep to read, a fault while scheduling or
+    merging) still ends in an answer, per ``on_error``, with one line on stderr.
     """
-    clock = time.perf_counter()
+    path = configuration.find(invocation.config_path, environ=invocation.environ,
+                              cwd=invocation.cwd)
+    progress = _Progress(invocation.event or "", path)
     try:
-        payload = json.loads(invocation.raw)
-    except ValueError:
-        payload = None
+        return _execute(invocation, runner, progress)
+    except Exception as exc:
+        return Outcome(_own_failure(progress, exc), [])
+
+
+class _Progress:
+    """How far a run got: what a failure of hookrun's own is reported against."""
+
+    def __init__(self, event: str, path: str) -> None:
+        self.stage = "reading the payload"
+        self.event = event
+        self.path = path
+        self.on_error = ""  # until the hooks are known: what the config says for the event
+
+    def fails_closed(self) -> bool:
+        if not self.event:
+            return False
+        return fails_closed(self.event, self.on_error or _config_on_error(self.path, self.event))
+
+
+def _config_on_error(path: str, event: str) -> str:
+    """"block" when a hook for ``event`` (or the defaults of a broken config) fails closed."""
+    try:
+        hooks = configuration.load(path).for_event(event)
+    except ConfigError:
+        return configuration.fallback_on_error(path)
+    return "block" if any(h.on_error == "block" for h in hooks) else "allow"
+
+
+def _execute(invocation: Invocation, runner: Runner | None,
+             progress: _Progress) -> Outcome:
+    clock = time.perf_counter()
+    payload = _parse_payload(invocation.raw)
     if not isinstance(payload, dict):
         return _notice("hookrun: the payload on stdin is not a JSON object; hookrun run expects "
                        "the hook input Claude Code sends (allowing the action)")
@@ -67,9 +101,9 @@ def execute(invocation: Invocation, *, runner: Runner | None = None) -> Outcome:
     if not event:
         return _notice("hookrun: no event: pass one (hookrun run PreToolUse) or send a payload "
                        "with hook_event_name (allowing the action)")
+    progress.event, progress.stage = event, "loading the config"
     project = _project_dir(invocation, payload)
-    path = configuration.find(invocation.config_path, environ=invocation.environ,
-                              cwd=invocation.cwd)
+    path = progress.path
     if invocation.if_configured and not os.path.exists(path):
         return Outcome(Response(), [])
     try:
@@ -79,13 +113,32 @@ def execute(invocation: Invocation, *, runner: Runner | None = None) -> Outcome:
     hooks = [h for h in config.for_event(event) if matches(h.matcher, event, payload)]
     if not hooks:
         return Outcome(Response(), [])
+    progress.stage = "running the hooks"
+    progress.on_error = "block" if any(h.on_error == "block" for h in hooks) else "allow"
     started = time.perf_counter()
     results = _run_hooks(event, hooks, invocation, project, runner)
+    progress.stage = "merging the answers"
     response = merge(event, results, on_error={h.name: h.on_error for h in hooks})
     if invocation.record:
         _record(project, event, payload, config, results, response,
                 setup=started - clock, total=time.perf_counter() - clock)
     return Outcome(response, results)
+
+
+def _parse_payload(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def _own_failure(progress: _Progress, exc: Exception) -> Response:
+    """hookrun itself failed: fail open, or closed when a hook that did not run says so."""
+    what = f"hookrun: {progress.stage} failed ({type(exc).__name__}: {str(exc)[:200]})"
+    if progress.fails_closed():
+        line = f"{what}; blocking because a hook for {progress.event} has on_error = \"block\""
+        return _blocked(progress.event, line)
+    return _notice(f"{what}; no hook answer counted (failing open)").response
 
 
 def _project_dir(invocation: Invocation, payload: Mapping[str, Any]) -> str:
@@ -101,12 +154,17 @@ def _broken_config(event: str, path: str, exc: ConfigError) -> Response:
     """A config that cannot be used fails open, or closed if its defaults say on_error=block."""
     fix = "run `hookrun validate` to see every problem"
     if fails_closed(event, configuration.fallback_on_error(path)):
-        line = f"hookrun: {exc}; blocking because [defaults] on_error = \"block\"; {fix}"
-        blocked = HookResult(position=0, name="hookrun", status=BLOCKED, reason=line)
-        response = merge(event, [blocked], on_error={})
-        return Response(stdout=response.stdout, stderr=line + "\n" + response.stderr,
-                        exit_code=response.exit_code, outcome="block")
+        return _blocked(event, f"hookrun: {exc}; blocking because [defaults] on_error = "
+                               f"\"block\"; {fix}")
     return _notice(f"hookrun: {exc}; no hook ran (failing open); {fix}").response
+
+
+def _blocked(event: str, line: str) -> Response:
+    """A block of hookrun's own, in the event's form, with ``line`` once on stderr."""
+    blocked = HookResult(position=0, name="hookrun", status=BLOCKED, reason=line)
+    response = merge(event, [blocked], on_error={})
+    return Response(stdout=response.stdout, stderr=line + "\n" + response.stderr,
+                    exit_code=response.exit_code, outcome="block")
 
 
 def _run_hooks(event: str, hooks: list[HookSpec], invocation: Invocation, project: str,

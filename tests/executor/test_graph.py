@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from hookswarm.executor.results import HookResult
 from hookswarm.executor.run import Invocation, Outcome, execute
 from tests.executor.conftest import Project
 from tests.helpers.fake_runner import FakeRunner
@@ -123,3 +124,54 @@ def test_ten_thousand_hooks_in_one_run(project: Project) -> None:
     assert len(runner.started) == 10_001
     assert runner.started[-1] == "last"
     assert answer(outcome)["hookSpecificOutput"]["additionalContext"] == "end"
+
+
+class BrokenRunner(FakeRunner):
+    """Fails the way a fault inside hookrun would: while starting, or with a bad result."""
+
+    def __init__(self, fault: str) -> None:
+        super().__init__()
+        self.fault = fault
+
+    def start(self, hook: Any, request: dict[str, Any] | bytes, report: Any) -> None:
+        if self.fault == "start":
+            raise RuntimeError("the runner broke")
+        if self.fault == "deep-answer":
+            answer: dict[str, Any] = {}
+            for _ in range(50_000):
+                answer = {"x": answer}
+            specific = {"hookEventName": "PreToolUse", "updatedInput": answer}
+            report(HookResult(position=0, name=hook.name, status="ok",
+                              output={"hookSpecificOutput": specific}), 0.0, 0.0)
+            return
+        super().start(hook, request, report)
+
+
+def nested(depth: int) -> str:
+    """A JSON object nested ``depth`` levels deep, as text (too deep for ``json.dumps``)."""
+    return '{"x": ' * depth + "1" + "}" * depth
+
+
+@pytest.mark.parametrize(("fault", "stage"), [
+    ("deep-payload", "reading the payload failed (RecursionError"),
+    ("start", "running the hooks failed (RuntimeError: the runner broke)"),
+    ("deep-answer", "merging the answers failed (RecursionError"),
+])
+@pytest.mark.parametrize("on_error", ["allow", "block"])
+def test_a_fault_of_hookrun_itself_is_an_answer_per_on_error(
+        project: Project, fault: str, stage: str, on_error: str) -> None:
+    project.config(hooks_toml({"name": "h", "event": "PreToolUse", "command": "ok",
+                               "on_error": on_error}))
+    tool_input = nested(50_000 if fault == "deep-payload" else 1)
+    raw = ('{"hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": '
+           + tool_input + "}").encode()
+    response = execute(Invocation(raw=raw, event="PreToolUse", config_path=None,
+                                  environ={"CLAUDE_PROJECT_DIR": str(project.root)},
+                                  cwd=str(project.root), record=False),
+                       runner=BrokenRunner(fault)).response
+    [line] = response.stderr.splitlines()
+    assert stage in line
+    decision = json.loads(response.stdout).get("hookSpecificOutput", {}).get("permissionDecision")
+    assert decision == ("deny" if on_error == "block" else None)
+    if on_error == "allow":
+        assert json.loads(response.stdout) == {"systemMessage": line}

@@ -255,3 +255,47 @@ def test_a_chain_of_1500_hooks_runs_in_order(project: Project) -> None:
     assert ran.specific["additionalContext"] == "1", ran.stderr
     order = [h["name"] for h in ran.records()[-1]["hooks"]]
     assert order == [f"h{i}" for i in range(1500, -1, -1)]
+
+
+def deep_payload(depth: int) -> str:
+    nested = '{"x": ' * depth + '"bottom"' + "}" * depth
+    return ('{"hook_event_name": "PreToolUse", "tool_name": "Bash", "session_id": "s", '
+            f'"tool_input": {nested}, "tool_response": {nested}}}')
+
+
+def test_a_payload_nested_1000_levels_runs_every_hook(project: Project) -> None:
+    project.module("depth", """
+        def measure(payload):
+            node, depth = payload["tool_input"], 0
+            while isinstance(node, dict):
+                node, depth = node["x"], depth + 1
+            return {"hookSpecificOutput": {"hookEventName": "PreToolUse",
+                                           "additionalContext": f"depth {depth}"}}
+    """)
+    project.config("""
+        [[hooks]]
+        name = "depth"
+        event = "PreToolUse"
+        call = "depth:measure"
+        [[hooks]]
+        name = "after-depth"
+        event = "PreToolUse"
+        command = "grep -c bottom >&2; echo NO >&2; exit 2"
+        after = ["depth"]
+    """)
+    ran = project.run_raw(deep_payload(1000), "PreToolUse")
+    assert ran.specific["additionalContext"] == "depth 1000", ran.stderr
+    assert ran.specific["permissionDecision"] == "deny"
+    assert {h["status"] for h in ran.hooks().values()} == {"ok", "blocked"}
+
+
+@pytest.mark.parametrize(("on_error", "decision"), [("allow", None), ("block", "deny")])
+def test_a_payload_too_deep_to_read_is_one_line_and_an_answer_per_on_error(
+        project: Project, on_error: str, decision: str | None) -> None:
+    project.config(f'[[hooks]]\nname = "x"\nevent = "PreToolUse"\ncommand = "true"\n'
+                   f'on_error = "{on_error}"\n')
+    ran = project.run_raw(deep_payload(100_000), "PreToolUse")
+    assert ran.code == 0
+    [line] = ran.stderr.splitlines()
+    assert "reading the payload failed (RecursionError" in line
+    assert ran.specific.get("permissionDecision") == decision
