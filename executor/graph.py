@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from hookswarm.executor.engine import Cancel, Engine, Kill, Start
 from hookswarm.executor.results import HookResult
-from hookswarm.executor.runners import run_call, run_command
+from hookswarm.executor.runners import guard_exit, run_call, run_command
 
 if TYPE_CHECKING:
     from hookswarm.executor.config import HookSpec
@@ -151,6 +151,7 @@ class ThreadRunner:
     """The real runner: a thread per running hook; command hooks go through ``lib.process``."""
 
     def __init__(self, *, cwd: str, environ: Mapping[str, str], clock: Clock) -> None:
+        guard_exit()
         self._threads = _Threads()
         self._cwd = cwd
         self._environ = environ

@@ -299,3 +299,31 @@ def test_a_payload_too_deep_to_read_is_one_line_and_an_answer_per_on_error(
     [line] = ran.stderr.splitlines()
     assert "reading the payload failed (RecursionError" in line
     assert ran.specific.get("permissionDecision") == decision
+
+
+@pytest.mark.parametrize("code", [0, 2])
+def test_os_exit_in_a_call_hook_is_a_failure_of_that_hook_and_other_answers_stay(
+        project: Project, code: int) -> None:
+    project.module("quitter", f"import os\ndef hook(payload):\n    os._exit({code})\n")
+    project.config("""
+        [[hooks]]
+        name = "quitter"
+        event = "PreToolUse"
+        call = "quitter:hook"
+        [[hooks]]
+        name = "guard"
+        event = "PreToolUse"
+        command = "echo NO >&2; exit 2"
+        [[hooks]]
+        name = "after-quitter"
+        event = "PreToolUse"
+        command = "echo CTX"
+        after = ["quitter"]
+    """)
+    ran = project.run(bash())
+    assert ran.specific["permissionDecision"] == "deny"
+    assert "NO" in ran.specific["permissionDecisionReason"]
+    assert {n: h["status"] for n, h in ran.hooks().items()} == {
+        "quitter": "error", "guard": "blocked", "after-quitter": "ok"}
+    line = next(line for line in ran.stderr.splitlines() if "hook 'quitter'" in line)
+    assert f"called os._exit({code})" in line
