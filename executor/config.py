@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from hookswarm.executor import schedule
 from hookswarm.lib.errors import ConfigError
+from hookswarm.lib.swarmdir import make_dirs
 
 CONFIG_ENV = "HOOKRUN_CONFIG"
 DEFAULT_TIMEOUT = 30.0
@@ -326,7 +327,7 @@ def _write_cache(cache: str | None, key: list[Any], config: Config) -> None:
         return
     tmp = f"{cache}.{os.getpid()}.tmp"
     try:
-        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        make_dirs(os.path.dirname(cache))
         with open(tmp, "w", encoding="utf-8") as handle:
             json.dump({"key": key, "config": _to_json(config)}, handle)
         os.replace(tmp, cache)
