@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from hookswarm.executor import schedule
 from hookswarm.lib.errors import ConfigError
+from hookswarm.lib.events import NAMES
 from hookswarm.lib.swarmdir import make_dirs
 
 CONFIG_ENV = "HOOKRUN_CONFIG"
@@ -23,15 +24,7 @@ MAX_TIMEOUT = 86400.0  # a day; far larger values overflow the waits that enforc
 ON_ERROR = ("allow", "block")
 CACHE_VERSION = 3  # 2: timeouts are capped; 3: hooks carry cancel_on_block
 
-EVENTS = (
-    "PreToolUse", "PostToolUse", "PostToolUseFailure", "PostToolBatch", "Notification",
-    "UserPromptSubmit", "UserPromptExpansion", "SessionStart", "SessionEnd", "Stop",
-    "StopFailure", "SubagentStart", "SubagentStop", "PreCompact", "PostCompact",
-    "PreModelSwitch", "PostModelSwitch", "PermissionRequest", "PermissionDenied", "Setup",
-    "TeammateIdle", "TaskCreated", "TaskCompleted", "Elicitation", "ElicitationResult",
-    "ConfigChange", "WorktreeCreate", "WorktreeRemove", "InstructionsLoaded", "CwdChanged",
-    "FileChanged", "DirectoryAdded", "MessageDisplay",
-)
+EVENTS = NAMES
 _TOP_KEYS = frozenset({"defaults", "hooks"})
 _DEFAULT_KEYS = frozenset({"timeout", "on_error", "cancel_on_block"})
 _HOOK_KEYS = frozenset({"name", "event", "matcher", "command", "call", "after", "timeout",

@@ -18,9 +18,10 @@ from hookswarm.executor import config as configuration
 from hookswarm.executor import records
 from hookswarm.executor.graph import Runner, ThreadRunner, monotonic_clock, run_graph
 from hookswarm.executor.matcher import matches
-from hookswarm.executor.merge import BLOCK_PREVENTS, Response, blocks, fails_closed, merge
+from hookswarm.executor.merge import Response, blocks, fails_closed, merge
 from hookswarm.executor.results import BLOCKED, HookResult
 from hookswarm.lib.errors import ConfigError
+from hookswarm.lib.events import rules
 
 if TYPE_CHECKING:
     from hookswarm.executor.config import Config, HookSpec
@@ -177,7 +178,7 @@ def _run_hooks(event: str, hooks: list[HookSpec], invocation: Invocation, projec
     if any(h.call for h in hooks) and project not in sys.path:
         sys.path.insert(0, project)
     on_error = {h.name: h.on_error for h in hooks}
-    stops = event in BLOCK_PREVENTS
+    stops = rules(event).block_stops
     return run_graph(hooks, invocation.raw, runner=runner, clock=clock,
                      blocks=lambda r: stops and blocks(event, r, on_error[r.name]))
 
