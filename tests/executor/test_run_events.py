@@ -9,8 +9,11 @@ from tests.helpers.payloads import bash, prompt
 
 pytestmark = pytest.mark.timeout(60)
 
-SLOW_FORMAT = "sleep 0.3; echo formatted > formatted.txt"  # still running when lint blocks
+# The formatter is still at work when lint blocks: it finishes only after lint has answered.
+SLOW_FORMAT = ("touch started; while [ ! -e linted ]; do sleep 0.01; done; "
+               "echo formatted > formatted.txt")
 LINT = "echo 'unused var' >&2; exit 2"
+LINT_AFTER_FORMAT_STARTS = f"while [ ! -e started ]; do sleep 0.01; done; touch linted; {LINT}"
 
 
 def test_a_project_module_named_like_the_stdlib_does_not_break_hookrun(project: Project) -> None:
@@ -95,7 +98,7 @@ def test_a_block_after_the_fact_lets_every_hook_finish(project: Project, event: 
         [[hooks]]
         name = "lint"
         event = "{event}"
-        command = "{LINT}"
+        command = "{LINT_AFTER_FORMAT_STARTS}"
     """)
     ran = project.run({"hook_event_name": event, **payload})
     assert (project.root / "formatted.txt").read_text() == "formatted\n"
