@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from hookswarm.executor.results import HookResult
-from hookswarm.executor.schedule import stable_order
+from hookswarm.executor.schedule import dependents_of, stable_order, waiting_counts
 
 if TYPE_CHECKING:
     from hookswarm.executor.config import HookSpec
@@ -57,11 +57,8 @@ class Engine:
         self.order = stable_order([h.name for h in hooks], after)
         self._hooks = {h.name: h for h in hooks}
         self._rank = {name: index for index, name in enumerate(self.order)}
-        self._waiting = {h.name: len({d for d in h.after if d in self._hooks}) for h in hooks}
-        self._dependents: dict[str, list[str]] = {}
-        for hook in hooks:
-            for dep in {d for d in hook.after if d in self._hooks}:
-                self._dependents.setdefault(dep, []).append(hook.name)
+        self._dependents = dependents_of(self.order, after)
+        self._waiting = waiting_counts(self.order, self._dependents)
         self._ready = [self._rank[name] for name, count in self._waiting.items() if not count]
         heapq.heapify(self._ready)
         self._deadlines: list[tuple[float, int]] = []

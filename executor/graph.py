@@ -128,21 +128,28 @@ class _Threads:
     """
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._idle = 0
+        self._threads = 0
 
     def submit(self, job: Callable[[], None]) -> None:
         with self._lock:
             spawn = not self._idle
             self._idle -= 0 if spawn else 1
+            self._threads += 1 if spawn else 0
         self._jobs.put(job)
         if spawn:
             threading.Thread(target=self._serve, daemon=True).start()
 
+    def close(self) -> None:
+        """Let every thread end once its job has (a hung call hook keeps its thread)."""
+        for _ in range(self._threads):
+            self._jobs.put(None)
+
     def _serve(self) -> None:
-        while True:
-            self._jobs.get()()
+        while (job := self._jobs.get()) is not None:
+            job()
             with self._lock:
                 self._idle += 1
 
@@ -162,6 +169,10 @@ class ThreadRunner:
 
     def start(self, hook: HookSpec, request: dict[str, Any] | bytes, report: Report) -> None:
         self._threads.submit(lambda: self._work(hook, request, report))
+
+    def close(self) -> None:
+        """The run is over: no more hooks start, idle threads end."""
+        self._threads.close()
 
     def cancel(self, name: str) -> None:
         with self._lock:

@@ -7,6 +7,7 @@ to its end or its own timeout, except hooks that opt in to ``cancel_on_block``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -171,16 +172,21 @@ def _blocked(event: str, line: str) -> Response:
 def _run_hooks(event: str, hooks: list[HookSpec], invocation: Invocation, project: str,
                runner: Runner | None) -> list[HookResult]:
     clock = monotonic_clock()
-    if runner is None:
-        _import_before_project(hooks)
-        environ = {"CLAUDE_PROJECT_DIR": project, **invocation.environ}
-        runner = ThreadRunner(cwd=invocation.cwd, environ=environ, clock=clock)
+    _import_before_project(hooks)
     if any(h.call for h in hooks) and project not in sys.path:
         sys.path.insert(0, project)
     on_error = {h.name: h.on_error for h in hooks}
     stops = rules(event).block_stops
-    return run_graph(hooks, invocation.raw, runner=runner, clock=clock,
-                     blocks=lambda r: stops and blocks(event, r, on_error[r.name]))
+    graph = functools.partial(run_graph, hooks, invocation.raw, clock=clock,
+                              blocks=lambda r: stops and blocks(event, r, on_error[r.name]))
+    if runner is not None:
+        return graph(runner=runner)
+    environ = {"CLAUDE_PROJECT_DIR": project, **invocation.environ}
+    threads = ThreadRunner(cwd=invocation.cwd, environ=environ, clock=clock)
+    try:
+        return graph(runner=threads)
+    finally:
+        threads.close()
 
 
 def _import_before_project(hooks: list[HookSpec]) -> None:

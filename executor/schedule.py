@@ -27,8 +27,8 @@ def stable_order(names: Sequence[str], after: Mapping[str, Sequence[str]]) -> li
     Dependencies outside ``names`` are ignored; ``names`` must hold no cycle.
     """
     rank = {name: index for index, name in enumerate(names)}
-    waiting = {name: sum(1 for dep in set(after.get(name, ())) if dep in rank) for name in names}
-    dependents = _dependents(names, after, rank)
+    dependents = dependents_of(names, after)
+    waiting = waiting_counts(names, dependents)
     ready = [rank[name] for name in names if not waiting[name]]
     heapq.heapify(ready)
     order: list[str] = []
@@ -52,11 +52,23 @@ def longest_chain(names: Sequence[str], after: Mapping[str, Sequence[str]],
     return max(total.values(), default=0.0)
 
 
-def _dependents(names: Sequence[str], after: Mapping[str, Sequence[str]],
-                rank: Mapping[str, int]) -> dict[str, list[str]]:
+def waiting_counts(names: Sequence[str],
+                   dependents: Mapping[str, Sequence[str]]) -> dict[str, int]:
+    """For each of ``names``, how many of its dependencies (see ``dependents_of``) it waits on."""
+    waiting = dict.fromkeys(names, 0)
+    for followers in dependents.values():
+        for name in followers:
+            waiting[name] += 1
+    return waiting
+
+
+def dependents_of(names: Sequence[str],
+                  after: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """For each of ``names``, the ones among ``names`` that run after it (each edge once)."""
+    selected = set(names)
     dependents: dict[str, list[str]] = {}
     for name in names:
         for dep in dict.fromkeys(after.get(name, ())):
-            if dep in rank:
+            if dep in selected:
                 dependents.setdefault(dep, []).append(name)
     return dependents

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from typing import Any
 
 import pytest
@@ -175,3 +176,19 @@ def test_a_fault_of_hookrun_itself_is_an_answer_per_on_error(
     assert decision == ("deny" if on_error == "block" else None)
     if on_error == "allow":
         assert json.loads(response.stdout) == {"systemMessage": line}
+
+
+def test_a_run_leaves_no_idle_threads_behind(project: Project) -> None:
+    project.module("noop", "def hook(payload):\n    return None\n")
+    project.config(hooks_toml(*({"name": f"h{i}", "event": "UserPromptSubmit",
+                                 "call": "noop:hook"} for i in range(200))))
+    invocation = Invocation(raw=json.dumps(prompt()).encode(), event=None, config_path=None,
+                            environ={"CLAUDE_PROJECT_DIR": str(project.root)},
+                            cwd=str(project.root), record=False)
+    before = set(threading.enumerate())
+    for _ in range(5):
+        assert len(execute(invocation).results) == 200
+    started = set(threading.enumerate()) - before
+    for thread in started:
+        thread.join(timeout=10)  # each ends once the sentinel reaches it
+    assert [t for t in started if t.is_alive()] == []
