@@ -165,8 +165,9 @@ def _blocked(event: str, line: str) -> Response:
     """A block of hookrun's own, in the event's form, with ``line`` once on stderr."""
     blocked = HookResult(position=0, name="hookrun", status=BLOCKED, reason=line)
     response = merge(event, [blocked], on_error={})
-    return Response(stdout=response.stdout, stderr=line + "\n" + response.stderr,
-                    exit_code=response.exit_code, outcome="block")
+    stderr = response.stderr if response.exit_code == 2 else line + "\n" + response.stderr
+    return Response(stdout=response.stdout, stderr=stderr, exit_code=response.exit_code,
+                    outcome="block")
 
 
 def _run_hooks(event: str, hooks: list[HookSpec], invocation: Invocation, project: str,

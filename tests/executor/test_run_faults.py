@@ -327,3 +327,13 @@ def test_os_exit_in_a_call_hook_is_a_failure_of_that_hook_and_other_answers_stay
         "quitter": "error", "guard": "blocked", "after-quitter": "ok"}
     line = next(line for line in ran.stderr.splitlines() if "hook 'quitter'" in line)
     assert f"called os._exit({code})" in line
+
+
+@pytest.mark.parametrize("event", ["PreToolUse", "PreCompact"])
+def test_a_config_failing_closed_says_so_in_one_line(project: Project, event: str) -> None:
+    project.config(f'[defaults]\non_error = "block"\n[[hooks]]\nname = "x"\nevent = "{event}"\n'
+                   'command = "true"\nbad = 1\n')
+    ran = project.run({"hook_event_name": event, "trigger": "manual"})
+    [line] = ran.stderr.splitlines()
+    assert "key 'bad'" in line and "blocking" in line
+    assert ran.code == (2 if event == "PreCompact" else 0)
