@@ -16,27 +16,21 @@ from typing import Any, NamedTuple
 from hookswarm.executor import schedule
 from hookswarm.executor.context import CLAUDE_CODE_CUT, DEFAULT_BUDGET
 from hookswarm.lib.errors import ConfigError
+from hookswarm.lib.events import NAMES
+from hookswarm.lib.swarmdir import make_dirs
 
 CONFIG_ENV = "HOOKRUN_CONFIG"
 DEFAULT_TIMEOUT = 30.0
 MAX_TIMEOUT = 86400.0  # a day; far larger values overflow the waits that enforce them
 ON_ERROR = ("allow", "block")
-CACHE_VERSION = 3  # 2: timeouts are capped; 3: context_budget
+CACHE_VERSION = 4  # 2: timeouts are capped; 3: context_budget; 4: cancel_on_block
 
-EVENTS = (
-    "PreToolUse", "PostToolUse", "PostToolUseFailure", "PostToolBatch", "Notification",
-    "UserPromptSubmit", "UserPromptExpansion", "SessionStart", "SessionEnd", "Stop",
-    "StopFailure", "SubagentStart", "SubagentStop", "PreCompact", "PostCompact",
-    "PreModelSwitch", "PostModelSwitch", "PermissionRequest", "PermissionDenied", "Setup",
-    "TeammateIdle", "TaskCreated", "TaskCompleted", "Elicitation", "ElicitationResult",
-    "ConfigChange", "WorktreeCreate", "WorktreeRemove", "InstructionsLoaded", "CwdChanged",
-    "FileChanged", "DirectoryAdded", "MessageDisplay",
-)
+EVENTS = NAMES
 _TOP_KEYS = frozenset({"defaults", "hooks"})
-_DEFAULT_KEYS = frozenset({"timeout", "on_error", "context_budget"})
+_DEFAULT_KEYS = frozenset({"timeout", "on_error", "context_budget", "cancel_on_block"})
 MIN_BUDGET = 500
 _HOOK_KEYS = frozenset({"name", "event", "matcher", "command", "call", "after", "timeout",
-                        "on_error", "env", "options"})
+                        "on_error", "env", "options", "cancel_on_block"})
 
 
 class HookSpec(NamedTuple):
@@ -53,10 +47,19 @@ class HookSpec(NamedTuple):
     on_error: str = "allow"
     env: Mapping[str, str] = {}
     options: Mapping[str, Any] = {}
+    cancel_on_block: bool = False  # a block stops it: only for hooks without side effects
 
     @property
     def kind(self) -> str:
         return "call" if self.call else "command"
+
+
+class HookDefaults(NamedTuple):
+    """What ``[defaults]`` gives every hook that does not say otherwise."""
+
+    timeout: float
+    on_error: str
+    cancel_on_block: bool
 
 
 class Config(NamedTuple):
@@ -67,6 +70,7 @@ class Config(NamedTuple):
     on_error: str
     hooks: tuple[HookSpec, ...]
     context_budget: int = DEFAULT_BUDGET
+    cancel_on_block: bool = False
 
     def for_event(self, event: str) -> tuple[HookSpec, ...]:
         return tuple(hook for hook in self.hooks if hook.event == event)
@@ -113,6 +117,10 @@ def read_toml(path: str) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", path=str(path)) from None
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start:exc.start + 1]
+        raise ConfigError(f"not UTF-8 text (byte {exc.start} is {byte!r}); TOML files are "
+                          "UTF-8, so save it as UTF-8", path=str(path)) from None
     except OSError as exc:
         raise ConfigError(f"cannot read the config ({exc.strerror})", path=str(path)) from None
 
@@ -136,19 +144,22 @@ def parse(data: Mapping[str, Any], path: str) -> Config:
     on_error = _on_error(defaults.get("on_error", "allow"), path=path, hook="",
                          key="defaults.on_error")
     budget = _budget(defaults.get("context_budget", DEFAULT_BUDGET), path=path)
+    cancel = _flag(defaults.get("cancel_on_block", False), path=path, hook="",
+                   key="defaults.cancel_on_block")
     raw_hooks = data.get("hooks", [])
     if not isinstance(raw_hooks, list):
         raise ConfigError("must be an array of tables ([[hooks]])", path=path, key="hooks")
     hooks = tuple(
-        _hook(index, raw, path=path, timeout=timeout, on_error=on_error)
+        _hook(index, raw, path=path, defaults=HookDefaults(timeout, on_error, cancel))
         for index, raw in enumerate(raw_hooks)
     )
     _check_graph(hooks, path)
     return Config(path=path, timeout=timeout, on_error=on_error, hooks=hooks,
-                  context_budget=budget)
+                  context_budget=budget, cancel_on_block=cancel)
 
 
-def _hook(index: int, raw: Any, *, path: str, timeout: float, on_error: str) -> HookSpec:
+
+def _hook(index: int, raw: Any, *, path: str, defaults: HookDefaults) -> HookSpec:
     label = f"#{index + 1}"
     raw = _table(raw, path=path, hook=label, key="hooks")
     name = raw.get("name")
@@ -166,10 +177,14 @@ def _hook(index: int, raw: Any, *, path: str, timeout: float, on_error: str) -> 
         position=index, name=name, event=event, command=command, call=call,
         matcher=_string(raw.get("matcher", ""), path=path, hook=name, key="matcher"),
         after=_names(raw.get("after", []), path=path, hook=name),
-        timeout=_timeout(raw.get("timeout", timeout), path=path, hook=name, key="timeout"),
-        on_error=_on_error(raw.get("on_error", on_error), path=path, hook=name, key="on_error"),
+        timeout=_timeout(raw.get("timeout", defaults.timeout), path=path, hook=name,
+                         key="timeout"),
+        on_error=_on_error(raw.get("on_error", defaults.on_error), path=path, hook=name,
+                           key="on_error"),
         env=_env(raw.get("env", {}), path=path, hook=name),
         options=_options(raw.get("options", {}), path=path, hook=name),
+        cancel_on_block=_flag(raw.get("cancel_on_block", defaults.cancel_on_block), path=path,
+                              hook=name, key="cancel_on_block"),
     )
 
 
@@ -265,6 +280,12 @@ def _budget(value: Any, *, path: str) -> int:
     return value
 
 
+def _flag(value: Any, *, path: str, hook: str, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError("must be true or false", path=path, hook=hook, key=key)
+    return value
+
+
 def _on_error(value: Any, *, path: str, hook: str, key: str) -> str:
     if value not in ON_ERROR:
         raise ConfigError('must be "allow" (fail open) or "block" (fail closed)', path=path,
@@ -312,7 +333,7 @@ def _write_cache(cache: str | None, key: list[Any], config: Config) -> None:
         return
     tmp = f"{cache}.{os.getpid()}.tmp"
     try:
-        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        make_dirs(os.path.dirname(cache))
         with open(tmp, "w", encoding="utf-8") as handle:
             json.dump({"key": key, "config": _to_json(config)}, handle)
         os.replace(tmp, cache)
@@ -327,9 +348,11 @@ def _to_json(config: Config) -> dict[str, Any]:
         "hooks": [
             {"position": h.position, "name": h.name, "event": h.event, "command": h.command,
              "call": h.call, "matcher": h.matcher, "after": list(h.after), "timeout": h.timeout,
-             "on_error": h.on_error, "env": dict(h.env), "options": dict(h.options)}
+             "on_error": h.on_error, "env": dict(h.env), "options": dict(h.options),
+             "cancel_on_block": h.cancel_on_block}
             for h in config.hooks
         ],
+        "cancel_on_block": config.cancel_on_block,
     }
 
 
@@ -339,4 +362,5 @@ def _from_json(data: dict[str, Any]) -> Config:
     if not all(valid_timeout(t) for t in (data["timeout"], *(h.timeout for h in hooks))):
         raise ValueError("a cached timeout is out of range")
     return Config(path=data["path"], timeout=data["timeout"], on_error=data["on_error"],
-                  hooks=hooks, context_budget=int(data["context_budget"]))
+                  hooks=hooks, context_budget=int(data["context_budget"]),
+                  cancel_on_block=data["cancel_on_block"])

@@ -12,6 +12,9 @@ import sys
 from collections.abc import Iterator
 
 USAGE_RUN = "usage: hookrun run [EVENT] [--config PATH] [--if-configured]"
+# Payloads nest as deep as the tool input does (Python's default of 1,000 frames stops json
+# short of that); deeper still is one clear line and an answer per on_error.
+PAYLOAD_DEPTH = 5000
 
 
 def run(args: list[str]) -> int:
@@ -24,6 +27,7 @@ def run(args: list[str]) -> int:
     from hookswarm.executor.run import Invocation, run_event
 
     raw = sys.stdin.buffer.read()
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), PAYLOAD_DEPTH))
     # Not restored: an abandoned call-hook thread may still print until the process exits.
     real_stdout = divert_stdout()
     response = run_event(Invocation(raw=raw, event=event, config_path=config_path,

@@ -7,27 +7,18 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+from hookswarm.lib.events import matches_everything, plain_names, rules
 from hookswarm.lib.protocol import AGENT_TOOL_NAMES
-
-_PLAIN = re.compile(r"^[A-Za-z0-9_|, ]+$")
-_MATCH_FIELD = {
-    "PreToolUse": "tool_name", "PostToolUse": "tool_name", "PostToolUseFailure": "tool_name",
-    "PermissionRequest": "tool_name", "PermissionDenied": "tool_name",
-    "SessionStart": "source", "SessionEnd": "reason", "Notification": "notification_type",
-    "PreCompact": "trigger", "PostCompact": "trigger", "SubagentStart": "agent_type",
-    "SubagentStop": "agent_type", "Setup": "trigger", "ConfigChange": "source",
-    "InstructionsLoaded": "load_reason", "StopFailure": "error",
-}
 
 
 def match_field(event: str) -> str | None:
     """The payload field an ``event``'s matchers test, or None for events without matchers."""
-    return _MATCH_FIELD.get(event)
+    return rules(event).matches_on
 
 
 def subject(event: str, payload: Mapping[str, Any]) -> str | None:
     """The payload field a matcher is tested against, or None for events without matchers."""
-    field = _MATCH_FIELD.get(event)
+    field = rules(event).matches_on
     if field is None:
         return None
     value = payload.get(field)
@@ -37,7 +28,7 @@ def subject(event: str, payload: Mapping[str, Any]) -> str | None:
 def matches(matcher: str, event: str, payload: Mapping[str, Any]) -> bool:
     """Does a hook with ``matcher`` fire for this payload?"""
     target = subject(event, payload)
-    if target is None or matcher.strip() in ("", "*"):
+    if target is None or matches_everything(matcher):
         return True
     names = {target} | (AGENT_TOOL_NAMES if target in AGENT_TOOL_NAMES else set())
     return any(_test(matcher, name) for name in names)
@@ -45,9 +36,8 @@ def matches(matcher: str, event: str, payload: Mapping[str, Any]) -> bool:
 
 @lru_cache(maxsize=256)
 def _alternatives(matcher: str) -> frozenset[str] | None:
-    if not _PLAIN.match(matcher):
-        return None
-    return frozenset(part.strip() for part in re.split(r"[|,]", matcher) if part.strip())
+    names = plain_names(matcher)
+    return None if names is None else frozenset(names)
 
 
 def _test(matcher: str, name: str) -> bool:

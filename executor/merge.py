@@ -13,25 +13,14 @@ from typing import Any, NamedTuple
 
 from hookswarm.executor.context import DEFAULT_BUDGET, Fitted, fit, notice
 from hookswarm.executor.results import BLOCKED, OK, HookResult
+from hookswarm.lib.events import TABLE, where
 from hookswarm.lib.protocol import ON_FAILURE_IGNORED
 
-# Events whose plain stdout reaches the model (claude-code-hooks.md §2.2).
-PLAIN_TEXT_IS_CONTEXT = frozenset({"UserPromptSubmit", "SessionStart"})
-# Events that take {"decision": "block", "reason": ...} as JSON.
-DECISION_BLOCK_EVENTS = frozenset({"UserPromptSubmit", "PostToolUse", "PostToolUseFailure",
-                                   "PostToolBatch", "Stop", "SubagentStop"})
-# Events where a block stops something before it happens: the first block decides, so the
-# hooks still running can be cancelled. Elsewhere the action has happened (or a block only
-# keeps the model working) and Claude Code waits for every hook, side effects included.
-BLOCK_PREVENTS = frozenset({"PreToolUse", "PermissionRequest", "UserPromptSubmit",
-                            "UserPromptExpansion", "PreCompact", "ConfigChange"})
-# Events where exit 2 cannot block: Claude Code shows the stderr to the user and goes on
-# (claude-code-hooks.md §2.1; for SessionStart checked on the CLI: the other hooks' context
-# still reaches the model).
-CANNOT_BLOCK = frozenset({"SessionStart", "SessionEnd", "Setup", "Notification", "SubagentStart",
-                          "PostCompact", "PostModelSwitch", "StopFailure", "PermissionDenied",
-                          "InstructionsLoaded", "CwdChanged", "FileChanged", "WorktreeRemove",
-                          "DirectoryAdded", "MessageDisplay"})
+# The per-event rules, from the one table in lib/events.py.
+PLAIN_TEXT_IS_CONTEXT = where("plain_text_context")
+DECISION_BLOCK_EVENTS = where("decision_block")
+BLOCK_PREVENTS = where("block_stops")
+CANNOT_BLOCK = frozenset(r.name for r in TABLE if not r.can_block)
 _RANK = {"allow": 1, "ask": 2, "defer": 3, "deny": 4}
 _SPECIAL_KEYS = frozenset({"hookEventName", "additionalContext", "permissionDecision",
                            "permissionDecisionReason", "decision"})
@@ -75,6 +64,14 @@ def merge(event: str, results: Iterable[HookResult], *, on_error: Mapping[str, s
     for result in results:
         _absorb(merged, event, result, on_error.get(result.name, "allow"))
     return _render(event, merged, budget)
+
+
+def blocks(event: str, result: HookResult, on_error: str) -> bool:
+    """Does this one result make the merged answer a block (or a deny) on ``event``?"""
+    merged = _Merged()
+    _absorb(merged, event, result, on_error)
+    return (bool(merged.blocks) or any(d == "deny" for d, _ in merged.decisions)
+            or any(d.get("behavior") == "deny" for d in merged.request_decisions))
 
 
 def fails_closed(event: str, on_error: str) -> bool:

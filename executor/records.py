@@ -8,6 +8,8 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from hookswarm.lib.swarmdir import make_dirs
+
 RECORDS_FILE = "runs.jsonl"
 MAX_BYTES = 4 << 20
 KEEP_ROTATED = 2
@@ -25,7 +27,7 @@ def append(directory: str, record: dict[str, Any], *, max_bytes: int = MAX_BYTES
     line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
     path = os.path.join(directory, RECORDS_FILE)
     try:
-        os.makedirs(directory, exist_ok=True)
+        make_dirs(directory)
         if _size(path) + len(line) > max_bytes:
             _rotate(path)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

@@ -107,6 +107,12 @@ class HookResult(NamedTuple):
                    reason=f"raised {type(exc).__name__}: {_first_line(str(exc))}")
 
     @classmethod
+    def exit_called(cls, hook: HookSpec, code: int) -> HookResult:
+        return cls(position=hook.position, name=hook.name, status=ERROR, exit_code=code,
+                   reason=f"called os._exit({code}), which would end hookrun with every "
+                          "answer lost; return an answer, raise Block or call sys.exit")
+
+    @classmethod
     def not_importable(cls, hook: HookSpec, error: str) -> HookResult:
         return cls(position=hook.position, name=hook.name, status=NOT_FOUND,
                    reason=f"cannot import {hook.call!r}: {error}")

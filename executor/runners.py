@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import os
+import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from hookswarm.executor.results import MAX_OUTPUT, HookResult
 from hookswarm.lib.protocol import Block
@@ -30,6 +32,32 @@ def run_command(
     return HookResult.from_process(hook, outcome)
 
 
+class ExitCalled(BaseException):
+    """``os._exit`` called outside the main thread: it would end hookrun with no answer."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+        super().__init__(code)
+
+
+_os_exit = os._exit
+
+
+def _guarded_exit(status: int) -> NoReturn:
+    if threading.current_thread() is threading.main_thread():
+        _os_exit(status)
+    raise ExitCalled(status)
+
+
+def guard_exit() -> None:
+    """Make ``os._exit`` in any thread but the main one raise :class:`ExitCalled` instead.
+
+    Call hooks run in threads of the ``hookrun run`` process; a hook calling ``os._exit``
+    ended the process at once, with exit 0, no output and every other hook's answer lost.
+    """
+    os._exit = _guarded_exit
+
+
 def run_call(hook: HookSpec, payload: dict[str, Any]) -> HookResult:
     """Import and call a ``module:function`` hook with the payload and the hook's options."""
     try:
@@ -38,6 +66,8 @@ def run_call(hook: HookSpec, payload: dict[str, Any]) -> HookResult:
         return HookResult.not_importable(hook, f"{type(exc).__name__}: {exc}")
     try:
         value = function(payload, **hook.options)
+    except ExitCalled as exc:
+        return HookResult.exit_called(hook, exc.code)
     except Block as exc:
         return HookResult.call_blocked(hook, exc.reason)
     except SystemExit as exc:  # a script-style hook moved to ``call`` keeps its exit meaning

@@ -26,6 +26,7 @@ from hookswarm.executor.config import Config, HookSpec
 from hookswarm.executor.entry import stdout_diverted
 from hookswarm.executor.runners import resolve
 from hookswarm.lib.errors import ConfigError, SettingsError
+from hookswarm.lib.events import matches_everything, plain_names
 
 if TYPE_CHECKING:
     from hookswarm.settings.document import Document
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 # (``-c``, ``-m``, ``-e``) means there is no script to look for.
 INTERPRETERS = re.compile(r"^(python[0-9.]*|node|bash|sh|zsh|dash|ruby|perl|php|deno|bun)$")
 _INLINE = frozenset({"-c", "-m", "-e", "-E", "--eval", "-p", "--print", "-r", "--require"})
-_PLAIN = re.compile(r"^[A-Za-z0-9_|, ]*$")
 _PROJECT_VAR = re.compile(r"\$(?:CLAUDE_PROJECT_DIR\b|\{CLAUDE_PROJECT_DIR\})")
 
 
@@ -161,7 +161,7 @@ _BUILTINS = frozenset({"echo", "exit", "true", "false", "cd", "test", "[", "prin
 
 
 def _matcher(hook: HookSpec) -> Iterable[Finding]:
-    if _PLAIN.match(hook.matcher):
+    if matches_everything(hook.matcher) or plain_names(hook.matcher) is not None:
         return
     try:
         re.compile(hook.matcher)

@@ -12,17 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-TOOL_EVENTS = frozenset({"PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionRequest",
-                         "PermissionDenied"})
+from hookswarm.lib.events import where
+
+TOOL_EVENTS = where("tool_event")
 AGENT_TOOL_NAMES = frozenset({"Agent", "Task"})
 # The events whose hookSpecificOutput takes additionalContext (Claude Code 2.1.328's schema).
-CONTEXT_EVENTS = frozenset({"PreToolUse", "PostToolUse", "PostToolUseFailure", "PostToolBatch",
-                            "UserPromptSubmit", "UserPromptExpansion", "SessionStart", "Setup",
-                            "SubagentStart", "Stop", "SubagentStop", "Notification",
-                            "PostModelSwitch"})
+CONTEXT_EVENTS = where("takes_context")
 # Claude Code ignores onFailure on these events (claude-code-hooks.md §2.1): a hook that fails
 # there never blocks, so ending a turn cannot hinge on a broken hook.
-ON_FAILURE_IGNORED = frozenset({"Stop", "SubagentStop", "TaskCompleted", "TeammateIdle"})
+ON_FAILURE_IGNORED = where("on_failure_ignored")
 
 
 class Block(Exception):

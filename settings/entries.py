@@ -29,13 +29,14 @@ from typing import Any
 
 from hookswarm.executor.config import EVENTS, Config, HookSpec
 from hookswarm.executor.matcher import subject
+from hookswarm.executor.schedule import longest_chain
 from hookswarm.lib.errors import SettingsError
+from hookswarm.lib.events import matches_everything, plain_names
 from hookswarm.lib.protocol import AGENT_TOOL_NAMES
 
 # hookrun kills a timed-out hook's process group and answers within about a second of the
 # hook's own timeout; Claude Code must not give up on hookrun before that answer arrives.
 TIMEOUT_MARGIN = 2.0
-_PLAIN = re.compile(r"^[A-Za-z0-9_|, ]+$")
 MARK = " # hookrun install"  # a shell comment: /bin/sh ignores it, uninstall looks for it
 
 SHELL_OPERATORS = frozenset({"&&", "||", ";", "|", "&"})
@@ -171,28 +172,21 @@ def _check_recognisable(executable: str) -> None:
 
 def entry_timeout(hooks: Sequence[HookSpec]) -> int:
     """Seconds for the entry: the longest chain of timeouts along ``after`` edges, plus margin."""
-    by_name = {h.name: h for h in hooks}
-    longest: dict[str, float] = {}
-
-    def chain(name: str) -> float:
-        if name not in longest:
-            hook = by_name[name]
-            longest[name] = hook.timeout + max(
-                (chain(d) for d in hook.after if d in by_name), default=0.0)
-        return longest[name]
-
-    return math.ceil(max((chain(h.name) for h in hooks), default=0.0) + TIMEOUT_MARGIN)
+    timeouts = {h.name: h.timeout for h in hooks}
+    longest = longest_chain(list(timeouts), {h.name: h.after for h in hooks}, timeouts.__getitem__)
+    return math.ceil(longest + TIMEOUT_MARGIN)
 
 
 def combined_matcher(event: str, matchers: Sequence[str]) -> str:
     """A matcher that fires exactly when one of ``matchers`` would ("" matches everything)."""
-    if subject(event, {}) is None or any(m.strip() in ("", "*") for m in matchers):
+    if subject(event, {}) is None or any(map(matches_everything, matchers)):
         return ""
     names: list[str] = []
     patterns: list[str] = []
     for matcher in matchers:
-        if _PLAIN.match(matcher):
-            names += [w.strip() for w in re.split(r"[|,]", matcher) if w.strip()]
+        plain = plain_names(matcher)
+        if plain is not None:
+            names += plain
         elif _compiles(matcher):
             patterns.append(matcher)  # one that does not compile matches nothing
     if not patterns:
@@ -207,9 +201,9 @@ def combined_matcher(event: str, matchers: Sequence[str]) -> str:
 
 def matcher_covers(event: str, outer: str, inner: str) -> bool:
     """Does ``outer`` fire for every tool ``inner`` fires for (as far as the text can tell)?"""
-    if subject(event, {}) is None or outer.strip() in ("", "*") or outer == inner:
+    if subject(event, {}) is None or matches_everything(outer) or outer == inner:
         return True
-    if inner.strip() in ("", "*"):
+    if matches_everything(inner):
         return False
     inner_names, outer_names = _plain_names(inner), _plain_names(outer)
     return inner_names is not None and outer_names is not None and inner_names <= outer_names
@@ -217,9 +211,9 @@ def matcher_covers(event: str, outer: str, inner: str) -> bool:
 
 def _plain_names(matcher: str) -> frozenset[str] | None:
     """The names of a plain matcher, the Agent tool's two names as one; None for a regex."""
-    if not _PLAIN.match(matcher):
+    words = plain_names(matcher)
+    if words is None:
         return None
-    words = (w.strip() for w in re.split(r"[|,]", matcher) if w.strip())
     return frozenset("Agent" if w in AGENT_TOOL_NAMES else w for w in words)
 
 

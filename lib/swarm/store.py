@@ -37,6 +37,7 @@ from hookswarm.lib.flock import lock_within
 from hookswarm.lib.swarm import lease
 from hookswarm.lib.swarm.errors import StoreError, first_problem
 from hookswarm.lib.swarm.task import Task, valid_id
+from hookswarm.lib.swarmdir import ignore_in_git
 
 VERSION = 1
 SWARM_DIR = ".swarm"
@@ -96,6 +97,7 @@ class Store:
         self.root = Path(root)
         for name in _DIRS:
             (self.root / name).mkdir(parents=True, exist_ok=True)
+        ignore_in_git(str(self.root))
         self._lock = _StateLock(self.root / "state.lock")
 
     @classmethod

@@ -148,3 +148,53 @@ def test_a_cached_timeout_out_of_range_is_not_trusted(tmp_path: Path, bad: str) 
     assert cache.read_text().count(f'"timeout": {bad}') == 2  # the default's and the hook's
     loaded = config.load(str(path), cache_dir=str(tmp_path))
     assert (loaded.timeout, loaded.hooks[0].timeout) == (5.0, 5.0)
+
+
+def test_a_file_that_is_not_utf8_is_named_with_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "hookrun.toml"
+    path.write_bytes(b'[[hooks]]\nname = "caf\xe9"\nevent = "Stop"\ncommand = "x"\n')
+    with pytest.raises(ConfigError, match=r"not UTF-8 text \(byte 21 is b'\\xe9'\).*save it as "
+                                          "UTF-8") as caught:
+        config.load(str(path))
+    assert caught.value.path == str(path)
+
+
+def chain(length: int, *, cycle: bool = False) -> str:
+    """``length`` hooks, each after the next one in the file (the worst order to recurse)."""
+    return "".join(
+        f'[[hooks]]\nname = "h{i}"\nevent = "Stop"\ncommand = "x"\n'
+        + (f'after = ["h{i + 1}"]\n' if i + 1 < length else 'after = ["h0"]\n' if cycle else "")
+        for i in range(length))
+
+
+def test_a_chain_of_1500_hooks_loads() -> None:
+    assert len(parse(chain(1500)).hooks) == 1500
+
+
+def test_a_cycle_through_1500_hooks_is_named() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(chain(1500, cycle=True))
+    assert " -> ".join(f"h{i}" for i in range(5)) in str(caught.value)
+    assert str(caught.value).endswith("h1499 -> h0")
+
+
+@pytest.mark.parametrize(("toml", "flags"), [
+    ("", (False, False)),
+    ('[defaults]\ncancel_on_block = true\n', (True, True)),
+    ('[defaults]\ncancel_on_block = true\n[[hooks]]\nname = "z"\nevent = "Stop"\n'
+     'command = "x"\ncancel_on_block = false\n', (True, False)),
+])
+def test_cancel_on_block_defaults_and_per_hook(toml: str, flags: tuple[bool, bool]) -> None:
+    loaded = parse(toml.replace("[[hooks]]", HOOK.format(name="a") + "[[hooks]]", 1)
+                   if "[[hooks]]" in toml else toml + HOOK.format(name="a"))
+    assert (loaded.hooks[0].cancel_on_block, loaded.hooks[-1].cancel_on_block) == flags
+
+
+@pytest.mark.parametrize(("toml", "key"), [
+    ('[defaults]\ncancel_on_block = "yes"\n', "defaults.cancel_on_block"),
+    (HOOK.format(name="a") + "cancel_on_block = 1\n", "cancel_on_block"),
+])
+def test_cancel_on_block_must_be_true_or_false(toml: str, key: str) -> None:
+    with pytest.raises(ConfigError, match="must be true or false") as caught:
+        parse(toml)
+    assert caught.value.key == key

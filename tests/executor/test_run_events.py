@@ -9,8 +9,11 @@ from tests.helpers.payloads import bash, prompt
 
 pytestmark = pytest.mark.timeout(60)
 
-SLOW_FORMAT = "sleep 0.3; echo formatted > formatted.txt"  # still running when lint blocks
+# The formatter is still at work when lint blocks: it finishes only after lint has answered.
+SLOW_FORMAT = ("touch started; while [ ! -e linted ]; do sleep 0.01; done; "
+               "echo formatted > formatted.txt")
 LINT = "echo 'unused var' >&2; exit 2"
+LINT_AFTER_FORMAT_STARTS = f"while [ ! -e started ]; do sleep 0.01; done; touch linted; {LINT}"
 
 
 def test_a_project_module_named_like_the_stdlib_does_not_break_hookrun(project: Project) -> None:
@@ -95,7 +98,7 @@ def test_a_block_after_the_fact_lets_every_hook_finish(project: Project, event: 
         [[hooks]]
         name = "lint"
         event = "{event}"
-        command = "{LINT}"
+        command = "{LINT_AFTER_FORMAT_STARTS}"
     """)
     ran = project.run({"hook_event_name": event, **payload})
     assert (project.root / "formatted.txt").read_text() == "formatted\n"
@@ -105,21 +108,28 @@ def test_a_block_after_the_fact_lets_every_hook_finish(project: Project, event: 
                                                                       "lint": "blocked"}
 
 
-def test_a_call_hook_that_times_out_with_on_error_block_decides_at_once(
+def test_a_call_hook_that_times_out_with_on_error_block_cancels_hooks_that_opted_in(
         project: Project) -> None:
-    slow = project.script("slow.py", "import time; time.sleep(20)")
-    project.module("stuck", "import threading\ndef wait(payload):\n    threading.Event().wait()\n")
+    slow = project.script("slow.py", "open('started', 'w').close(); import time; time.sleep(20)")
+    project.module("stuck", """
+        import os, threading, time
+        def wait(payload):
+            while not os.path.exists("started"):
+                time.sleep(0.01)
+            threading.Event().wait()
+    """)
     project.config(f"""
         [[hooks]]
         name = "slow"
         event = "PreToolUse"
         command = "{slow}"
         timeout = 30
+        cancel_on_block = true
         [[hooks]]
         name = "stuck"
         event = "PreToolUse"
         call = "stuck:wait"
-        timeout = 0.5
+        timeout = 1
         on_error = "block"
     """)
     ran = project.run(bash())

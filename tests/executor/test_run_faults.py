@@ -180,7 +180,7 @@ def test_a_call_answer_that_is_not_json_is_named_and_other_denies_survive(
     assert ran.code == 0
     assert ran.specific["permissionDecision"] == "deny"
     assert "hook 'rewrite' returned a dict that is not JSON" in ran.stderr
-    assert ran.hooks()["after-rewrite"]["status"] in ("ok", "cancelled", "skipped")
+    assert ran.hooks()["after-rewrite"]["status"] == "ok"
 
 
 @pytest.mark.parametrize(("code", "status"), [(0, "ok"), (None, "ok"), (2, "blocked"),
@@ -226,3 +226,114 @@ def test_a_command_timeout_is_reported_as_a_timeout_beside_a_hanging_call(
     for _ in range(3):
         ran = project.run({"hook_event_name": "Stop", "session_id": "s"})
         assert {h["status"] for h in ran.hooks().values()} == {"timeout"}, ran.stderr
+
+
+def test_a_config_that_is_not_utf8_fails_open_with_one_line(project: Project) -> None:
+    (project.root / ".claude").mkdir()
+    (project.root / ".claude" / "hookrun.toml").write_bytes(
+        b'[[hooks]]\nname = "caf\xe9"\nevent = "PreToolUse"\ncommand = "exit 2"\n')
+    ran = project.run(bash())
+    assert (ran.code, len(ran.stderr.splitlines())) == (0, 1)
+    assert "not UTF-8 text" in ran.stderr
+    assert ran.answer == {"systemMessage": ran.stderr.strip()}
+
+
+def test_a_chain_of_1500_hooks_runs_in_order(project: Project) -> None:
+    project.module("count", """
+        def hook(payload):
+            return None
+        def last(payload):
+            return str(len(payload["hookrun"]["upstream"]))
+    """)
+    project.config("".join(
+        f'[[hooks]]\nname = "h{i}"\nevent = "UserPromptSubmit"\ncall = "count:hook"\n'
+        f'after = ["h{i + 1}"]\n' for i in range(1, 1500))
+        + '[[hooks]]\nname = "h1500"\nevent = "UserPromptSubmit"\ncall = "count:hook"\n'
+        + '[[hooks]]\nname = "h0"\nevent = "UserPromptSubmit"\ncall = "count:last"\n'
+          'after = ["h1"]\n')
+    ran = project.run(prompt())
+    assert ran.specific["additionalContext"] == "1", ran.stderr
+    order = [h["name"] for h in ran.records()[-1]["hooks"]]
+    assert order == [f"h{i}" for i in range(1500, -1, -1)]
+
+
+def deep_payload(depth: int) -> str:
+    nested = '{"x": ' * depth + '"bottom"' + "}" * depth
+    return ('{"hook_event_name": "PreToolUse", "tool_name": "Bash", "session_id": "s", '
+            f'"tool_input": {nested}, "tool_response": {nested}}}')
+
+
+def test_a_payload_nested_1000_levels_runs_every_hook(project: Project) -> None:
+    project.module("depth", """
+        def measure(payload):
+            node, depth = payload["tool_input"], 0
+            while isinstance(node, dict):
+                node, depth = node["x"], depth + 1
+            return {"hookSpecificOutput": {"hookEventName": "PreToolUse",
+                                           "additionalContext": f"depth {depth}"}}
+    """)
+    project.config("""
+        [[hooks]]
+        name = "depth"
+        event = "PreToolUse"
+        call = "depth:measure"
+        [[hooks]]
+        name = "after-depth"
+        event = "PreToolUse"
+        command = "grep -c bottom >&2; echo NO >&2; exit 2"
+        after = ["depth"]
+    """)
+    ran = project.run_raw(deep_payload(1000), "PreToolUse")
+    assert ran.specific["additionalContext"] == "depth 1000", ran.stderr
+    assert ran.specific["permissionDecision"] == "deny"
+    assert {h["status"] for h in ran.hooks().values()} == {"ok", "blocked"}
+
+
+@pytest.mark.parametrize(("on_error", "decision"), [("allow", None), ("block", "deny")])
+def test_a_payload_too_deep_to_read_is_one_line_and_an_answer_per_on_error(
+        project: Project, on_error: str, decision: str | None) -> None:
+    project.config(f'[[hooks]]\nname = "x"\nevent = "PreToolUse"\ncommand = "true"\n'
+                   f'on_error = "{on_error}"\n')
+    ran = project.run_raw(deep_payload(100_000), "PreToolUse")
+    assert ran.code == 0
+    [line] = ran.stderr.splitlines()
+    assert "reading the payload failed (RecursionError" in line
+    assert ran.specific.get("permissionDecision") == decision
+
+
+@pytest.mark.parametrize("code", [0, 2])
+def test_os_exit_in_a_call_hook_is_a_failure_of_that_hook_and_other_answers_stay(
+        project: Project, code: int) -> None:
+    project.module("quitter", f"import os\ndef hook(payload):\n    os._exit({code})\n")
+    project.config("""
+        [[hooks]]
+        name = "quitter"
+        event = "PreToolUse"
+        call = "quitter:hook"
+        [[hooks]]
+        name = "guard"
+        event = "PreToolUse"
+        command = "echo NO >&2; exit 2"
+        [[hooks]]
+        name = "after-quitter"
+        event = "PreToolUse"
+        command = "echo CTX"
+        after = ["quitter"]
+    """)
+    ran = project.run(bash())
+    assert ran.specific["permissionDecision"] == "deny"
+    assert "NO" in ran.specific["permissionDecisionReason"]
+    assert {n: h["status"] for n, h in ran.hooks().items()} == {
+        "quitter": "error", "guard": "blocked", "after-quitter": "ok"}
+    line = next(line for line in ran.stderr.splitlines() if "hook 'quitter'" in line)
+    assert f"called os._exit({code})" in line
+
+
+@pytest.mark.parametrize("event", ["PreToolUse", "PreCompact"])
+def test_a_config_failing_closed_says_so_in_one_line(project: Project, event: str) -> None:
+    project.config(f'[defaults]\non_error = "block"\n[[hooks]]\nname = "x"\nevent = "{event}"\n'
+                   'command = "true"\nbad = 1\n')
+    ran = project.run({"hook_event_name": event, "trigger": "manual"})
+    [line] = ran.stderr.splitlines()
+    assert "key 'bad'" in line and "blocking" in line
+    assert ran.code == (2 if event == "PreCompact" else 0)

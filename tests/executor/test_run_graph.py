@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.executor.conftest import Project
@@ -125,22 +127,71 @@ def test_command_hooks_get_the_raw_payload_and_claude_project_dir(project: Proje
     assert '"prompt": "exact bytes"' in payload
 
 
-def test_a_deny_cancels_hooks_that_can_no_longer_change_the_outcome(project: Project) -> None:
-    slow = project.script("slow.py", "import time; time.sleep(20)")
+LOGGER = """
+    import json, os, sys, time
+    payload = json.load(sys.stdin)
+    open("started", "w").close()
+    while not os.path.exists("denied"):  # be the slow logger: still writing after the deny
+        time.sleep(0.01)
+    log = json.load(open("log.json")) if os.path.exists("log.json") else []
+    log.append(payload["tool_input"]["command"])
+    json.dump(log, open("log.json", "w"))
+"""
+
+
+def test_a_deny_lets_a_logger_finish_and_its_dependents_start(project: Project) -> None:
+    logger = project.script("logger.py", LOGGER)
+    project.config(f"""
+        [[hooks]]
+        name = "logger"
+        event = "PreToolUse"
+        command = "{logger}"
+        [[hooks]]
+        name = "guard"
+        event = "PreToolUse"
+        command = "while [ ! -e started ]; do sleep 0.01; done; touch denied; echo NO-1 >&2; exit 2"
+        [[hooks]]
+        name = "second-guard"
+        event = "PreToolUse"
+        command = "echo NO-2 >&2; exit 2"
+        after = ["logger"]
+    """)
+    for n in range(3):
+        (project.root / "denied").unlink(missing_ok=True)
+        ran = project.run(bash(f"cmd-{n}"))
+        assert {name: h["status"] for name, h in ran.hooks().items()} == {
+            "logger": "ok", "guard": "blocked", "second-guard": "blocked"}
+        reason = ran.specific["permissionDecisionReason"]
+        assert "NO-1" in reason and "NO-2" in reason
+    assert json.loads((project.root / "log.json").read_text()) == ["cmd-0", "cmd-1", "cmd-2"]
+
+
+def test_a_hook_that_opts_in_is_cancelled_by_a_block(project: Project) -> None:
+    slow = project.script("slow.py", "open('started', 'w').close(); import time; time.sleep(20)")
+    project.module("guard", """
+        import os, time
+        from hookswarm.lib.protocol import Block
+        def check(payload):
+            while not os.path.exists("started"):
+                time.sleep(0.01)
+            raise Block("no")
+    """)
     project.config(f"""
         [[hooks]]
         name = "slow"
         event = "PreToolUse"
         command = "{slow}"
+        cancel_on_block = true
         [[hooks]]
         name = "guard"
         event = "PreToolUse"
-        command = "echo no >&2; exit 2"
+        call = "guard:check"
         [[hooks]]
         name = "later"
         event = "PreToolUse"
         command = "echo never"
         after = ["slow"]
+        cancel_on_block = true
     """)
     ran = project.run(bash())
     statuses = {name: hook["status"] for name, hook in ran.hooks().items()}

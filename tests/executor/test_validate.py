@@ -314,3 +314,16 @@ def test_a_command_also_run_natively_is_named_in_both_places(project: Project,
         "natively at hooks.PreToolUse[1].hooks[1] (matcher 'Bash|Edit'): where both match, "
         "it runs twice; remove one (`hookrun import --scope local` removes the native copy)"]
     assert "OK" not in done.stdout and "ctx" not in done.stdout
+def test_a_chain_of_1500_hooks_validates(tmp_path: Path) -> None:
+    from tests.executor.test_config import chain
+
+    assert [f for f in findings(tmp_path, chain(1500)) if f.level == "error"] == []
+
+
+def test_a_file_that_is_not_utf8_is_one_error(tmp_path: Path) -> None:
+    (tmp_path / ".claude").mkdir()
+    path = tmp_path / ".claude" / "hookrun.toml"
+    path.write_bytes(b'[[hooks]]\nname = "\xff"\n')
+    [finding] = validate(str(path), environ={}, cwd=str(tmp_path))
+    assert finding.level == "error"
+    assert "not UTF-8 text" in finding.message
