@@ -24,7 +24,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from hookswarm.hooks import agent_guard_rule as rule
 from hookswarm.hooks import agent_guard_state as state
@@ -36,13 +36,6 @@ ENV_MODE = "HOOKSWARM_AGENT_GUARD"
 OPTIONS = frozenset({"mode"})
 
 Answer = dict[str, Any] | None
-
-
-class _Place(NamedTuple):
-    """Where one session's state lives."""
-
-    directory: str
-    name: str
 
 
 def check(payload: dict[str, Any], **options: Any) -> Answer:
@@ -78,7 +71,7 @@ def handle(payload: Mapping[str, Any], *, mode: str, environ: Mapping[str, str])
 def _pre_tool_use(payload: Mapping[str, Any], mode: str, environ: Mapping[str, str]) -> Answer:
     if not rule.is_agent_tool(payload.get("tool_name")):
         return None
-    place = _place(payload, environ)
+    place = state.place_of(payload, environ)
     if place is None:
         return None
     key, prompt_id = rule.thread_key(payload), payload.get("prompt_id")
@@ -98,7 +91,7 @@ def _pre_tool_use(payload: Mapping[str, Any], mode: str, environ: Mapping[str, s
 
 def _post_tool_batch(payload: Mapping[str, Any], mode: str,
                      environ: Mapping[str, str]) -> Answer:
-    place = _place(payload, environ)
+    place = state.place_of(payload, environ)
     outcomes = rule.batch_outcomes(payload.get("tool_calls"))
     key, prompt_id = rule.thread_key(payload), payload.get("prompt_id")
     if place is None or _unchanged(place, key, outcomes):
@@ -112,7 +105,7 @@ def _post_tool_batch(payload: Mapping[str, Any], mode: str,
     return None
 
 
-def _unchanged(place: _Place, key: str, outcomes: list[rule.Outcome]) -> bool:
+def _unchanged(place: state.Place, key: str, outcomes: list[rule.Outcome]) -> bool:
     if outcomes:
         return False
     known = state.peek(place.directory, place.name)
@@ -120,7 +113,7 @@ def _unchanged(place: _Place, key: str, outcomes: list[rule.Outcome]) -> bool:
 
 
 def _user_prompt(payload: Mapping[str, Any], mode: str, environ: Mapping[str, str]) -> Answer:
-    place = _place(payload, environ)
+    place = state.place_of(payload, environ)
     key, prompt_id = rule.thread_key(payload), payload.get("prompt_id")
     if place is None or _untracked(place, key):
         return None
@@ -132,7 +125,7 @@ def _user_prompt(payload: Mapping[str, Any], mode: str, environ: Mapping[str, st
     return None
 
 
-def _untracked(place: _Place, key: str) -> bool:
+def _untracked(place: state.Place, key: str) -> bool:
     known = state.peek(place.directory, place.name)
     return known is not None and key not in known.threads
 
@@ -144,16 +137,7 @@ _HANDLERS: dict[str, Callable[[Mapping[str, Any], str, Mapping[str, str]], Answe
 }
 
 
-def _place(payload: Mapping[str, Any], environ: Mapping[str, str]) -> _Place | None:
-    name = state.session_name(payload.get("session_id"))
-    if not name:
-        return None
-    cwd = payload.get("cwd")
-    project = environ.get("CLAUDE_PROJECT_DIR") or (cwd if isinstance(cwd, str) else "")
-    return _Place(state.guard_dir(project or os.getcwd()), name)
-
-
-def _update(place: _Place, change: state.Change[state.T]) -> state.T | None:
+def _update(place: state.Place, change: state.Change[state.T]) -> state.T | None:
     try:
         return state.update(place.directory, place.name, change, note=_note, now=time.time())
     except state.StateUnavailable as error:
