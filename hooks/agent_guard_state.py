@@ -76,7 +76,7 @@ def to_json(session: Session) -> dict[str, Any]:
 
 
 def _evidence_json(evidence: Evidence) -> dict[str, Any]:
-    claims = {key: {**claim._asdict(), "before": [mark._asdict() for mark in claim.before]}
+    claims = {key: {**claim._asdict(), "before": [list(mark) for mark in claim.before]}
               for key, claim in evidence.claims.items()}
     return {"claims": claims, "notes": {k: list(v) for k, v in evidence.notes.items()}}
 
@@ -123,10 +123,12 @@ def _claim(data: object) -> Claim:
 
 
 def _mark(data: object) -> Mark:
-    if not isinstance(data, dict) or not isinstance(data.get("exists"), bool):
-        raise ValueError("a file mark is not an object with 'exists'")
-    return Mark(_string(data, "path"), data["exists"],
-                *(_int(data, key) for key in ("size", "mtime_ns", "ctime_ns", "ino")))
+    """A snapshot entry, stored compactly as ``[path, exists, size, mtime, ctime, inode]``."""
+    if not (isinstance(data, list) and len(data) == len(Mark._fields)
+            and isinstance(data[0], str) and isinstance(data[1], bool)
+            and all(type(n) is int and n >= 0 for n in data[2:])):
+        raise ValueError("a file mark is not [path, exists, size, mtime, ctime, inode]")
+    return Mark(*data)
 
 
 def _string(data: Mapping[str, Any], key: str) -> str:

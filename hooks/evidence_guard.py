@@ -161,36 +161,41 @@ def _declare(place: state.Place, key: str, parent: str, name: str, paths: tuple[
 
 
 def _subagent_stop(payload: Mapping[str, Any], settings: Settings, place: state.Place) -> Answer:
-    known = state.peek(place.directory, place.name)
-    if known is not None and not known.evidence.claims:
+    known = _known(place)
+    if known is None or not known.evidence.claims:
         return None
     transcript = _text(payload.get("agent_transcript_path"))
     stopping = Stopping(_text(payload.get("agent_id")), spawn_key_of(transcript), "",
                         _text(payload.get("last_assistant_message")))
     if not stopping.spawn_key:
         stopping = stopping._replace(prompt_digest=digest(first_prompt(transcript)))
-    ruling = _judge(place, stopping, settings)
+    ruling = _judge(place, known, stopping, settings)
     return block(ruling.reason) if ruling is not None and ruling.block else None
 
 
 def _task_completed(payload: Mapping[str, Any], settings: Settings,
                     place: state.Place) -> Answer:
+    known = _known(place)
     task_id = _text(payload.get("task_id"))
     paths = rule.declared(payload.get("task_subject"), payload.get("task_description"))
     stopping = Stopping(TASK_PREFIX + task_id, TASK_PREFIX + task_id, "",
                         _text(payload.get("task_subject")), paths, _cwd(payload))
-    ruling = _judge(place, stopping, settings)
+    ruling = None if known is None else _judge(place, known, stopping, settings)
     if ruling is not None and ruling.block:
         raise Block(ruling.reason)
     return None
 
 
-def _judge(place: state.Place, stopping: Stopping, settings: Settings) -> rule.Ruling | None:
+def _known(place: state.Place) -> Session | None:
     known = state.peek(place.directory, place.name)
     if known is None:
         _note(f"state file {os.path.join(place.directory, place.name)}.json is corrupt or "
               "unreadable; allowing the stop")
-        return None
+    return known
+
+
+def _judge(place: state.Place, known: Session, stopping: Stopping,
+           settings: Settings) -> rule.Ruling | None:
     claim = _claim_of(known.evidence, stopping)
     if claim is None:
         return None
