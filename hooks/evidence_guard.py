@@ -46,17 +46,19 @@ TASK_PREFIX = "task:"
 HEAD_BYTES = 256 * 1024
 NOTE_EVENTS = ("UserPromptSubmit", "PostToolBatch")
 
-# The hookrun.toml entries that turn the guard on, for `hookrun install`'s table of guards.
-HOOKRUN_ENTRIES: tuple[Mapping[str, Any], ...] = tuple(
-    {"name": f"evidence-guard-{suffix}", "event": event, **extra,
-     "call": "hookswarm.hooks.evidence_guard:check"}
-    for suffix, event, extra in (
-        ("spawn", "PreToolUse", {"matcher": "Agent|Task", "options": {"mode": "block"}}),
-        ("stop", "SubagentStop", {}),
-        ("task-created", "TaskCreated", {}),
-        ("task-completed", "TaskCompleted", {}),
-        ("batch", "PostToolBatch", {}),
-        ("turn", "UserPromptSubmit", {})))
+# The hookrun.toml entries that turn the guard on, for `hookrun install`'s table of guards. The
+# mode and the block limit act where a stop is judged, so they sit on those two entries.
+_CALL = "hookswarm.hooks.evidence_guard:check"
+_JUDGES = {"options": {"mode": "block", "max_blocks": rule.DEFAULT_MAX_BLOCKS}}
+HOOKRUN_ENTRIES: tuple[Mapping[str, Any], ...] = (
+    {"name": "evidence-guard-spawn", "event": "PreToolUse", "matcher": "Agent|Task",
+     "call": _CALL},
+    {"name": "evidence-guard-stop", "event": "SubagentStop", "call": _CALL, **_JUDGES},
+    {"name": "evidence-guard-task-created", "event": "TaskCreated", "call": _CALL},
+    {"name": "evidence-guard-task-completed", "event": "TaskCompleted", "call": _CALL, **_JUDGES},
+    {"name": "evidence-guard-batch", "event": "PostToolBatch", "call": _CALL},
+    {"name": "evidence-guard-turn", "event": "UserPromptSubmit", "call": _CALL},
+)
 
 Answer = dict[str, Any] | None
 

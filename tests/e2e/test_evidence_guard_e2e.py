@@ -7,7 +7,6 @@ context in the parent's next request.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ from tests.fakes.messages_api import (
     tool_use,
 )
 from tests.helpers.claude_cli import ClaudeRun, run_claude, write_settings
+from tests.helpers.hookrun_toml import hookrun_toml
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -43,28 +43,16 @@ def guard_settings(command: str) -> dict[str, Any]:
                       **{event: [{"hooks": handler}] for event in EVENTS}}}
 
 
-def toml_entry(entry: Mapping[str, Any]) -> str:
-    lines = ["[[hooks]]"]
-    for key, value in entry.items():
-        if isinstance(value, Mapping):
-            value = "{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in value.items()) + " }"
-        else:
-            value = json.dumps(value)
-        lines.append(f"{key} = {value}")
-    return "\n".join(lines) + "\n"
-
-
 def use_guard(project: Path, wiring: str) -> None:
     if wiring == "hookrun":
-        (project / ".claude" / "hookrun.toml").write_text(
-            "\n".join(toml_entry(entry) for entry in HOOKRUN_ENTRIES))
+        (project / ".claude" / "hookrun.toml").write_text(hookrun_toml(HOOKRUN_ENTRIES))
         write_settings(project, guard_settings(f"{HOOKRUN} run"))
     else:
         write_settings(project, guard_settings(GUARD))
 
 
-def agent(prompt: str, description: str = "write calc") -> Any:
-    return tool_use("Agent", {"description": description, "prompt": prompt})
+def agent(prompt: str, description: str = "write calc", **extra: Any) -> Any:
+    return tool_use("Agent", {"description": description, "prompt": prompt, **extra})
 
 
 def writes(project: Path, name: str) -> Reply:
@@ -128,6 +116,21 @@ def test_an_agent_that_never_writes_stops_after_two_blocks_and_the_parent_is_tol
     assert "unverified: calc.py (missing)" in notes[0]
     assert '"all done, calc.py exists"' in notes[0]
     assert not (claude_project / "calc.py").exists()
+
+
+def test_a_foreground_agents_parent_hears_it_with_the_agents_result(
+        messages_api: MessagesAPI, claude_project: Path) -> None:
+    use_guard(claude_project, "command")
+    script = {PROMPT: [reply(agent(CALC, run_in_background=False)), reply("calc is done")],
+              CALC: [writes(claude_project, "calc.py"), reply("done")]}
+
+    play(messages_api, claude_project, script)
+
+    assert told(messages_api, CALC) == []
+    [note] = [text for text in system_texts(messages_api.conversation(PROMPT)[1])
+              if SAYS in text]
+    assert note.startswith("PostToolBatch hook additional context: ")
+    assert "'write calc' verified: 1/1 files (calc.py)" in note
 
 
 def test_parallel_agents_are_judged_apart(

@@ -15,6 +15,7 @@ from hookswarm.hooks import agent_guard, evidence_guard
 from hookswarm.hooks.evidence_guard import Settings
 from hookswarm.lib.errors import ConfigError
 from hookswarm.lib.protocol import Block
+from tests.helpers.hookrun_toml import hookrun_toml
 
 SESSION = "5f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
 
@@ -393,6 +394,19 @@ def test_command_hook_failures_are_one_stderr_line(
     ran = run_module(stdin, tmp_path, **env)
     assert (ran.returncode, ran.stdout) == (code, "")
     assert len(ran.stderr.splitlines()) == 1 and err in ran.stderr
+
+
+def test_through_hookrun_a_refused_task_is_exit_2_with_the_reason(claude: Claude) -> None:
+    (claude.project / ".claude").mkdir()
+    (claude.project / ".claude" / "hookrun.toml").write_text(
+        hookrun_toml(evidence_guard.HOOKRUN_ENTRIES))
+    hookrun = str(Path(sys.executable).with_name("hookrun"))
+    ran = subprocess.run([hookrun, "run"], input=json.dumps(
+        claude.task("TaskCompleted", "Write calc [expects: calc.py]")), capture_output=True,
+        text=True, env={**os.environ, "CLAUDE_PROJECT_DIR": str(claude.project)},
+        cwd=claude.project, check=False, timeout=30)
+    assert (ran.returncode, ran.stdout) == (2, "")
+    assert "hookswarm evidence guard: your task declared [expects: calc.py]" in ran.stderr
 
 
 def test_the_hookrun_entries_are_a_valid_config_covering_every_event_the_guard_handles() -> None:
