@@ -418,6 +418,11 @@ def test_the_hookrun_entries_are_a_valid_config_covering_every_event_the_guard_h
     assert [hook.matcher for hook in spawn] == ["Agent|Task"]
 
 
+def test_the_plugin_forwards_every_event_the_guard_handles_to_hookrun() -> None:
+    plugin = Path(evidence_guard.__file__).with_name("hooks.json")
+    assert set(evidence_guard._HANDLERS) <= set(json.loads(plugin.read_text())["hooks"])
+
+
 def test_the_guard_imports_nothing_heavy() -> None:
     code = ("import sys, hookswarm.hooks.evidence_guard; "
             "print(' '.join(sorted(m.split('.')[0] for m in sys.modules)))")
