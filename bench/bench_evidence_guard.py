@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,12 +32,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench_agent_guard import time_calls
+from bench_agent_guard import arguments, report, time_calls
 
 from hookswarm.hooks import agent_guard, evidence_guard
 from hookswarm.hooks.evidence_rule import MAX_CLAIMS
 
-TARGET_MS = 30.0
 SESSION = "bench-session"
 TRANSCRIPT_BYTES = 50 * 1024 * 1024
 OPEN_CLAIMS = MAX_CLAIMS
@@ -114,16 +112,6 @@ def read_transcript(project: Path) -> Callable[[], object]:
     return lambda: path.read_bytes()
 
 
-def report(rows: list[tuple[str, list[float]]]) -> None:
-    base = statistics.median(rows[0][1])
-    print(f"{'case':<52}{'median ms':>10}{'p90 ms':>9}{'vs 30 ms':>10}{'vs read':>10}")
-    for name, samples in rows:
-        median = statistics.median(samples)
-        p90 = statistics.quantiles(samples, n=10)[-1]
-        print(f"{name:<52}{median:>10.3f}{p90:>9.3f}{median / TARGET_MS:>9.3f}x"
-              f"{median / base:>9.3f}x")
-
-
 def run_cases(root: Path, args: argparse.Namespace) -> None:
     blocked = new_project(root, "blocked")
     by_prompt = new_project(root, "by-prompt", meta=False)
@@ -131,19 +119,19 @@ def run_cases(root: Path, args: argparse.Namespace) -> None:
     plain = root / "plain"
     (plain / ".claude").mkdir(parents=True)
     n = args.iterations
-    rows = [("baseline: read the 50 MB transcript, nothing else",
+    rows = [("baseline: read the 50 MB transcript",
              time_calls(read_transcript(blocked), max(n // 10, 10))),
-            ("baseline: the agent guard's decision, no evidence",
+            ("baseline: agent guard decides, no evidence",
              time_calls(lambda: agent_guard.check(spawn(plain, 0)), n)),
-            ("the agent guard's decision, 64 open claims beside",
+            ("agent guard decides, 64 open claims beside",
              time_calls(lambda: agent_guard.check(spawn(blocked, 0)), n))]
     for name, project, expect_block in (
-            ("stop blocked, claim found by meta.json", blocked, True),
-            ("stop blocked, claim found by the transcript's prompt", by_prompt, True),
+            ("stop blocked, found by meta.json", blocked, True),
+            ("stop blocked, found by transcript prompt", by_prompt, True),
             ("stop verified (3/3 files)", verified, False)):
         decide, reset = stop_case(project, expect_block)
         rows.append((name, time_calls(decide, n, before=reset)))
-    rows.append(("spawn declaring 3 files (PreToolUse)",
+    rows.append(("spawn declaring 3 files",
                  time_calls(lambda: evidence_guard.check(spawn(blocked, 7)), n)))
     rows.append(("UserPromptSubmit, no note waiting",
                  time_calls(lambda: evidence_guard.check(payload(blocked, "UserPromptSubmit")),
@@ -169,16 +157,12 @@ def process_row(project: Path, iterations: int) -> tuple[str, list[float]]:
         assert '"block"' in done.stdout, done
         return done
 
-    return ("process: python -m ...evidence_guard, blocked stop", time_calls(run, iterations,
+    return ("process: -m ...evidence_guard, blocked stop", time_calls(run, iterations,
                                                                               before=reset))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=300)
-    parser.add_argument("--process-iterations", type=int, default=30)
-    parser.add_argument("--no-processes", action="store_true")
-    args = parser.parse_args()
+    args = arguments(__doc__)
     for name in ("CLAUDE_PROJECT_DIR", evidence_guard.ENV_MODE, evidence_guard.ENV_BLOCKS,
                  agent_guard.ENV_MODE):
         os.environ.pop(name, None)

@@ -27,12 +27,11 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-import time
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from hookswarm.hooks import agent_guard_state as state
+from hookswarm.hooks import command_hook
 from hookswarm.hooks import evidence_rule as rule
 from hookswarm.hooks.agent_guard_rule import MAIN, Session, is_agent_tool, thread_key
 from hookswarm.lib.errors import ConfigError
@@ -156,7 +155,7 @@ def _declare(place: state.Place, key: str, parent: str, name: str, paths: tuple[
         evidence = rule.declare(session.evidence, claim)
         return session._replace(seq=session.seq + 1, evidence=evidence), None
 
-    _update(place, change)
+    command_hook.update(place, change, _note)
 
 
 # ---------------------------------------------------------------- stops
@@ -213,7 +212,7 @@ def _judge(place: state.Place, known: Session, stopping: Stopping,
                     else rule.settle(session.evidence, current, ruling.note))
         return session._replace(evidence=evidence), ruling
 
-    return _update(place, change)
+    return command_hook.update(place, change, _note)
 
 
 def _claim_of(evidence: rule.Evidence, stopping: Stopping) -> rule.Claim | None:
@@ -238,7 +237,7 @@ def _deliver(payload: Mapping[str, Any], settings: Settings, place: state.Place)
         evidence, notes = rule.take_notes(session.evidence, thread)
         return session._replace(evidence=evidence), notes
 
-    notes = _update(place, change)
+    notes = command_hook.update(place, change, _note)
     return context(str(payload["hook_event_name"]), "\n".join(notes)) if notes else None
 
 
@@ -334,39 +333,12 @@ def _cwd(payload: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------- state and diagnostics
 
 
-def _update(place: state.Place, change: state.Change[state.T]) -> state.T | None:
-    try:
-        return state.update(place.directory, place.name, change, note=_note, now=time.time())
-    except state.StateUnavailable as error:
-        _note(f"{error}; allowing")
-        return None
-
-
-def _note(text: str) -> None:
-    sys.stderr.write(f"hookswarm evidence guard: {text}\n")
-    sys.stderr.flush()
+_note = command_hook.noter("hookswarm evidence guard")
 
 
 def main() -> int:
-    """Command-hook entry: payload on stdin, answer on stdout; exit 2 refuses a TaskCompleted."""
-    try:
-        payload = json.loads(sys.stdin.buffer.read() or b"{}")
-    except ValueError:
-        payload = None
-    if not isinstance(payload, dict):
-        _note("stdin is not a hook payload (a JSON object); allowing")
-        return 0
-    try:
-        answer = check(payload)
-    except ConfigError as error:
-        _note(f"{error}; allowing")
-        return 1
-    except Block as refused:
-        sys.stderr.write(refused.reason + "\n")
-        return 2
-    if answer is not None:
-        sys.stdout.write(json.dumps(answer) + "\n")
-    return 0
+    """Command-hook entry: answer on stdout; exit 1 on a config error, 2 refusing a task."""
+    return command_hook.main(check, _note)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from hookswarm.hooks.evidence_guard import Settings
 from hookswarm.lib.errors import ConfigError
 from hookswarm.lib.protocol import Block
 from tests.helpers.hookrun_toml import hookrun_toml
+from tests.helpers.imports import modules_loaded_by
 
 SESSION = "5f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
 
@@ -91,6 +92,18 @@ def guard(payload: dict[str, Any], environ: dict[str, str], mode: str = "block",
     return evidence_guard.handle(payload, settings=Settings(mode, max_blocks), environ=environ)
 
 
+CALC = "[expects: calc.py] write calc"
+
+
+def spawned(claude: Claude, environ: dict[str, str], prompt: str = CALC, agent: str = "ag1",
+            **spawn: Any) -> dict[str, Any]:
+    """An Agent call the guard saw, whose sub-agent ``agent`` has started."""
+    payload = claude.spawn(prompt, **spawn)
+    assert guard(payload, environ) is None
+    claude.started(agent, payload)
+    return payload
+
+
 def reason(answer: dict[str, Any] | None) -> str:
     assert answer is not None and answer["decision"] == "block", answer
     return str(answer["reason"])
@@ -113,9 +126,7 @@ def write(path: Path, text: str = "def add(a, b):\n    return a + b\n") -> None:
 
 def test_a_claim_without_the_file_is_blocked_then_verified_once_written(
         claude: Claude, environ: dict[str, str]) -> None:
-    spawn = claude.spawn("[expects: calc.py, tests/test_calc.py] write calc")
-    assert guard(spawn, environ) is None
-    claude.started("ag1", spawn)
+    spawned(claude, environ, "[expects: calc.py, tests/test_calc.py] write calc")
     write(claude.project / "tests" / "test_calc.py")
 
     first = reason(guard(claude.stop("ag1"), environ))
@@ -131,9 +142,7 @@ def test_a_claim_without_the_file_is_blocked_then_verified_once_written(
 
 def test_an_agent_that_never_writes_stops_after_two_blocks_and_the_parent_hears_it(
         claude: Claude, environ: dict[str, str]) -> None:
-    spawn = claude.spawn("[expects: calc.py] write calc")
-    guard(spawn, environ)
-    claude.started("ag1", spawn)
+    spawned(claude, environ)
 
     answers = [guard(claude.stop("ag1", f"done ({n})", active=n > 0), environ) for n in range(3)]
 
@@ -146,9 +155,7 @@ def test_an_agent_that_never_writes_stops_after_two_blocks_and_the_parent_hears_
 
 
 def test_max_blocks_is_configurable(claude: Claude, environ: dict[str, str]) -> None:
-    spawn = claude.spawn("[expects: calc.py] write calc")
-    guard(spawn, environ, max_blocks=0)
-    claude.started("ag1", spawn)
+    spawned(claude, environ)
     assert guard(claude.stop("ag1"), environ, max_blocks=0) is None
     assert "unverified: calc.py" in told(guard(claude.prompt(), environ))
 
@@ -156,33 +163,24 @@ def test_max_blocks_is_configurable(claude: Claude, environ: dict[str, str]) -> 
 def test_a_file_that_did_not_change_since_the_spawn_does_not_count(
         claude: Claude, environ: dict[str, str]) -> None:
     write(claude.project / "calc.py")
-    spawn = claude.spawn("[expects: calc.py] write calc")
-    guard(spawn, environ)
-    claude.started("ag1", spawn)
+    spawned(claude, environ)
     assert "calc.py (unchanged since the agent was spawned)" in reason(
         guard(claude.stop("ag1"), environ))
 
 
 def test_an_empty_file_does_not_count(claude: Claude, environ: dict[str, str]) -> None:
-    spawn = claude.spawn("[expects: calc.py] write calc")
-    guard(spawn, environ)
-    claude.started("ag1", spawn)
+    spawned(claude, environ)
     write(claude.project / "calc.py", "")
     assert "calc.py (empty)" in reason(guard(claude.stop("ag1"), environ))
 
 
 def test_parallel_agents_are_judged_apart_and_a_siblings_earlier_write_does_not_count(
         claude: Claude, environ: dict[str, str]) -> None:
-    first = claude.spawn("[expects: a.py] write a", description="write a")
-    guard(first, environ)
-    claude.started("ag1", first)
+    spawned(claude, environ, "[expects: a.py] write a", description="write a")
     write(claude.project / "a.py")
     write(claude.project / "b.py")
-    second = claude.spawn("[expects: b.py] write b", description="write b")
-    third = claude.spawn("[expects: c.py] write c", description="write c")
-    for spawn, agent_id in ((second, "ag2"), (third, "ag3")):
-        guard(spawn, environ)
-        claude.started(agent_id, spawn)
+    spawned(claude, environ, "[expects: b.py] write b", "ag2", description="write b")
+    spawned(claude, environ, "[expects: c.py] write c", "ag3", description="write c")
     write(claude.project / "c.py")
 
     assert guard(claude.stop("ag1"), environ) is None
@@ -195,9 +193,7 @@ def test_parallel_agents_are_judged_apart_and_a_siblings_earlier_write_does_not_
 
 def test_nothing_declared_writes_no_state_and_answers_nothing(
         claude: Claude, environ: dict[str, str]) -> None:
-    spawn = claude.spawn("write calc.py please")
-    assert guard(spawn, environ) is None
-    claude.started("ag1", spawn)
+    spawned(claude, environ, "write calc.py please")
     assert guard(claude.stop("ag1"), environ) is None
     assert guard(claude.prompt(), environ) is None
     assert not state_file(claude).exists()
@@ -205,10 +201,8 @@ def test_nothing_declared_writes_no_state_and_answers_nothing(
 
 def test_a_declared_spawn_leaves_undeclared_siblings_alone(
         claude: Claude, environ: dict[str, str]) -> None:
-    declared, plain = claude.spawn("[expects: calc.py] write calc"), claude.spawn("look around")
-    for spawn, agent_id in ((declared, "ag1"), (plain, "ag2")):
-        guard(spawn, environ)
-        claude.started(agent_id, spawn)
+    spawned(claude, environ)
+    spawned(claude, environ, "look around", "ag2")
     assert guard(claude.stop("ag2"), environ) is None
     assert reason(guard(claude.stop("ag1"), environ))
 
@@ -228,17 +222,13 @@ def test_a_stop_that_cannot_be_matched_is_left_alone(
 
 
 def test_the_legacy_task_tool_name_declares_too(claude: Claude, environ: dict[str, str]) -> None:
-    spawn = claude.spawn("[expects: calc.py] write calc", tool="Task")
-    guard(spawn, environ)
-    claude.started("ag1", spawn)
+    spawned(claude, environ, tool="Task")
     assert reason(guard(claude.stop("ag1"), environ))
 
 
 def test_a_nested_agents_note_goes_to_the_sub_agent_that_spawned_it(
         claude: Claude, environ: dict[str, str]) -> None:
-    spawn = claude.spawn("[expects: calc.py] write calc", agent_id="lead")
-    guard(spawn, environ)
-    claude.started("ag1", spawn)
+    spawned(claude, environ, agent_id="lead")
     write(claude.project / "calc.py")
     assert guard(claude.stop("ag1", parent="lead"), environ) is None
     assert guard(claude.prompt(), environ) is None
@@ -248,9 +238,7 @@ def test_a_nested_agents_note_goes_to_the_sub_agent_that_spawned_it(
 
 def test_warn_mode_never_blocks_and_tells_the_parent_at_once(
         claude: Claude, environ: dict[str, str]) -> None:
-    spawn = claude.spawn("[expects: calc.py] write calc")
-    guard(spawn, environ, mode="warn")
-    claude.started("ag1", spawn)
+    spawned(claude, environ)
     assert guard(claude.stop("ag1"), environ, mode="warn") is None
     assert "unverified: calc.py (missing)" in told(guard(claude.prompt(), environ, mode="warn"))
 
@@ -314,9 +302,7 @@ def corrupt(claude: Claude) -> None:
 
 def test_a_corrupt_state_lets_the_stop_through_with_one_stderr_line(
         claude: Claude, environ: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
-    spawn = claude.spawn("[expects: calc.py] write calc")
-    guard(spawn, environ)
-    claude.started("ag1", spawn)
+    spawned(claude, environ)
     corrupt(claude)
     assert guard(claude.stop("ag1"), environ) is None
     err = capsys.readouterr().err
@@ -327,9 +313,7 @@ def test_a_corrupt_state_lets_the_stop_through_with_one_stderr_line(
 def test_a_spawn_over_a_corrupt_state_starts_afresh_with_one_stderr_line(
         claude: Claude, environ: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     corrupt(claude)
-    spawn = claude.spawn("[expects: calc.py] write calc")
-    guard(spawn, environ)
-    claude.started("ag1", spawn)
+    spawned(claude, environ)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is corrupt" in err and "starting a fresh state" in err
     assert reason(guard(claude.stop("ag1"), environ))
@@ -424,10 +408,7 @@ def test_the_plugin_forwards_every_event_the_guard_handles_to_hookrun() -> None:
 
 
 def test_the_guard_imports_nothing_heavy() -> None:
-    code = ("import sys, hookswarm.hooks.evidence_guard; "
-            "print(' '.join(sorted(m.split('.')[0] for m in sys.modules)))")
-    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                check=True).stdout.split())
+    loaded = modules_loaded_by("hookswarm.hooks.evidence_guard")
     assert "hookswarm" in loaded
     assert loaded.isdisjoint({"pydantic", "anyio", "click", "filelock", "asyncio",
                               "dataclasses"})
