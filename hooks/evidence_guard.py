@@ -228,17 +228,27 @@ def _claim_of(evidence: rule.Evidence, stopping: Stopping) -> rule.Claim | None:
 
 
 def _deliver(payload: Mapping[str, Any], settings: Settings, place: state.Place) -> Answer:
-    thread = thread_key(payload)
+    """Hand the thread its notes; on PostToolBatch also forget spawns that never started."""
+    thread, refused = thread_key(payload), refused_spawns(payload.get("tool_calls"))
     known = state.peek(place.directory, place.name)
-    if known is not None and not known.evidence.notes.get(thread):
+    if known is not None and not known.evidence.notes.get(thread) and refused.isdisjoint(
+            known.evidence.claims):
         return None
 
     def change(session: Session) -> tuple[Session, tuple[str, ...]]:
-        evidence, notes = rule.take_notes(session.evidence, thread)
+        evidence, notes = rule.take_notes(rule.forget(session.evidence, refused), thread)
         return session._replace(evidence=evidence), notes
 
     notes = command_hook.update(place, change, _note)
     return context(str(payload["hook_event_name"]), "\n".join(notes)) if notes else None
+
+
+def refused_spawns(tool_calls: object) -> frozenset[str]:
+    """The Agent calls of a tool batch that were refused: their response is an error string."""
+    calls = tool_calls if isinstance(tool_calls, list) else []
+    return frozenset(_text(c.get("tool_use_id")) for c in calls if isinstance(c, Mapping)
+                     and is_agent_tool(c.get("tool_name"))
+                     and isinstance(c.get("tool_response"), str))
 
 
 _HANDLERS: dict[str, Callable[[Mapping[str, Any], Settings, state.Place], Answer]] = {

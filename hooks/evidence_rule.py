@@ -170,6 +170,13 @@ def settle(evidence: Evidence, claim: Claim, note: str) -> Evidence:
     return Evidence(claims, {**evidence.notes, claim.parent: waiting})
 
 
+def forget(evidence: Evidence, keys: frozenset[str]) -> Evidence:
+    """Drop the claims of spawns that never started (a hook or the CLI refused them)."""
+    if keys.isdisjoint(evidence.claims):
+        return evidence
+    return evidence._replace(claims={k: c for k, c in evidence.claims.items() if k not in keys})
+
+
 def take_notes(evidence: Evidence, thread: str) -> tuple[Evidence, tuple[str, ...]]:
     """Hand over and forget the notes waiting for ``thread``."""
     notes = evidence.notes.get(thread, ())

@@ -67,8 +67,12 @@ class Claude:
     def prompt(self, text: str = "<task-notification>...</task-notification>") -> dict[str, Any]:
         return {**self._common("UserPromptSubmit"), "prompt": text}
 
-    def batch(self, agent_id: str = "") -> dict[str, Any]:
-        return {**self._common("PostToolBatch", agent_id), "tool_calls": []}
+    def batch(self, agent_id: str = "", *calls: tuple[dict[str, Any], Any]) -> dict[str, Any]:
+        """PostToolBatch; ``calls`` pair a spawn payload with its model-facing response."""
+        tool_calls = [{"tool_name": spawn["tool_name"], "tool_input": spawn["tool_input"],
+                       "tool_use_id": spawn["tool_use_id"], "tool_response": response}
+                      for spawn, response in calls]
+        return {**self._common("PostToolBatch", agent_id), "tool_calls": tool_calls}
 
     def task(self, event: str, subject: str, description: str = "") -> dict[str, Any]:
         return {**self._common(event), "task_id": "7", "task_subject": subject,
@@ -224,6 +228,17 @@ def test_a_stop_that_cannot_be_matched_is_left_alone(
 def test_the_legacy_task_tool_name_declares_too(claude: Claude, environ: dict[str, str]) -> None:
     spawned(claude, environ, tool="Task")
     assert reason(guard(claude.stop("ag1"), environ))
+
+
+def test_a_spawn_refused_before_it_started_is_forgotten(
+        claude: Claude, environ: dict[str, str]) -> None:
+    refused = spawned(claude, environ, agent="never")
+    started = spawned(claude, environ, "[expects: b.py] write b", "ag2")
+    launched = [{"type": "text", "text": "Async agent launched successfully."}]
+    guard(claude.batch("", (refused, "PreToolUse:Agent hook error: one at a time"),
+                       (started, launched)), environ)
+    claims = json.loads(state_file(claude).read_text())["evidence"]["claims"]
+    assert list(claims) == [started["tool_use_id"]]
 
 
 def test_a_nested_agents_note_goes_to_the_sub_agent_that_spawned_it(
