@@ -99,9 +99,10 @@ def test_a_claim_without_the_file_is_blocked_then_written_then_verified(
     assert "'write calc' verified: 1/1 files (calc.py)" in notes[0]
 
 
+@pytest.mark.parametrize("wiring", ["command", "hookrun"])
 def test_an_agent_that_never_writes_stops_after_two_blocks_and_the_parent_is_told(
-        messages_api: MessagesAPI, claude_project: Path) -> None:
-    use_guard(claude_project, "command")
+        messages_api: MessagesAPI, claude_project: Path, wiring: str) -> None:
+    use_guard(claude_project, wiring)
     script = {PROMPT: [reply("starting", agent(CALC)), reply("calc is running")],
               CALC: [reply("done"), reply("done, calc.py is written"),
                      reply("all done, calc.py exists")]}
@@ -133,24 +134,26 @@ def test_a_foreground_agents_parent_hears_it_with_the_agents_result(
     assert "'write calc' verified: 1/1 files (calc.py)" in note
 
 
-def test_parallel_agents_are_judged_apart(
+def test_parallel_agents_are_judged_apart_and_a_siblings_earlier_write_does_not_count(
         messages_api: MessagesAPI, claude_project: Path) -> None:
     use_guard(claude_project, "command")
-    (claude_project / "b.py").write_text("# written before the spawn, by an earlier agent\n")
-    first, second = "[expects: a.py] agent a", "[expects: b.py] agent b"
-    script = {PROMPT: [reply(agent(first, "write a"), agent(second, "write b")),
+    prep, first, second = "agent prep", "[expects: a.py] agent a", "[expects: b.py] agent b"
+    script = {PROMPT: [reply(agent(prep, "prepare", run_in_background=False)),
+                       reply(agent(first, "write a"), agent(second, "write b")),
                        reply("both running")],
+              prep: [writes(claude_project, "b.py"), reply("b.py is there")],
               first: [writes(claude_project, "a.py"), reply("a done")],
               second: [reply("b done"), reply("b done, really")]}
 
     play(messages_api, claude_project, script, env={"HOOKSWARM_EVIDENCE_BLOCKS": "1"})
 
-    assert told(messages_api, first) == []
+    assert told(messages_api, prep) == [] and told(messages_api, first) == []
     assert "b.py (unchanged since the agent was spawned)" in said_in(messages_api, second, 1)
+    assert len(messages_api.conversation(second)) == 2
     notes = "\n".join(told(messages_api, PROMPT))
+    assert notes.count(SAYS) == 2, notes
     assert "'write a' verified: 1/1 files (a.py)" in notes
     assert "'write b' unverified: b.py (unchanged" in notes
-    assert notes.count(SAYS) == 2
 
 
 def test_an_agent_that_declared_nothing_is_left_alone(
