@@ -41,7 +41,7 @@ MODES = ("block", "warn", "off")
 ENV_MODE = "HOOKSWARM_EVIDENCE_GUARD"
 ENV_BLOCKS = "HOOKSWARM_EVIDENCE_BLOCKS"
 OPTIONS = frozenset({"mode", "max_blocks"})
-TASK_PREFIX = "task:"
+TASK_PREFIX = rule.TASK_PREFIX
 HEAD_BYTES = 256 * 1024
 NOTE_EVENTS = ("UserPromptSubmit", "PostToolBatch")
 
@@ -76,6 +76,7 @@ class Stopping(NamedTuple):
     claimed: str
     declared: tuple[str, ...] = ()
     cwd: str = ""
+    name: str = ""
 
 
 def check(payload: dict[str, Any], **options: Any) -> Answer:
@@ -103,7 +104,7 @@ def _max_blocks(options: Mapping[str, Any], environ: Mapping[str, str]) -> int:
         value, where = environ.get(ENV_BLOCKS) or rule.DEFAULT_MAX_BLOCKS, f"${ENV_BLOCKS}"
     try:
         count = int(value) if not isinstance(value, (bool, float)) else -1
-    except ValueError:
+    except (TypeError, ValueError):
         count = -1
     if count < 0:
         raise ConfigError(f"{where} is {value!r}; use a whole number of blocks, 0 or more",
@@ -180,7 +181,8 @@ def _task_completed(payload: Mapping[str, Any], settings: Settings,
     task_id = _text(payload.get("task_id"))
     paths = rule.declared(payload.get("task_subject"), payload.get("task_description"))
     stopping = Stopping(TASK_PREFIX + task_id, TASK_PREFIX + task_id, "",
-                        _text(payload.get("task_subject")), paths, _cwd(payload))
+                        f"task {task_id} is complete", paths, _cwd(payload),
+                        _text(payload.get("task_subject")))
     ruling = None if known is None else _judge(place, known, stopping, settings)
     if ruling is not None and ruling.block:
         raise Block(ruling.reason)
@@ -220,7 +222,7 @@ def _claim_of(evidence: rule.Evidence, stopping: Stopping) -> rule.Claim | None:
                       prompt_digest=stopping.prompt_digest)
     if found is not None or not stopping.declared:
         return found
-    return rule.Claim(stopping.spawn_key, MAIN, stopping.claimed or stopping.spawn_key,
+    return rule.Claim(stopping.spawn_key, MAIN, stopping.name or stopping.spawn_key,
                       stopping.declared, snapshot_unknown(stopping.declared, stopping.cwd))
 
 

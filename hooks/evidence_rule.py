@@ -22,6 +22,7 @@ MAX_CLAIMS = 64
 MAX_NOTES = 20
 MAX_CLAIM_CHARS = 300
 DEFAULT_MAX_BLOCKS = 2
+TASK_PREFIX = "task:"
 
 MISSING = "missing"
 EMPTY = "empty"
@@ -206,9 +207,13 @@ def block_reason(claim: Claim, short: Sequence[Shortfall], left: int) -> str:
             f"produce them, say so plainly in your final message; {after}.")
 
 
+def _who(claim: Claim) -> str:
+    return f"{'task' if claim.key.startswith(TASK_PREFIX) else 'agent'} '{claim.name}'"
+
+
 def verified(claim: Claim) -> str:
     count = len(claim.paths)
-    return (f"hookswarm evidence guard: agent '{claim.name}' verified: {count}/{count} files "
+    return (f"hookswarm evidence guard: {_who(claim)} verified: {count}/{count} files "
             f"({', '.join(claim.paths)}) exist, are non-empty and changed since its spawn.")
 
 
@@ -217,6 +222,6 @@ def unverified(claim: Claim, short: Sequence[Shortfall], claimed: str) -> str:
     said = " ".join(claimed.split())
     said = said if len(said) <= MAX_CLAIM_CHARS else said[:MAX_CLAIM_CHARS - 3] + "..."
     held = len(claim.paths) - len(short)
-    return (f"hookswarm evidence guard: agent '{claim.name}' unverified: {_files(short)}; "
-            f"{held}/{len(claim.paths)} declared files hold. Its final message claimed: "
-            f"\"{said}\". Do not rely on that claim: check the files, or run the work again.")
+    return (f"hookswarm evidence guard: {_who(claim)} unverified: {_files(short)}; "
+            f"{held}/{len(claim.paths)} declared files hold. It claimed: \"{said}\". Do not "
+            "rely on that claim: check the files, or run the work again.")

@@ -274,8 +274,8 @@ def test_a_task_completed_without_its_files_is_refused_then_reported(
         with pytest.raises(Block, match=r"calc\.py \(missing\)"):
             guard(completed, environ)
     assert guard(completed, environ) is None
-    assert "'Write calc [expects: calc.py]' unverified: calc.py" in told(
-        guard(claude.prompt(), environ))
+    assert ("task 'Write calc [expects: calc.py]' unverified: calc.py (missing); 0/1 declared "
+            'files hold. It claimed: "task 7 is complete"') in told(guard(claude.prompt(), environ))
 
 
 def test_a_task_is_verified_against_its_snapshot(claude: Claude, environ: dict[str, str]) -> None:
@@ -350,6 +350,7 @@ def test_resolve(options: dict[str, Any], env: dict[str, str], settings: Setting
     ({"max_blocks": -1}, {}, "options.max_blocks is -1; use a whole number"),
     ({"max_blocks": 1.5}, {}, "options.max_blocks is 1.5"),
     ({"max_blocks": True}, {}, "options.max_blocks is True"),
+    ({"max_blocks": [2]}, {}, "options.max_blocks is [2]"),
     ({}, {"HOOKSWARM_EVIDENCE_BLOCKS": "two"}, "$HOOKSWARM_EVIDENCE_BLOCKS is 'two'"),
     ({"blocks": 2}, {}, "no option 'blocks' (it takes: mode, max_blocks)"),
 ])
