@@ -13,7 +13,7 @@ The rule is in :mod:`evidence_rule`; this module reads payloads and the disk. Ev
 - ``TaskCreated`` / ``TaskCompleted`` (agent teams): the same, with the task's subject and
   description as the declaration; a blocked completion is exit 2, as Claude Code expects;
 - ``UserPromptSubmit`` and ``PostToolBatch``: hand the waiting notes to the parent thread as
-  context on its next event.
+  context on its next event; a tool batch also drops the claims of spawns that were refused.
 
 A spawn that declares nothing is left alone. As a hookrun ``call``: ``call =
 "hookswarm.hooks.evidence_guard:check"``, ``options = { mode = "block", max_blocks = 2 }``. As a
@@ -318,13 +318,16 @@ def _user_message(line: bytes) -> str | None:
         entry = json.loads(line)
     except ValueError:
         return None
-    if not isinstance(entry, dict) or entry.get("type") != "user":
-        return None
-    content = entry.get("message", {}).get("content") if isinstance(entry.get("message"),
-                                                                      dict) else None
+    is_user = isinstance(entry, dict) and entry.get("type") == "user"
+    message = entry.get("message") if is_user else None
+    return _own_text(message.get("content")) if isinstance(message, dict) else None
+
+
+def _own_text(content: object) -> str | None:
+    """A message's text, leaving out the ``<system-reminder>`` blocks the CLI adds."""
     if isinstance(content, list):
-        content = "\n".join(_text(b.get("text")) for b in content if isinstance(b, dict)
-                            and not _text(b.get("text")).lstrip().startswith("<system-reminder>"))
+        texts = [_text(block.get("text")) for block in content if isinstance(block, dict)]
+        return "\n".join(t for t in texts if not t.lstrip().startswith("<system-reminder>"))
     return content if isinstance(content, str) else None
 
 

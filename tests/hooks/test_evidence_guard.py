@@ -219,6 +219,22 @@ def test_without_meta_json_the_transcripts_first_prompt_finds_the_claim(
     assert "calc.py (missing)" in reason(guard(claude.stop("ag1"), environ))
 
 
+@pytest.mark.parametrize("lines", [
+    [{"type": "user", "message": {"role": "user", "content": "the prompt"}}],
+    [{"type": "attachment"}, "not json",
+     {"type": "user", "message": {"content": [{"type": "text", "text": "<system-reminder>x"},
+                                              {"type": "text", "text": "the prompt"}]}},
+     {"type": "user", "message": {"content": "a later message"}}],
+])
+def test_first_prompt_reads_the_first_user_message_without_reminders(
+        tmp_path: Path, lines: list[Any]) -> None:
+    transcript = tmp_path / "agent-x.jsonl"
+    transcript.write_text("".join((line if isinstance(line, str) else json.dumps(line)) + "\n"
+                                  for line in lines))
+    assert evidence_guard.first_prompt(str(transcript)) == "the prompt"
+    assert evidence_guard.first_prompt(str(tmp_path / "missing.jsonl")) == ""
+
+
 def test_a_stop_that_cannot_be_matched_is_left_alone(
         claude: Claude, environ: dict[str, str]) -> None:
     guard(claude.spawn("[expects: calc.py] write calc"), environ)
