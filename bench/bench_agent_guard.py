@@ -141,12 +141,17 @@ def report(rows: list[tuple[str, list[float]]]) -> None:
               f"{median / base:>12.2f}x")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(doc: str) -> argparse.Namespace:
+    """The command line both guard benchmarks take."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--process-iterations", type=int, default=30)
     parser.add_argument("--no-processes", action="store_true")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments(__doc__)
     os.environ.pop("CLAUDE_PROJECT_DIR", None)
     os.environ.pop(agent_guard.ENV_MODE, None)
     root = Path(tempfile.mkdtemp(prefix="bench-agent-guard-"))

@@ -19,15 +19,13 @@ else ``block``; ``warn`` lets the spawn through with a note to the model, ``off`
 
 from __future__ import annotations
 
-import json
 import os
-import sys
-import time
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from hookswarm.hooks import agent_guard_rule as rule
 from hookswarm.hooks import agent_guard_state as state
+from hookswarm.hooks import command_hook
 from hookswarm.lib.errors import ConfigError
 from hookswarm.lib.protocol import context, deny
 
@@ -36,13 +34,6 @@ ENV_MODE = "HOOKSWARM_AGENT_GUARD"
 OPTIONS = frozenset({"mode"})
 
 Answer = dict[str, Any] | None
-
-
-class _Place(NamedTuple):
-    """Where one session's state lives."""
-
-    directory: str
-    name: str
 
 
 def check(payload: dict[str, Any], **options: Any) -> Answer:
@@ -78,7 +69,7 @@ def handle(payload: Mapping[str, Any], *, mode: str, environ: Mapping[str, str])
 def _pre_tool_use(payload: Mapping[str, Any], mode: str, environ: Mapping[str, str]) -> Answer:
     if not rule.is_agent_tool(payload.get("tool_name")):
         return None
-    place = _place(payload, environ)
+    place = state.place_of(payload, environ)
     if place is None:
         return None
     key, prompt_id = rule.thread_key(payload), payload.get("prompt_id")
@@ -88,7 +79,7 @@ def _pre_tool_use(payload: Mapping[str, Any], mode: str, environ: Mapping[str, s
         thread, verdict = rule.spawn(rule.see_prompt(session.get(key), prompt_id), call)
         return session.put(key, thread), verdict
 
-    verdict = _update(place, change)
+    verdict = command_hook.update(place, change, _note)
     if verdict is None or not verdict.deny:
         return None
     if mode == "warn":
@@ -98,7 +89,7 @@ def _pre_tool_use(payload: Mapping[str, Any], mode: str, environ: Mapping[str, s
 
 def _post_tool_batch(payload: Mapping[str, Any], mode: str,
                      environ: Mapping[str, str]) -> Answer:
-    place = _place(payload, environ)
+    place = state.place_of(payload, environ)
     outcomes = rule.batch_outcomes(payload.get("tool_calls"))
     key, prompt_id = rule.thread_key(payload), payload.get("prompt_id")
     if place is None or _unchanged(place, key, outcomes):
@@ -108,11 +99,11 @@ def _post_tool_batch(payload: Mapping[str, Any], mode: str,
         thread = rule.finish_message(rule.see_prompt(session.get(key), prompt_id), outcomes)
         return session.put(key, thread), None
 
-    _update(place, change)
+    command_hook.update(place, change, _note)
     return None
 
 
-def _unchanged(place: _Place, key: str, outcomes: list[rule.Outcome]) -> bool:
+def _unchanged(place: state.Place, key: str, outcomes: list[rule.Outcome]) -> bool:
     if outcomes:
         return False
     known = state.peek(place.directory, place.name)
@@ -120,7 +111,7 @@ def _unchanged(place: _Place, key: str, outcomes: list[rule.Outcome]) -> bool:
 
 
 def _user_prompt(payload: Mapping[str, Any], mode: str, environ: Mapping[str, str]) -> Answer:
-    place = _place(payload, environ)
+    place = state.place_of(payload, environ)
     key, prompt_id = rule.thread_key(payload), payload.get("prompt_id")
     if place is None or _untracked(place, key):
         return None
@@ -128,11 +119,11 @@ def _user_prompt(payload: Mapping[str, Any], mode: str, environ: Mapping[str, st
     def change(session: rule.Session) -> tuple[rule.Session, None]:
         return session.put(key, rule.new_input(session.get(key), prompt_id)), None
 
-    _update(place, change)
+    command_hook.update(place, change, _note)
     return None
 
 
-def _untracked(place: _Place, key: str) -> bool:
+def _untracked(place: state.Place, key: str) -> bool:
     known = state.peek(place.directory, place.name)
     return known is not None and key not in known.threads
 
@@ -144,45 +135,12 @@ _HANDLERS: dict[str, Callable[[Mapping[str, Any], str, Mapping[str, str]], Answe
 }
 
 
-def _place(payload: Mapping[str, Any], environ: Mapping[str, str]) -> _Place | None:
-    name = state.session_name(payload.get("session_id"))
-    if not name:
-        return None
-    cwd = payload.get("cwd")
-    project = environ.get("CLAUDE_PROJECT_DIR") or (cwd if isinstance(cwd, str) else "")
-    return _Place(state.guard_dir(project or os.getcwd()), name)
-
-
-def _update(place: _Place, change: state.Change[state.T]) -> state.T | None:
-    try:
-        return state.update(place.directory, place.name, change, note=_note, now=time.time())
-    except state.StateUnavailable as error:
-        _note(f"{error}; allowing")
-        return None
-
-
-def _note(text: str) -> None:
-    sys.stderr.write(f"hookswarm agent guard: {text}\n")
-    sys.stderr.flush()
+_note = command_hook.noter("hookswarm agent guard")
 
 
 def main() -> int:
     """Command-hook entry: payload on stdin, answer on stdout, exit 0 (1 on a config error)."""
-    try:
-        payload = json.loads(sys.stdin.buffer.read() or b"{}")
-    except ValueError:
-        payload = None
-    if not isinstance(payload, dict):
-        _note("stdin is not a hook payload (a JSON object); allowing")
-        return 0
-    try:
-        answer = check(payload)
-    except ConfigError as error:
-        _note(f"{error}; allowing")
-        return 1
-    if answer is not None:
-        sys.stdout.write(json.dumps(answer) + "\n")
-    return 0
+    return command_hook.main(check, _note)
 
 
 if __name__ == "__main__":

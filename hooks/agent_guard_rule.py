@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from hookswarm.hooks.evidence_rule import Evidence
+
 AGENT_TOOLS = frozenset({"Agent", "Task"})
 MAIN = "main"
 MARKER = "[depends-on:"
@@ -82,10 +84,14 @@ class Thread(NamedTuple):
 
 
 class Session(NamedTuple):
-    """Every thread of one Claude Code session; ``seq`` counts changes (for LRU eviction)."""
+    """Every thread of one Claude Code session; ``seq`` counts changes (for LRU eviction).
+
+    ``evidence`` is the evidence guard's part of the same state (declared spawns and notes).
+    """
 
     seq: int = 0
     threads: Mapping[str, Thread] = {}
+    evidence: Evidence = Evidence()
 
     def get(self, key: str) -> Thread:
         return self.threads.get(key, Thread())
@@ -93,7 +99,7 @@ class Session(NamedTuple):
     def put(self, key: str, thread: Thread) -> Session:
         seq = self.seq + 1
         threads = {**self.threads, key: thread._replace(touched=seq)}
-        return Session(seq, _newest(threads, MAX_THREADS))
+        return self._replace(seq=seq, threads=_newest(threads, MAX_THREADS))
 
 
 class Verdict(NamedTuple):

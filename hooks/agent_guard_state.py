@@ -15,9 +15,10 @@ import contextlib
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from hookswarm.hooks.agent_guard_rule import Message, Session, Thread
+from hookswarm.hooks.evidence_rule import Claim, Evidence, Mark
 from hookswarm.lib.errors import HookswarmError
 from hookswarm.lib.flock import lock_within
 
@@ -33,6 +34,23 @@ Change = Callable[[Session], tuple[Session, T]]
 
 class StateUnavailable(HookswarmError):
     """The state cannot be used (I/O error, lock held too long); the guard fails open."""
+
+
+class Place(NamedTuple):
+    """Where one session's state lives."""
+
+    directory: str
+    name: str
+
+
+def place_of(payload: Mapping[str, Any], environ: Mapping[str, str]) -> Place | None:
+    """The session's state in ``$CLAUDE_PROJECT_DIR``, else ``cwd``; None without a session."""
+    name = session_name(payload.get("session_id"))
+    if not name:
+        return None
+    cwd = payload.get("cwd")
+    project = environ.get("CLAUDE_PROJECT_DIR") or (cwd if isinstance(cwd, str) else "")
+    return Place(guard_dir(project or os.getcwd()), name)
 
 
 def guard_dir(project_dir: str) -> str:
@@ -51,7 +69,16 @@ def session_name(session_id: object) -> str:
 
 def to_json(session: Session) -> dict[str, Any]:
     threads = {key: _thread_json(thread) for key, thread in session.threads.items()}
-    return {"version": VERSION, "seq": session.seq, "threads": threads}
+    data = {"version": VERSION, "seq": session.seq, "threads": threads}
+    if session.evidence != Evidence():
+        data["evidence"] = _evidence_json(session.evidence)
+    return data
+
+
+def _evidence_json(evidence: Evidence) -> dict[str, Any]:
+    claims = {key: {**claim._asdict(), "before": [list(mark) for mark in claim.before]}
+              for key, claim in evidence.claims.items()}
+    return {"claims": claims, "notes": {k: list(v) for k, v in evidence.notes.items()}}
 
 
 def _thread_json(thread: Thread) -> dict[str, Any]:
@@ -67,7 +94,54 @@ def from_json(data: object) -> Session:
     threads = data.get("threads")
     if not isinstance(threads, dict):
         raise ValueError("'threads' is not an object")
-    return Session(_int(data, "seq"), {str(k): _thread(v) for k, v in threads.items()})
+    return Session(_int(data, "seq"), {str(k): _thread(v) for k, v in threads.items()},
+                   _evidence(data.get("evidence", {})))
+
+
+def _evidence(data: object) -> Evidence:
+    if not isinstance(data, dict):
+        raise ValueError("'evidence' is not an object")
+    claims, notes = data.get("claims", {}), data.get("notes", {})
+    if not isinstance(claims, dict) or not isinstance(notes, dict):
+        raise ValueError("'evidence' holds no 'claims' and 'notes' objects")
+    return Evidence({str(k): _claim(v) for k, v in claims.items()},
+                    {str(k): tuple(_strings(v, "notes")) for k, v in notes.items()})
+
+
+def _claim(data: object) -> Claim:
+    if not isinstance(data, dict):
+        raise ValueError("a claim is not an object")
+    texts = [_string(data, key) for key in ("key", "parent", "name", "prompt_digest", "agent_id")]
+    before = data.get("before")
+    if not isinstance(before, list):
+        raise ValueError("'before' is not a list")
+    paths = tuple(_strings(data.get("paths"), "paths"))
+    if len(before) != len(paths):
+        raise ValueError("'before' and 'paths' differ in length")
+    return Claim(texts[0], texts[1], texts[2], paths, tuple(_mark(m) for m in before),
+                 texts[3], texts[4], _int(data, "blocks"), _int(data, "seq"))
+
+
+def _mark(data: object) -> Mark:
+    """A snapshot entry, stored compactly as ``[path, exists, size, mtime, ctime, inode]``."""
+    if not (isinstance(data, list) and len(data) == len(Mark._fields)
+            and isinstance(data[0], str) and isinstance(data[1], bool)
+            and all(type(n) is int and n >= 0 for n in data[2:])):
+        raise ValueError("a file mark is not [path, exists, size, mtime, ctime, inode]")
+    return Mark(*data)
+
+
+def _string(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise ValueError(f"'{key}' is not a string")
+    return value
+
+
+def _strings(value: object, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"'{key}' is not a list of strings")
+    return value
 
 
 def _thread(data: object) -> Thread:
@@ -87,9 +161,7 @@ def _message(data: object) -> Message | None:
         return None
     if not isinstance(data, dict):
         raise ValueError("'last' is not an object")
-    names = data.get("names")
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ValueError("'names' is not a list of strings")
+    names = _strings(data.get("names"), "names")
     return Message(_int(data, "background"), _int(data, "foreground"), _int(data, "epoch"),
                    tuple(names))
 

@@ -13,6 +13,7 @@ import pytest
 
 from hookswarm.hooks import agent_guard
 from hookswarm.lib.errors import ConfigError
+from tests.helpers.imports import modules_loaded_by
 
 SESSION = "cd0a4f5e-2b7c-4e1d-9a3f-0c1d2e3f4a5b"
 ASYNC = [{"type": "text", "text": "Async agent launched successfully.\nagentId: a9bd\n"
@@ -295,9 +296,6 @@ def test_command_hook_failures_are_one_stderr_line(
 
 
 def test_the_guard_imports_nothing_heavy() -> None:
-    code = ("import sys, hookswarm.hooks.agent_guard; "
-            "print(' '.join(sorted(m.split('.')[0] for m in sys.modules)))")
-    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                check=True).stdout.split())
+    loaded = modules_loaded_by("hookswarm.hooks.agent_guard")
     assert "hookswarm" in loaded
     assert loaded.isdisjoint({"pydantic", "anyio", "click", "filelock", "asyncio"})

@@ -14,6 +14,7 @@ import pytest
 from hookswarm.hooks import agent_guard_rule as rule
 from hookswarm.hooks import agent_guard_state as state
 from hookswarm.hooks.agent_guard_rule import Message, Session, Thread
+from hookswarm.hooks.evidence_rule import Claim, Evidence, Mark
 
 NOW = 1_800_000_000.0
 
@@ -32,6 +33,55 @@ def test_json_round_trip() -> None:
                           "a7f0": Thread()})
     encoded = json.loads(json.dumps(state.to_json(session)))
     assert state.from_json(encoded) == session
+
+
+EVIDENCE = Evidence(
+    {"toolu_1": Claim("toolu_1", "main", "write calc", ("calc.py", "b.py"),
+                      (Mark("/p/calc.py"), Mark("/p/b.py", True, 3, 10**18, 10**18 + 1, 42)),
+                      "d1", "ag1", 1, 5)},
+    {"main": ("agent 'x' verified: 1/1 files",)})
+
+
+def test_json_round_trip_with_evidence() -> None:
+    session = Session(7, {"main": Thread()}, EVIDENCE)
+    encoded = json.loads(json.dumps(state.to_json(session)))
+    assert state.from_json(encoded) == session
+
+
+def test_a_state_without_evidence_writes_none_and_reads_empty() -> None:
+    encoded = state.to_json(Session(1, {"main": Thread()}))
+    assert "evidence" not in encoded
+    assert state.from_json(encoded).evidence == Evidence()
+
+
+def test_the_agent_guards_changes_keep_the_evidence() -> None:
+    session = Session(0, {}, EVIDENCE)
+    assert session.put(rule.MAIN, Thread()).evidence == EVIDENCE
+
+
+def _with_evidence(**change: Any) -> dict[str, Any]:
+    data = state.to_json(Session(0, {}, EVIDENCE))
+    claim = data["evidence"]["claims"]["toolu_1"]
+    for key, value in change.items():
+        (claim if key in claim else data["evidence"])[key] = value
+    return data
+
+
+@pytest.mark.parametrize("data", [
+    {"version": 1, "seq": 0, "threads": {}, "evidence": []},
+    {"version": 1, "seq": 0, "threads": {}, "evidence": {"claims": [], "notes": {}}},
+    _with_evidence(notes={"main": "text"}),
+    _with_evidence(paths=["calc.py"]),
+    _with_evidence(before=[["/p", 1, 0, 0, 0, 0], ["/p", True, 0, 0, 0, 0]]),
+    _with_evidence(before=[["/p", True, 0, 0, 0], ["/p", True, 0, 0, 0, 0]]),
+    _with_evidence(before=[["/p", True, 0, -1, 0, 0], ["/p", True, 0, 0, 0, 0]]),
+    _with_evidence(blocks=-1),
+    _with_evidence(agent_id=None),
+    _with_evidence(before="no"),
+])
+def test_from_json_rejects_malformed_evidence(data: Any) -> None:
+    with pytest.raises(ValueError):
+        state.from_json(data)
 
 
 @pytest.mark.parametrize("data", [
