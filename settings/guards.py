@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from hookswarm.hooks.evidence_guard import HOOKRUN_ENTRIES
 from hookswarm.settings.migration import toml_string
 
 MODES = ("block", "warn", "off")
@@ -44,6 +45,12 @@ GUARDS: Mapping[str, Guard] = {
          GuardHook("agent-guard-turn", "UserPromptSubmit", _AGENT_GUARD),
          GuardHook("agent-guard-protocol", "SessionStart",
                    "hookswarm.hooks.spawn_protocol:context", moded=True))),
+    "evidence-guard": Guard(
+        "The evidence guard: a sub-agent whose prompt declares [expects: paths] may not stop "
+        "until those files exist, are not empty and changed (SubagentStop; TaskCompleted for "
+        "agent teams); the parent is told verified or unverified.",
+        tuple(GuardHook(entry["name"], entry["event"], entry["call"], entry.get("matcher", ""),
+                        moded="options" in entry) for entry in HOOKRUN_ENTRIES)),
 }
 
 

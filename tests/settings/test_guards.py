@@ -131,3 +131,21 @@ def test_a_config_that_does_not_load_is_put_back_as_it_was(workspace: Workspace)
         guard(workspace)
     assert config.read_bytes() == before
     assert not workspace.settings().exists()
+
+
+def test_one_command_turns_the_evidence_guard_on_with_the_hooks_own_entries(
+        workspace: Workspace) -> None:
+    from hookswarm.hooks.evidence_guard import HOOKRUN_ENTRIES
+
+    done = hookrun(workspace, "install", "--evidence-guard", "--mode", "warn",
+                   "--hookrun", FAKE_HOOKRUN)
+    assert done.exit_code == 0, done.output
+    config = configuration.load(str(workspace.claude / "hookrun.toml"))
+    assert [(h.name, h.event, h.matcher, h.call, dict(h.options)) for h in config.hooks] == [
+        (e["name"], e["event"], e.get("matcher", ""), e["call"],
+         {"mode": "warn"} if "options" in e else {}) for e in HOOKRUN_ENTRIES]
+    assert set(json.loads(workspace.settings().read_text())["hooks"]) == {
+        e["event"] for e in HOOKRUN_ENTRIES}
+    gone = hookrun(workspace, "uninstall", "--evidence-guard", "--hookrun", FAKE_HOOKRUN)
+    assert gone.exit_code == 0, gone.output
+    assert os.listdir(workspace.claude) == []
