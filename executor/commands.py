@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from hookswarm.executor import config as configuration
 from hookswarm.executor.commands_settings import import_hooks, install, uninstall
 from hookswarm.executor.entry import run as run_fast
 from hookswarm.executor.entry import stdout_diverted
+from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import ConfigError, HookswarmError
 from hookswarm.lib.json_report import json_report
 

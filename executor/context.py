@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-CLAUDE_CODE_CUT = 10_000
-DEFAULT_BUDGET = 9_000
 _SEPARATOR = "\n\n"
 
 

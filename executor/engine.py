@@ -16,10 +16,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from hookswarm.executor.results import HookResult
-from hookswarm.executor.schedule import dependents_of, stable_order, waiting_counts
+from hookswarm.lib.schedule import dependents_of, stable_order, waiting_counts
 
 if TYPE_CHECKING:
-    from hookswarm.executor.config import HookSpec
+    from hookswarm.lib.hookconfig import HookSpec
 
 # A command hook's runner enforces its timeout; the engine kills it itself only this late.
 REAP_MARGIN = 1.0

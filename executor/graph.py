@@ -19,8 +19,8 @@ from hookswarm.executor.results import HookResult
 from hookswarm.executor.runners import guard_exit, run_call, run_command
 
 if TYPE_CHECKING:
-    from hookswarm.executor.config import HookSpec
     from hookswarm.executor.engine import Action
+    from hookswarm.lib.hookconfig import HookSpec
     from hookswarm.lib.process import Child
 
 # (result, start, end): what a runner reports for one hook, times from the shell's clock.

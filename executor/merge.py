@@ -11,9 +11,10 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from hookswarm.executor.context import DEFAULT_BUDGET, Fitted, fit, notice
+from hookswarm.executor.context import Fitted, fit, notice
 from hookswarm.executor.results import BLOCKED, OK, HookResult
 from hookswarm.lib.events import TABLE, where
+from hookswarm.lib.hookconfig import DEFAULT_BUDGET
 from hookswarm.lib.protocol import ON_FAILURE_IGNORED
 
 # The per-event rules, from the one table in lib/events.py.

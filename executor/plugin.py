@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from hookswarm.executor.config import Config
+from hookswarm.lib.hookconfig import Config
 from hookswarm.settings.entries import entry_timeout, is_hookrun_group
 
 PLUGIN_NAME = "hookswarm"

@@ -6,11 +6,11 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from hookswarm.executor import config as configuration
 from hookswarm.executor.results import HookResult
 from hookswarm.executor.run import Invocation, execute
 from hookswarm.executor.stats import NOT_RUN, percentile
 from hookswarm.executor.timeline import Bar
+from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import HookswarmError
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from hookswarm.executor.matcher import match_field, matches, subject
+from hookswarm.lib.matcher import match_field, matches, subject
 
 if TYPE_CHECKING:
-    from hookswarm.executor.config import HookSpec
+    from hookswarm.lib.hookconfig import HookSpec
 
 _EXAMPLE_FILE = "hookrun-profile-example.txt"
 _TOOL_INPUTS: dict[str, dict[str, Any]] = {

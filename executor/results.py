@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from hookswarm.executor import answers
 
 if TYPE_CHECKING:
-    from hookswarm.executor.config import HookSpec
+    from hookswarm.lib.hookconfig import HookSpec
     from hookswarm.lib.process import ProcessOutcome
 
 MAX_OUTPUT = 1 << 20

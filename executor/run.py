@@ -15,17 +15,17 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from hookswarm.executor import config as configuration
 from hookswarm.executor import records
 from hookswarm.executor.graph import Runner, ThreadRunner, monotonic_clock, run_graph
-from hookswarm.executor.matcher import matches
 from hookswarm.executor.merge import Response, blocks, fails_closed, merge
 from hookswarm.executor.results import BLOCKED, HookResult
+from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import ConfigError
 from hookswarm.lib.events import rules
+from hookswarm.lib.matcher import matches
 
 if TYPE_CHECKING:
-    from hookswarm.executor.config import Config, HookSpec
+    from hookswarm.lib.hookconfig import Config, HookSpec
 
 
 class Invocation(NamedTuple):

@@ -12,7 +12,7 @@ from hookswarm.executor.results import MAX_OUTPUT, HookResult
 from hookswarm.lib.protocol import Block
 
 if TYPE_CHECKING:
-    from hookswarm.executor.config import HookSpec
+    from hookswarm.lib.hookconfig import HookSpec
     from hookswarm.lib.process import Child
 
 

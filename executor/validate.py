@@ -21,12 +21,12 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from hookswarm.executor import config as configuration
-from hookswarm.executor.config import Config, HookSpec
 from hookswarm.executor.entry import stdout_diverted
 from hookswarm.executor.runners import resolve
+from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import ConfigError, SettingsError
 from hookswarm.lib.events import matches_everything, plain_names
+from hookswarm.lib.hookconfig import Config, HookSpec
 
 if TYPE_CHECKING:
     from hookswarm.settings.document import Document

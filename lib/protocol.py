@@ -16,6 +16,9 @@ from hookswarm.lib.events import where
 
 TOOL_EVENTS = where("tool_event")
 AGENT_TOOL_NAMES = frozenset({"Agent", "Task"})
+# Claude Code writes an additionalContext longer than this (characters) to a file and shows the
+# model a 2 KB preview (checked on the 2.1.328 CLI, per hook entry).
+CLAUDE_CODE_CUT = 10_000
 # The events whose hookSpecificOutput takes additionalContext (Claude Code 2.1.328's schema).
 CONTEXT_EVENTS = where("takes_context")
 # Claude Code ignores onFailure on these events (claude-code-hooks.md §2.1): a hook that fails

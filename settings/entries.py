@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hookswarm.executor.config import EVENTS, Config, HookSpec
-from hookswarm.executor.matcher import subject
-from hookswarm.executor.schedule import longest_chain
 from hookswarm.lib.errors import SettingsError
 from hookswarm.lib.events import matches_everything, plain_names
+from hookswarm.lib.hookconfig import EVENTS, Config, HookSpec
+from hookswarm.lib.matcher import subject
 from hookswarm.lib.protocol import AGENT_TOOL_NAMES
+from hookswarm.lib.schedule import longest_chain
 
 # hookrun kills a timed-out hook's process group and answers within about a second of the
 # hook's own timeout; Claude Code must not give up on hookrun before that answer arrives.

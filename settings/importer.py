@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hookswarm.executor import config as configuration
+from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import ConfigError, SettingsError
 from hookswarm.settings import entries, files, manifest, migration
 from hookswarm.settings.document import Document, decode, parse

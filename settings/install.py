@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from hookswarm.executor import config as configuration
+from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import HookswarmError, SettingsError
 from hookswarm.settings import entries, files, guarding, manifest, merge, restore
 from hookswarm.settings.document import Document, decode, parse

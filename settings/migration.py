@@ -12,9 +12,9 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from hookswarm.executor import config as configuration
-from hookswarm.executor.config import Config, HookSpec
+from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import ConfigError, SettingsError
+from hookswarm.lib.hookconfig import Config, HookSpec
 from hookswarm.lib.protocol import ON_FAILURE_IGNORED
 from hookswarm.settings import edit, merge, native
 from hookswarm.settings.document import Document, parse

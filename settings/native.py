@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hookswarm.executor.config import EVENTS, MAX_TIMEOUT, valid_timeout
+from hookswarm.lib.hookconfig import EVENTS, MAX_TIMEOUT, valid_timeout
 from hookswarm.lib.protocol import ON_FAILURE_IGNORED
 from hookswarm.settings.document import Document
 from hookswarm.settings.entries import (

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from hookswarm.executor.config import EVENTS
+from hookswarm.lib.hookconfig import EVENTS
 from tests.fakes.messages_api import MessagesAPI, Script, reply, system_texts, tool_use
 from tests.helpers.claude_cli import REPO_ROOT, ClaudeRun, require_claude, run_claude
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from hookswarm.executor.config import HookSpec
 from hookswarm.executor.merge import merge
 from hookswarm.executor.results import HookResult
+from hookswarm.lib.hookconfig import HookSpec
 from hookswarm.lib.process import ProcessOutcome
 from tests.executor.conftest import Project
 from tests.helpers.payloads import bash

@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
-from hookswarm.executor.config import parse
-from hookswarm.executor.context import CLAUDE_CODE_CUT, DEFAULT_BUDGET, fair_shares, fit, notice
+from hookswarm.executor.context import fair_shares, fit, notice
 from hookswarm.executor.merge import merge
 from hookswarm.executor.results import HookResult
 from hookswarm.lib.errors import ConfigError
+from hookswarm.lib.hookconfig import DEFAULT_BUDGET, parse
+from hookswarm.lib.protocol import CLAUDE_CODE_CUT
 from tests.executor.conftest import Project
 from tests.helpers.payloads import prompt
 

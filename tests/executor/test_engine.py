@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from hookswarm.executor.config import HookSpec
 from hookswarm.executor.engine import REAP_MARGIN, Cancel, Engine, Kill, Start
 from hookswarm.executor.results import HookResult
+from hookswarm.lib.hookconfig import HookSpec
 
 
 def hook(name: str, *after: str, call: bool = False, timeout: float = 10,

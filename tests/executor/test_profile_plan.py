@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hookswarm.executor.config import HookSpec
 from hookswarm.executor.profile_plan import Plan, plan
+from hookswarm.lib.hookconfig import HookSpec
 
 
 def hook(name: str, event: str = "PreToolUse", matcher: str = "") -> HookSpec:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from hookswarm.executor.config import HookSpec
 from hookswarm.executor.results import HookResult
+from hookswarm.lib.hookconfig import HookSpec
 
 HOOK = HookSpec(position=0, name="h", event="UserPromptSubmit", call="m:f")
 

@@ -21,8 +21,8 @@ from hookswarm.executor.results import HookResult
 from hookswarm.lib.process import ProcessOutcome
 
 if TYPE_CHECKING:
-    from hookswarm.executor.config import HookSpec
     from hookswarm.executor.graph import Report
+    from hookswarm.lib.hookconfig import HookSpec
 
 
 class FakeRunner:

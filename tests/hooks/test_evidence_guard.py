@@ -426,7 +426,7 @@ def test_through_hookrun_a_refused_task_is_exit_2_with_the_reason(claude: Claude
 
 
 def test_the_hookrun_entries_are_a_valid_config_covering_every_event_the_guard_handles() -> None:
-    from hookswarm.executor import config
+    from hookswarm.lib import hookconfig as config
 
     parsed = config.parse({"hooks": [dict(e) for e in evidence_guard.HOOKRUN_ENTRIES]}, "t")
     assert {hook.event for hook in parsed.hooks} == set(evidence_guard._HANDLERS)

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from hookswarm.executor import config as configuration
 from hookswarm.hooks import spawn_protocol
+from hookswarm.lib import hookconfig as configuration
 from tests.helpers.claude_cli import REPO_ROOT
 
 PAYLOAD = {"hook_event_name": "SessionStart", "source": "startup", "session_id": "s"}

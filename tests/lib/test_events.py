@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hookswarm.executor import config, matcher, merge, validate
-from hookswarm.executor.config import HookSpec
-from hookswarm.lib import events, payloads, protocol
+from hookswarm.executor import merge, validate
+from hookswarm.lib import events, matcher, payloads, protocol
+from hookswarm.lib import hookconfig as config
+from hookswarm.lib.hookconfig import HookSpec
 from hookswarm.settings import entries
 
 

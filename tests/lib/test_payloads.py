@@ -18,9 +18,9 @@ from typing import Any, get_args
 import pytest
 from pydantic import ValidationError
 
-from hookswarm.executor.config import EVENTS
 from hookswarm.lib import payloads as p
 from hookswarm.lib.errors import HookswarmError
+from hookswarm.lib.hookconfig import EVENTS
 from hookswarm.lib.protocol import CONTEXT_EVENTS, allow, ask, block, context, deny, stop
 from tests.fakes.messages_api import (
     MessagesAPI,

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hookswarm.executor import config as configuration
-from hookswarm.executor.config import HookSpec
-from hookswarm.executor.matcher import matches
+from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import SettingsError
+from hookswarm.lib.hookconfig import HookSpec
+from hookswarm.lib.matcher import matches
 from hookswarm.settings import entries
 from hookswarm.settings.entries import Entry
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hookswarm.executor import config as configuration
+from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import ConfigError, SettingsError
 from hookswarm.settings import guards
 from hookswarm.settings import install as installer

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hookswarm.executor import config as configuration
+from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import ConfigError, SettingsError
 from hookswarm.settings import files, importer, manifest, migration, native
 from hookswarm.settings import install as installer

@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from hookswarm.executor import config as configuration
+from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import SettingsError
 from hookswarm.settings import files, importer, manifest, migration
 from hookswarm.settings import install as installer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hookswarm.executor.matcher import matches
+from hookswarm.lib.matcher import matches
 
 
 @pytest.mark.parametrize(("matcher", "tool", "expected"), [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hookswarm.executor import config
+from hookswarm.lib import hookconfig as config
 from hookswarm.lib.errors import ConfigError
 
 HOOK = '[[hooks]]\nname = "{name}"\nevent = "PreToolUse"\ncommand = "true"\n'

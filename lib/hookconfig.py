@@ -13,16 +13,17 @@ import os
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from hookswarm.executor import schedule
-from hookswarm.executor.context import CLAUDE_CODE_CUT, DEFAULT_BUDGET
+from hookswarm.lib import schedule
 from hookswarm.lib.errors import ConfigError
 from hookswarm.lib.events import NAMES
+from hookswarm.lib.protocol import CLAUDE_CODE_CUT
 from hookswarm.lib.swarmdir import make_dirs
 
 CONFIG_ENV = "HOOKRUN_CONFIG"
 DEFAULT_TIMEOUT = 30.0
 MAX_TIMEOUT = 86400.0  # a day; far larger values overflow the waits that enforce them
 ON_ERROR = ("allow", "block")
+DEFAULT_BUDGET = 9_000  # characters of merged context: below Claude Code's own cut
 CACHE_VERSION = 4  # 2: timeouts are capped; 3: context_budget; 4: cancel_on_block
 
 EVENTS = NAMES

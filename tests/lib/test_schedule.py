@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from hookswarm.executor.schedule import find_cycle, longest_chain, stable_order
+from hookswarm.lib.schedule import find_cycle, longest_chain, stable_order
 
 
 def is_cycle(after: dict[str, list[str]], cycle: list[str]) -> bool:
