@@ -76,7 +76,8 @@ def cli(ctx: click.Context, project: Path, config_path: Path | None, max_paralle
 
 def _task_options(func: Any) -> Any:
     options = [
-        click.option("--backend", type=click.Choice(["claude", "command"]), default=None),
+        click.option("--backend", type=click.Choice(["claude", "command", "ollama", "openai"]),
+                     default=None),
         click.option("--prompt", default=None, help="What the worker should do."),
         click.option("--context", default=None, help="Context text (long text goes to a file)."),
         click.option("--context-file", type=click.Path(exists=True, dir_okay=False), default=None),
@@ -326,12 +327,15 @@ def health(env: _Env, as_json: bool) -> None:
 
     with _input_errors():
         config = env.config()
-    answers = anyio.run(probe_all, config)
+    store = env.existing_store()
+    answers = anyio.run(lambda: probe_all(config, root=store.root if store else None))
     if as_json:
         click.echo(json.dumps({"version": 1, "backends": answers}, indent=1))
     else:
-        for name, answer in answers.items():
-            click.echo(f"{name:8} {'ok  ' if answer['ok'] else 'DOWN'} {answer['detail']}")
+        from hookswarm.lib.swarm.report import health_lines
+
+        for line in health_lines(answers):
+            click.echo(line)
     sys.exit(EXIT_OK if all(a["ok"] for a in answers.values()) else EXIT_FAILED)
 
 
