@@ -28,8 +28,8 @@ from hookswarm.lib.swarm.ownership import absolute_globs, may_write, owned
 
 _FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 _KEY = re.compile(r"^(?:path|file|filename)=(?P<path>.+)$", re.IGNORECASE)
-_LABEL = re.compile(r"^(?:#{1,6}\s*)?(?:[*_`]*\s*)?(?:(?:file(?:name)?|path)\s*:\s*)?"
-                    r"[*_`]*(?P<path>[^\s*`]+?)[*_`:]*$", re.IGNORECASE)
+_LABEL = re.compile(r"^#{0,6}\s*(?:(?:file(?:name)?|path)\s*:\s*)?(?P<path>\S+?):?$",
+                    re.IGNORECASE)
 _PATHLIKE = re.compile(r"^(?:[\w.-]+/)*[\w-][\w.-]*\.[A-Za-z0-9]+$|^(?:[\w.-]+/)+[\w.-]+$")
 _ABSOLUTE = re.compile(r"^(?:/|~|[A-Za-z]:[\\/]|\\\\)")
 
@@ -84,7 +84,7 @@ def _label_before(lines: Sequence[str], fence_at: int) -> str:
     for index in (fence_at - 1, fence_at - 2):
         if index < 0:
             return ""
-        line = lines[index].strip()
+        line = lines[index].replace("*", "").replace("`", "").strip()
         if line:
             matched = _LABEL.match(line)
             path = matched.group("path") if matched else ""
