@@ -26,7 +26,7 @@ from hookswarm.lib.swarm.endpoints import (
     PoolSettings,
 )
 from hookswarm.lib.swarm.pool import EndpointState, Lease, NoEndpoint, Pool
-from hookswarm.lib.swarm.servers import ServerFailed, ServerSet
+from hookswarm.lib.swarm.servers import ServerSet
 from hookswarm.lib.swarm.wire import WIRES, Inventory, Wire, error_text, openai_url
 
 if TYPE_CHECKING:
@@ -232,10 +232,7 @@ class HttpBackend:
     async def _probe_endpoint(self, settings: PoolSettings, index: int) -> Inventory:
         endpoint = settings.endpoints[index]
         if endpoint.server:
-            try:
-                await self.servers.get(endpoint.server).ensure()
-            except ServerFailed as exc:
-                return Inventory(False, str(exc))
+            await self.servers.get(endpoint.server).ensure()  # ServerFailed: the pool judges
         return await inventory(self.client, self.wire, self.base_url(settings, index),
                                timeout=self._config.health.probe_timeout)
 

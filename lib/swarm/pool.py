@@ -201,8 +201,10 @@ class Pool:
                 await prepare(index, model)
                 state.prepared.add(model)
         except Exception as exc:  # a probe that crashes is a failing endpoint
-            state.inventory = Inventory(False, f"probe failed: {exc!r}")
+            state.inventory = Inventory(False, f"probe failed: {exc}")
             state.probed_at = self._clock()
+            if getattr(exc, "final", False):  # a supervised server swarm gave up on
+                state.broken = str(exc)
         finally:
             self._probing.discard(index)
             self._notify()

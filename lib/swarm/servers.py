@@ -71,10 +71,13 @@ class Server:
             raise ServerFailed(self.gave_up, final=True)
         self._events()
         self._wanted.set()
-        await self._ready.wait()
-        if self.gave_up:
-            raise ServerFailed(self.gave_up, final=True)
-        return self.url
+        while True:
+            ready = self._ready
+            await ready.wait()
+            if self.gave_up:
+                raise ServerFailed(self.gave_up, final=True)
+            if ready is self._ready:  # not a life that has ended since
+                return self.url
 
     async def supervise(self, client: Any) -> None:
         """Start the server when wanted, and restart it with backoff when it dies."""
@@ -86,7 +89,8 @@ class Server:
         while not self.gave_up:
             up_since = time.monotonic()
             reason = await self._run_once()
-            self._ready = anyio.Event()
+            ended, self._ready = self._ready, anyio.Event()
+            ended.set()  # wakes the waiters of the life that ended; they wait for the next
             self.deaths = 1 if time.monotonic() - up_since > _STABLE else self.deaths + 1
             if self.deaths > self.settings.max_restarts:
                 self.gave_up = (f"server '{self.settings.name}' {reason}; gave up after "

@@ -99,6 +99,7 @@ class _State:
     spans: list[tuple[str, float, float]] = field(default_factory=list)
     stopping: threading.Event = field(default_factory=threading.Event)
     crashed: threading.Event = field(default_factory=threading.Event)
+    announce: Callable[[str], None] | None = None
 
     def find(self, name: str) -> FakeModel | None:
         return self.models.get(name) or self.models.get(f"{name}:latest")
@@ -255,6 +256,8 @@ class _Handler(BaseHTTPRequestHandler):
                   openai: bool) -> None:
         tokens = self._tokens(body, openai=openai)
         stream = body.get("stream", not openai)
+        if self.state.announce is not None:
+            self.state.announce(f"generating {len(tokens)} tokens for {self.path}")
         started = time.monotonic()
         with self.state.lock:
             runner.active += 1
@@ -413,8 +416,8 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, state: _State) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, state: _State, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
         self.state = state
 
 
@@ -467,8 +470,10 @@ class OllamaAPI:
         with self._state.lock:
             return list(self._state.spans)
 
-    def start(self) -> OllamaAPI:
-        self._server = _Server(self._state)
+    def start(self, *, port: int = 0, announce: Callable[[str], None] | None = None) -> OllamaAPI:
+        """Serve on ``port`` (0: a free one); ``announce`` hears of each answer as it starts."""
+        self._state.announce = announce
+        self._server = _Server(self._state, port)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
                                         name="fake-ollama", daemon=True)
         self._thread.start()
@@ -502,3 +507,24 @@ def models(*names: str) -> tuple[FakeModel, ...]:
     """Plain completion models by name."""
     return tuple(FakeModel(n) for n in names)
 
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Serve as a process (for supervised-server tests): prints ``ready``, one line per answer."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes.ollama_api")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--token-delay", type=float, default=0.0)
+    parser.add_argument("--words", type=int, default=0, help="answer with this many words")
+    parser.add_argument("--num-parallel", type=int, default=1)
+    args = parser.parse_args(argv)
+    reply: ReplyFn = (lambda _body: "w " * args.words) if args.words else echo_reply
+    api = OllamaAPI(reply=reply, num_parallel=args.num_parallel, token_delay=args.token_delay)
+    api.start(port=args.port, announce=lambda line: print(line, flush=True))
+    print("ready", flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
