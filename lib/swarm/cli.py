@@ -357,6 +357,63 @@ def clean(env: _Env, older_than: float | None, everything: bool) -> None:
     click.echo(f"removed {len(removed)} finished task(s)")
 
 
+def _levels(ctx: click.Context, param: click.Parameter, text: str) -> list[int]:
+    try:
+        levels = [int(part) for part in text.split(",")]
+    except ValueError:
+        levels = []
+    if not levels or min(levels) < 1:
+        raise click.BadParameter(f"'{text}' is not a comma-separated list of counts like 1,2,4,8",
+                                 ctx=ctx, param=param)
+    return levels
+
+
+@cli.command()
+@click.option("--backend", type=click.Choice(["ollama", "openai"]), required=True)
+@click.option("--endpoint", "target", help="The server's URL (or use --pool).")
+@click.option("--pool", help="A pool from .swarm/config.toml; its first endpoint is measured.")
+@click.option("--model", required=True)
+@click.option("--levels", default="1,2,4,8", callback=_levels, show_default=True,
+              help="Parallel levels to measure.")
+@click.option("-n", "--tasks", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Requests per level (at least the level).")
+@click.option("--max-tokens", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--cold/--no-cold", default=True, help="Also measure after unloading the model "
+                                                      "(Ollama only).")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write an SVG chart of throughput against concurrency here.")
+@pass_env
+def bench(env: _Env, backend: str, target: str | None, pool: str | None, model: str,
+          levels: list[int], tasks: int, max_tokens: int, cold: bool, as_json: bool,
+          chart: Path | None) -> None:
+    """Measure an endpoint's throughput at several parallel levels, warm and cold."""
+    import anyio
+
+    from hookswarm.lib.swarm import bench as measure
+    from hookswarm.lib.swarm.http import EndpointFailed, Refused
+    from hookswarm.lib.swarm.servers import ServerFailed
+
+    if bool(target) == bool(pool):
+        _fail_input(HookswarmError("give --endpoint URL or --pool NAME"))
+    with _input_errors():
+        config = env.config()
+        try:
+            base, rows = anyio.run(lambda: measure.bench_target(
+                config, env.store().root, backend=backend, target=str(target or pool),
+                model=model, levels=levels, tasks=tasks, max_tokens=max_tokens, cold=cold))
+        except (EndpointFailed, Refused, ServerFailed) as exc:
+            click.echo(f"swarm bench: {exc}", err=True)
+            sys.exit(EXIT_FAILED)
+    if chart is not None:
+        chart.write_text(measure.svg(rows, title=f"{model} on {base} ({backend})"))
+    if as_json:
+        click.echo(json.dumps(measure.as_json(rows, backend=backend, endpoint=base,
+                                              model=model), indent=1))
+    else:
+        click.echo(measure.table(rows))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     cli.main(args=list(argv) if argv is not None else None, prog_name="swarm")
 

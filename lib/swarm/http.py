@@ -153,7 +153,7 @@ class HttpBackend:
         name = self.pool_name(task)
         settings = self.pool_settings(name) if name else None
         if settings is None:
-            return Health(False, self._no_pool(task))
+            return Health(False, self.no_pool(task))
         details = []
         async with self._session() as client:
             for endpoint in settings.endpoints:
@@ -170,7 +170,7 @@ class HttpBackend:
         name = self.pool_name(task)
         settings = self.pool_settings(name) if name else None
         if settings is None:
-            return WorkerEnd.launch_failed(self._no_pool(task))
+            return WorkerEnd.launch_failed(self.no_pool(task))
         if self.client is None:
             return WorkerEnd.launch_failed("the HTTP client is not open (run the coordinator "
                                            "inside servers.serving)")
@@ -206,7 +206,7 @@ class HttpBackend:
                              for endpoint, state in zip(settings.endpoints, states, strict=True))
         return total or 1 << 30  # ad-hoc endpoints: only the coordinator's caps apply
 
-    def _no_pool(self, task: Task) -> str:
+    def no_pool(self, task: Task) -> str:
         if task.pool and task.pool in self._config.pools:
             return (f"pool '{task.pool}' serves the {self._config.pools[task.pool].backend} "
                     f"backend, not {self.name}")

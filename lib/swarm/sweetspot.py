@@ -162,10 +162,12 @@ async def settle(backend: HttpBackend, settings: PoolSettings, base: str, model:
 
 def _sender(backend: HttpBackend, base: str, model: str, settings: PoolSettings) -> Send:
     from hookswarm.lib.swarm.http import stream_answer, url_for
-    from hookswarm.lib.swarm.task import ModelOptions, Task
+    from hookswarm.lib.swarm.task import Task
 
-    task = Task(id="sweetspot", backend=backend.name, model=model, prompt=PROMPT,  # type: ignore[arg-type]
-                options=ModelOptions(max_tokens=settings.auto.max_tokens, temperature=0, seed=1))
+    task = Task.model_validate({"id": "sweetspot", "backend": backend.name, "model": model,
+                                "prompt": PROMPT, "options": {
+                                    "max_tokens": settings.auto.max_tokens, "temperature": 0,
+                                    "seed": 1}})
     path, body = backend.wire.chat(task, PROMPT, keep_alive=settings.keep_alive)
     url = url_for(backend.wire, base, path)
 
