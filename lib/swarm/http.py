@@ -67,14 +67,15 @@ async def stream_answer(client: Any, wire: Wire, url: str, body: Mapping[str, An
     started = time.monotonic()
     first: float | None = None
     parts: list[str] = []
+    done: Answer | None = None
     try:
         async with client.stream("POST", url, json=body) as response:
             if response.status_code >= 400:
                 message = error_text(response.status_code, await response.aread())
                 raise (EndpointFailed if response.status_code >= 500 else Refused)(message)
-            async for line in response.aiter_lines():
+            async for line in response.aiter_lines():  # read to the end: the connection is reused
                 piece = wire.parse(line)
-                if piece is None:
+                if piece is None or done is not None:
                     continue
                 if piece.error:
                     raise EndpointFailed(f"the server reported: {piece.error}")
@@ -83,11 +84,14 @@ async def stream_answer(client: Any, wire: Wire, url: str, body: Mapping[str, An
                     parts.append(piece.text)
                     on_text(piece.text.encode())
                 if piece.done:
-                    return Answer("".join(parts), None if first is None else first - started,
+                    done = Answer("".join(parts), None if first is None else first - started,
                                   time.monotonic() - started, len(parts), piece.stats)
     except httpx.TransportError as exc:
-        raise EndpointFailed(f"{type(exc).__name__}: {exc or 'connection lost'}") from None
-    raise EndpointFailed("the stream ended before the answer was complete")
+        if done is None:
+            raise EndpointFailed(f"{type(exc).__name__}: {exc or 'connection lost'}") from None
+    if done is None:
+        raise EndpointFailed("the stream ended before the answer was complete")
+    return done
 
 
 async def inventory(client: Any, wire: Wire, base: str, *, timeout: float) -> Inventory:
@@ -134,7 +138,9 @@ class HttpBackend:
         self.servers = servers
         self._config = config
         self._pools: dict[str, _PoolEntry] = {}
-        self.client: Any = None
+        self._client: Any = None
+        self._open = False
+        self._capacity: int | None = None
         self.root: Path | None = None
 
     # ------------------------------------------------------------ the Backend protocol
@@ -171,7 +177,7 @@ class HttpBackend:
         settings = self.pool_settings(name) if name else None
         if settings is None:
             return WorkerEnd.launch_failed(self.no_pool(task))
-        if self.client is None:
+        if not self._open:
             return WorkerEnd.launch_failed("the HTTP client is not open (run the coordinator "
                                            "inside servers.serving)")
         prompt = compose(task.prompt, task.context, context_file=None)
@@ -197,6 +203,11 @@ class HttpBackend:
 
     def capacity(self) -> int:
         """Requests this backend's pools can serve at once (what admission lets through)."""
+        if self._capacity is None:
+            self._capacity = self._count_capacity()
+        return self._capacity
+
+    def _count_capacity(self) -> int:
         total = 0
         for name, settings in self._config.pools.items():
             if settings.backend == self.name:
@@ -223,6 +234,7 @@ class HttpBackend:
             pool = Pool(states, probe=lambda i: self._probe_endpoint(settings, i),
                         has_model=self.wire.has_model, pause=settings.pause)
             self._pools[name] = _PoolEntry(pool, settings)
+            self._capacity = None
         return self._pools[name].pool
 
     def base_url(self, settings: PoolSettings, index: int) -> str:
@@ -251,32 +263,46 @@ class HttpBackend:
         if state.limit is None:
             limit, why = await settle(self, settings, base, model, root=self.root)
             pool.set_limit(index, limit, why)
+            self._capacity = None
 
     # ------------------------------------------------------------ the client
 
+    @property
+    def client(self) -> Any:
+        """One HTTP client (and connection pool) per run, made when first needed."""
+        if self._client is None:
+            self._client = _new_client()
+        return self._client
+
     @contextlib.asynccontextmanager
     async def open(self, root: Path) -> AsyncIterator[None]:
-        """Hold one HTTP client (and its connection pool) for the coordinator's run."""
-        self.root = root
-        async with self._session() as client:
-            self.client = client
-            try:
-                yield
-            finally:
-                self.client = None
-                self._pools.clear()
+        """Serve tasks while the block runs; the client, if one was made, closes after it."""
+        self.root, self._open = root, True
+        try:
+            yield
+        finally:
+            self._open = False
+            self._pools.clear()
+            self._capacity = None
+            client, self._client = self._client, None
+            if client is not None:
+                await client.aclose()
 
     @contextlib.asynccontextmanager
     async def _session(self) -> AsyncIterator[Any]:
-        if self.client is not None:
+        if self._open:
             yield self.client
             return
-        import httpx
-
-        timeout = httpx.Timeout(connect=CONNECT_TIMEOUT, read=None, write=30.0, pool=None)
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=256)
-        async with httpx.AsyncClient(timeout=timeout, limits=limits, trust_env=False) as client:
+        async with _new_client() as client:
             yield client
+
+
+def _new_client() -> Any:
+    import httpx
+
+    timeout = httpx.Timeout(connect=CONNECT_TIMEOUT, read=None, write=30.0, pool=None)
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=256)
+    return httpx.AsyncClient(timeout=timeout, limits=limits, trust_env=False)
 
 
 def _label(endpoint: EndpointSettings) -> str:

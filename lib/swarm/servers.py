@@ -199,9 +199,10 @@ async def serving(backends: Iterable[Any], root: Path) -> AsyncIterator[None]:
         for backend in opened:
             await stack.enter_async_context(backend.open(root))
         async with anyio.create_task_group() as group:
-            client = opened[0].client if opened else None
             for servers in sets.values():
-                for name in servers.names():
+                names = servers.names()
+                client = next(b for b in opened if b.servers is servers).client if names else None
+                for name in names:
                     group.start_soon(servers.get(name).supervise, client)
             try:
                 yield

@@ -518,10 +518,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--token-delay", type=float, default=0.0)
     parser.add_argument("--words", type=int, default=0, help="answer with this many words")
     parser.add_argument("--num-parallel", type=int, default=1)
+    parser.add_argument("--quiet", action="store_true", help="print only 'ready'")
     args = parser.parse_args(argv)
     reply: ReplyFn = (lambda _body: "w " * args.words) if args.words else echo_reply
     api = OllamaAPI(reply=reply, num_parallel=args.num_parallel, token_delay=args.token_delay)
-    api.start(port=args.port, announce=lambda line: print(line, flush=True))
+    api.start(port=args.port, announce=None if args.quiet else lambda line: print(line, flush=True))
     print("ready", flush=True)
     threading.Event().wait()
 
