@@ -34,6 +34,11 @@ if TYPE_CHECKING:
     from hookswarm.lib.swarm.task import Task
 
 CONNECT_TIMEOUT = 5.0
+# llama-cpp-python's server ends a running stream with [DONE] when another request arrives
+# (its --interrupt_requests, on by default); only the missing finish_reason tells.
+CUT_OFF = ("the stream ended without a finish_reason: the server cut the answer off (a "
+           "llama-cpp-python server does so when another request arrives; start it with "
+           "--interrupt_requests False, or give its endpoint concurrency 1)")
 
 
 class EndpointFailed(Exception):
@@ -68,6 +73,7 @@ async def stream_answer(client: Any, wire: Wire, url: str, body: Mapping[str, An
     first: float | None = None
     parts: list[str] = []
     done: Answer | None = None
+    finish = ""
     try:
         async with client.stream("POST", url, json=body) as response:
             if response.status_code >= 400:
@@ -83,6 +89,9 @@ async def stream_answer(client: Any, wire: Wire, url: str, body: Mapping[str, An
                     first = time.monotonic() if first is None else first
                     parts.append(piece.text)
                     on_text(piece.text.encode())
+                finish = piece.finish or finish
+                if piece.done and wire.needs_finish and not finish:
+                    raise EndpointFailed(CUT_OFF)
                 if piece.done:
                     done = Answer("".join(parts), None if first is None else first - started,
                                   time.monotonic() - started, len(parts), piece.stats)

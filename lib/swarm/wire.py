@@ -22,6 +22,7 @@ class Piece:
     done: bool = False
     error: str = ""
     stats: Mapping[str, Any] = field(default_factory=dict)
+    finish: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ class Inventory:
 
 class Wire(Protocol):
     name: str
+    needs_finish: bool  # a stream that ends without a finish reason was cut off
 
     def chat(self, task: Task, prompt: str, *,
              keep_alive: str | None) -> tuple[str, dict[str, Any]]:
@@ -62,6 +64,7 @@ class OllamaWire:
     """Ollama's native API: ``/api/chat`` streaming NDJSON, ``options`` and ``keep_alive``."""
 
     name = "ollama"
+    needs_finish = False
 
     def chat(self, task: Task, prompt: str, *,
              keep_alive: str | None) -> tuple[str, dict[str, Any]]:
@@ -104,6 +107,7 @@ class OpenAIWire:
     """Any OpenAI-compatible server: ``/v1/chat/completions`` with ``stream: true`` (SSE)."""
 
     name = "openai"
+    needs_finish = True
 
     def chat(self, task: Task, prompt: str, *,
              keep_alive: str | None) -> tuple[str, dict[str, Any]]:
@@ -135,7 +139,8 @@ class OpenAIWire:
                                    else error))
         choices = data.get("choices") or [{}]
         delta = choices[0].get("delta") or {}
-        return Piece(str(delta.get("content") or ""))
+        return Piece(str(delta.get("content") or ""), finish=str(choices[0].get("finish_reason")
+                                                                 or ""))
 
     def has_model(self, models: frozenset[str], model: str) -> bool:
         # llama.cpp's server lists its model file's path and answers any name; trust a

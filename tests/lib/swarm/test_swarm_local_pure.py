@@ -43,6 +43,7 @@ def test_ollama_lines(line: str, piece: Piece | None) -> None:
     ("event: message", None),
     ("", None),
     ('data: {"error": {"message": "context too long"}}', Piece(error="context too long")),
+    ('data: {"choices": [{"delta": {}, "finish_reason": "length"}]}', Piece("", finish="length")),
 ])
 def test_openai_lines(line: str, piece: Piece | None) -> None:
     assert OPENAI.parse(line) == piece
@@ -145,3 +146,40 @@ def test_model_task_fields_are_validated_with_clear_errors(tmp_path: Path, entry
     with pytest.raises(TaskFileError) as raised:
         build_tasks([entry], base=str(tmp_path), source="tasks.toml")
     assert "task #1: " + message in str(raised.value)
+
+
+def _sse_stream(*events: str) -> Any:
+    import httpx
+
+    body = "".join(f"data: {e}\n\n" for e in events).encode()
+    return httpx.AsyncClient(transport=httpx.MockTransport(
+        lambda _request: httpx.Response(200, content=body)))
+
+
+CHUNK = '{"choices": [{"delta": {"content": "1 2"}, "finish_reason": %s}]}'
+
+
+@pytest.mark.parametrize(("events", "ok"), [
+    ([CHUNK % "null", CHUNK % '"stop"', "[DONE]"], True),
+    ([CHUNK % '"length"', "[DONE]"], True),
+    ([CHUNK % "null", "[DONE]"], False),
+    ([CHUNK % "null"], False),
+])
+def test_an_openai_stream_without_a_finish_reason_was_cut_off(events: list[str],
+                                                              ok: bool) -> None:
+    import anyio
+
+    from hookswarm.lib.swarm.http import CUT_OFF, EndpointFailed, stream_answer
+
+    async def ask() -> str:
+        async with _sse_stream(*events) as client:
+            answer = await stream_answer(client, OPENAI, "http://h/v1/chat/completions", {},
+                                         lambda _chunk: None)
+        return answer.text
+
+    if ok:
+        assert anyio.run(ask).startswith("1 2")
+    else:
+        with pytest.raises(EndpointFailed) as failed:
+            anyio.run(ask)
+        assert str(failed.value) in (CUT_OFF, "the stream ended before the answer was complete")
