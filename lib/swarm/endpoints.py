@@ -76,7 +76,7 @@ class ServerSettings(_Section):
     command: tuple[str, ...] = Field(min_length=1)
     port: int = Field(default=0, ge=0, le=65535)
     url: str = "http://127.0.0.1:{port}"
-    ready: str = "/v1/models"
+    ready: str = "/v1/models"  # a path from the server's root (not from its url's path)
     ready_timeout: float = Field(default=120.0, gt=0)
     cwd: str = ""
     env: dict[str, str] = Field(default_factory=dict)

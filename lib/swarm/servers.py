@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from hookswarm.lib import process
 from hookswarm.lib.swarm.endpoints import ServerSettings
@@ -140,10 +141,15 @@ class Server:
 
     async def _answers(self) -> bool:
         try:
-            response = await self._client.get(self.url + self.settings.ready, timeout=2.0)
+            response = await self._client.get(self._origin() + self.settings.ready, timeout=2.0)
         except Exception:  # not listening yet, or half up
             return False
         return bool(response.status_code == 200)
+
+    def _origin(self) -> str:
+        """Where the readiness path starts: the server's root, whatever path its URL has."""
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     def _argv(self) -> list[str]:
         return [fill(part, self.port) for part in self.settings.command]

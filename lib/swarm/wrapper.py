@@ -41,6 +41,7 @@ class Block:
     path: str
     text: str
     line: int
+    closed: bool = True
 
 
 def blocks(answer: str) -> list[Block]:
@@ -57,7 +58,7 @@ def blocks(answer: str) -> list[Block]:
         label = _info_path(opened.group("info")) or _label_before(lines, index)
         if label:
             body = "\n".join(lines[index + 1:end])
-            found.append(Block(label, body + "\n" if body else "", index + 1))
+            found.append(Block(label, body + "\n" if body else "", index + 1, end < len(lines)))
         index = end + 1
     return found
 
@@ -121,6 +122,7 @@ class Written:
     written: tuple[str, ...]
     refused: tuple[tuple[str, str], ...]
     blocks: int
+    unfinished: tuple[str, ...] = ()
 
     @property
     def clean(self) -> bool:
@@ -130,21 +132,30 @@ class Written:
     def reason(self) -> str:
         if self.refused:
             return "refused to write " + "; ".join(f"{p} ({why})" for p, why in self.refused)
+        if self.unfinished and not self.written:
+            return (f"the answer ended inside the block for {self.unfinished[0]} (cut off by "
+                    "max_tokens?); nothing was written")
         if not self.blocks:
             return "the answer held no fenced block labelled with a path; nothing was written"
         return f"wrote {len(self.written)} file(s) from the answer: {', '.join(self.written)}"
 
     def as_details(self) -> dict[str, Any]:
         return {"files_written": list(self.written),
-                "files_refused": [{"path": p, "why": why} for p, why in self.refused]}
+                "files_refused": [{"path": p, "why": why} for p, why in self.refused],
+                "files_unfinished": list(self.unfinished)}
 
 
 def write_answer(answer: str, *, cwd: str, owns: Sequence[str]) -> Written:
-    """Write each labelled block of ``answer`` that the task may write; refuse the rest."""
+    """Write each labelled block of ``answer`` that the task may write; refuse the rest.
+
+    A block the answer ends inside (no closing fence: the model ran out of tokens) is left
+    unwritten and listed as unfinished; half a file is not the file.
+    """
     written: list[str] = []
     refused: list[tuple[str, str]] = []
     found = blocks(answer)
-    for block in found:
+    unfinished = tuple(b.path for b in found if not b.closed)
+    for block in (b for b in found if b.closed):
         why = problem(block.path, owns) or _escapes(block.path, cwd, owns)
         if not why:
             why = _write(cwd, block)
@@ -152,7 +163,7 @@ def write_answer(answer: str, *, cwd: str, owns: Sequence[str]) -> Written:
             refused.append((block.path, why))
         else:
             written.append(posixpath.normpath(block.path))
-    return Written(tuple(written), tuple(refused), len(found))
+    return Written(tuple(written), tuple(refused), len(found), unfinished)
 
 
 def _escapes(path: str, cwd: str, owns: Sequence[str]) -> str:

@@ -39,8 +39,21 @@ def test_blocks_and_their_labels(answer: str, found: list[tuple[str, str]]) -> N
     assert [(b.path, b.text) for b in blocks(answer)] == found
 
 
-def test_blocks_know_their_line() -> None:
-    assert blocks("intro\n\n```x.py\n1\n```") == [Block("x.py", "1\n", 3)]
+def test_blocks_know_their_line_and_whether_they_are_closed() -> None:
+    assert blocks("intro\n\n```x.py\n1\n```\n```y.py\n2") == [Block("x.py", "1\n", 3),
+                                                             Block("y.py", "2\n", 6, False)]
+
+
+def test_a_block_cut_off_by_max_tokens_is_not_written(tmp_path: Path) -> None:
+    answer = f"```python path=calc.py\n{CODE}```\n```python path=calc.py\ndef ad"
+    written = write_answer(answer, cwd=str(tmp_path), owns=["calc.py"])
+    assert (written.written, written.unfinished, written.clean) == (("calc.py",), ("calc.py",),
+                                                                    True)
+    assert (tmp_path / "calc.py").read_text() == CODE
+    alone = write_answer("```python path=b.py\nhalf", cwd=str(tmp_path), owns=["b.py"])
+    assert alone.reason == ("the answer ended inside the block for b.py (cut off by "
+                            "max_tokens?); nothing was written")
+    assert not (tmp_path / "b.py").exists()
 
 
 @pytest.mark.parametrize(("path", "owns", "why"), [
