@@ -8,6 +8,7 @@ The small model writes poor code; these tests judge the plumbing and the evidenc
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -22,6 +23,7 @@ import pytest
 from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.servers import free_port
 from hookswarm.lib.swarm.store import Store
+from hookswarm.lib.swarm.sweetspot import SERIAL_REASON
 from tests.lib.swarm.swarm_support import Runner, wait_until
 from tests.lib.swarm.test_swarm_cli import swarm
 from tests.lib.swarm.test_swarm_servers import run_in_background, server_log
@@ -118,3 +120,17 @@ def test_eight_tasks_on_two_real_servers_survive_kill_9_of_one(run_swarm: Runner
     retried = [r for r in run.results.values() if r["worker"]["retried_after"]]
     assert retried and all("server:a" in r["worker"]["retried_after"][0] for r in retried)
     assert {r["worker"]["endpoint"] for r in run.results.values()} <= {"server:a", "server:b"}
+
+
+def test_auto_finds_the_real_server_runs_one_request_at_a_time(run_swarm: Runner,
+                                                               tmp_path: Path,
+                                                               llama: str) -> None:
+    config = SwarmConfig.model_validate({"pools": {"one": {
+        "backend": "openai", "endpoints": [{"url": llama, "concurrency": "auto"}],
+        "auto": {"max": 2, "max_tokens": 12}}}})
+    run = run_swarm([{"backend": "openai", "pool": "one", "model": "gemma", "prompt": "Hi.",
+                      "options": {"max_tokens": 4}}], config=config)
+    assert run.results[run.ids[0]]["status"] == "succeeded"
+    memory = json.loads((tmp_path / ".swarm" / "sweetspot.json").read_text())
+    assert memory[f"openai {llama} gemma"]["concurrency"] == 1
+    assert memory[f"openai {llama} gemma"]["why"] == SERIAL_REASON
