@@ -394,7 +394,9 @@ class HttpWorker:
 
         written = write_answer(answer.text, cwd=self._task.cwd, owns=self._task.write_globs)
         details = {**details, **written.as_details()}
-        return WorkerEnd(clean=written.clean, reason=written.reason, model=self._task.model,
+        # Without expects, an answer that wrote nothing has nothing for the evidence to judge.
+        clean = written.clean and bool(written.written or self._task.expects)
+        return WorkerEnd(clean=clean, reason=written.reason, model=self._task.model,
                          details=details)
 
     def _end(self, clean: bool, reason: str, lease: Lease | None = None, *,

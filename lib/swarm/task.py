@@ -144,6 +144,9 @@ def model_fields_problem(task: Task) -> tuple[str, str] | None:
     if task.endpoint and not re.fullmatch(r"https?://[^\s/]+\S*", task.endpoint):
         return "endpoint", (f"'{task.endpoint}' is not an http:// or https:// URL "
                             "(like http://127.0.0.1:11434)")
+    if http and task.output == "files" and not task.write_globs:
+        return "output", ("output = 'files' needs 'owns' or 'expects' (the files the model's "
+                          "answer may write)")
     if http:
         return None
     used = [k for k in ("endpoint", "pool", "system") if getattr(task, k)]

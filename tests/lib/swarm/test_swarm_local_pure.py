@@ -138,6 +138,8 @@ def test_the_breaker_pause_doubles_up_to_a_cap(failures: int, pause: float) -> N
      "key 'output': Input should be 'text' or 'files'"),
     ({"backend": "claude", "prompt": "p", "system": "s"},
      "key 'system': 'system' is for ollama and openai tasks; this task's backend is 'claude'"),
+    ({"backend": "ollama", "model": "m", "prompt": "p", "output": "files"},
+     "key 'output': output = 'files' needs 'owns' or 'expects'"),
     ({"backend": "command", "argv": ["true"], "output": "files"},
      "key 'output': 'output' is for ollama and openai tasks"),
 ])

@@ -119,6 +119,16 @@ def test_a_claim_without_a_block_is_unverified(run_swarm: Runner, tmp_path: Path
     assert not (tmp_path / "calc.py").exists()
 
 
+def test_without_expects_an_answer_that_wrote_nothing_fails(run_swarm: Runner) -> None:
+    with OllamaAPI(reply=lambda _: "Done, calc.py is written.") as api:
+        run = run_swarm([{"backend": "ollama", "endpoint": api.url, "model": "tiny",
+                          "prompt": "write calc.py", "output": "files", "owns": ["*.py"]}])
+    result = run.results[run.ids[0]]
+    assert result["status"] == "failed"
+    assert result["reason"] == ("the answer held no fenced block labelled with a path; "
+                                "nothing was written")
+
+
 def test_escaping_blocks_fail_the_task_and_say_why(run_swarm: Runner, tmp_path: Path) -> None:
     (tmp_path / "outside").mkdir()
     (tmp_path / "task").mkdir()
