@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import html
 import statistics
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from hookswarm.lib.swarm.sweetspot import Level, Span, measure
+from hookswarm.lib.swarm.sweetspot import Level, measure, sender
 
 if TYPE_CHECKING:
     from hookswarm.lib.swarm.http import HttpBackend
@@ -111,27 +110,8 @@ def svg(found: Sequence[Row], *, title: str) -> str:
 async def run_bench(backend: HttpBackend, base: str, model: str, *, levels: Sequence[int],
                     tasks: int, max_tokens: int, cold: bool) -> list[Row]:
     """Measure warm levels (after a warm-up), then cold ones where the model can be unloaded."""
-    from hookswarm.lib.swarm.http import stream_answer, url_for
-    from hookswarm.lib.swarm.task import Task
-
-    task = Task.model_validate({"id": "bench", "backend": backend.name, "model": model,
-                                "prompt": PROMPT, "options": {"max_tokens": max_tokens,
-                                                              "temperature": 0}})
-    path, body = backend.wire.chat(task, PROMPT, keep_alive=None)
-    url = url_for(backend.wire, base, path)
-
-    async def send() -> Span:
-        sent = time.monotonic()
-        first: list[float] = []
-
-        def on_text(_chunk: bytes) -> None:
-            if not first:
-                first.append(time.monotonic())
-
-        await stream_answer(backend.client, backend.wire, url, body, on_text)
-        end = time.monotonic()
-        return Span(sent, first[0] if first else end, end)
-
+    send = sender(backend, base, model, prompt=PROMPT, keep_alive=None,
+                  options={"max_tokens": max_tokens, "temperature": 0})
     await _post(backend, base, backend.wire.warm(model, keep_alive=None))
     found = rows("warm", [await measure(send, c, max(tasks, c)) for c in levels])
     if cold and backend.name == "ollama":

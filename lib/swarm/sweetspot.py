@@ -152,7 +152,9 @@ async def settle(backend: HttpBackend, settings: PoolSettings, base: str, model:
     if key in memory:
         entry = memory[key]
         return int(entry["concurrency"]), f"{entry['why']} (measured {entry['when']})"
-    limit, why, measured = await search(_sender(backend, base, model, settings), settings.auto)
+    send = sender(backend, base, model, prompt=PROMPT, keep_alive=settings.keep_alive,
+                  options={"max_tokens": settings.auto.max_tokens, "temperature": 0, "seed": 1})
+    limit, why, measured = await search(send, settings.auto)
     if root is not None:
         remember(root, key, {"concurrency": limit, "why": why,
                              "when": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -160,15 +162,15 @@ async def settle(backend: HttpBackend, settings: PoolSettings, base: str, model:
     return limit, why
 
 
-def _sender(backend: HttpBackend, base: str, model: str, settings: PoolSettings) -> Send:
+def sender(backend: HttpBackend, base: str, model: str, *, prompt: str,
+           options: dict[str, Any], keep_alive: str | None) -> Send:
+    """One streamed request to ``base`` per call, timed as a :class:`Span`."""
     from hookswarm.lib.swarm.http import stream_answer, url_for
     from hookswarm.lib.swarm.task import Task
 
-    task = Task.model_validate({"id": "sweetspot", "backend": backend.name, "model": model,
-                                "prompt": PROMPT, "options": {
-                                    "max_tokens": settings.auto.max_tokens, "temperature": 0,
-                                    "seed": 1}})
-    path, body = backend.wire.chat(task, PROMPT, keep_alive=settings.keep_alive)
+    task = Task.model_validate({"id": "measure", "backend": backend.name, "model": model,
+                                "prompt": prompt, "options": options})
+    path, body = backend.wire.chat(task, prompt, keep_alive=keep_alive)
     url = url_for(backend.wire, base, path)
 
     async def send() -> Span:
