@@ -125,7 +125,8 @@ class Coordinator:
                                      now=time.time())
             try:
                 await _start_threads(self.config.max_parallel)
-                async with (serving(self.backends.values(), self.store.root),
+                async with (serving(self.backends.values(), self.store.root,
+                                    marker={OWNER_ENV: lease.owner}),
                             anyio.create_task_group() as group):
                     await self._loop(group, wanted, until_idle)
             except anyio.get_cancelled_exc_class():

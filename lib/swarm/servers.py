@@ -182,10 +182,12 @@ class ServerSet:
         self._environ = dict(os.environ if environ is None else environ)
         self.servers: dict[str, Server] = {}
         self.log_dir = Path(".swarm/servers")
+        self.marker: dict[str, str] = {}
 
     def get(self, name: str) -> Server:
         if name not in self.servers:
-            self.servers[name] = Server(self._settings[name], self.log_dir, self._environ)
+            self.servers[name] = Server(self._settings[name], self.log_dir,
+                                        {**self._environ, **self.marker})
         return self.servers[name]
 
     def names(self) -> list[str]:
@@ -193,14 +195,20 @@ class ServerSet:
 
 
 @contextlib.asynccontextmanager
-async def serving(backends: Iterable[Any], root: Path) -> AsyncIterator[None]:
-    """Supervise the backends' servers and hold their HTTP clients while the block runs."""
+async def serving(backends: Iterable[Any], root: Path, *,
+                  marker: Mapping[str, str] | None = None) -> AsyncIterator[None]:
+    """Supervise the backends' servers and hold their HTTP clients while the block runs.
+
+    ``marker`` goes into the servers' environment: the coordinator's owner mark, by which the
+    next coordinator finds and kills them if this one dies without stopping them.
+    """
     import anyio
 
     opened = [b for b in backends if hasattr(b, "open")]
     sets = {id(b.servers): b.servers for b in opened}
     for servers in sets.values():
         servers.log_dir = root / "servers"
+        servers.marker = dict(marker or {})
     async with contextlib.AsyncExitStack() as stack:
         for backend in opened:
             await stack.enter_async_context(backend.open(root))

@@ -96,6 +96,22 @@ def test_kill_9_of_a_server_mid_batch_loses_and_doubles_no_task(run_swarm: Runne
     assert "killed by signal 9" in log and "--- swarm: start #2" in log
 
 
+def test_a_server_carries_its_coordinators_mark_for_recovery(run_swarm: Runner,
+                                                           swarm_dir: Store) -> None:
+    """A coordinator killed with SIGKILL cannot stop its servers; the next one finds them."""
+    from hookswarm.lib import process
+    from hookswarm.lib.swarm.lease import OWNER_ENV
+
+    slow = fake_server("slow", "--words", "10", "--token-delay", "0.1")
+    finished = run_in_background(run_swarm, tasks(1), server_config([slow]))
+    wait_until(lambda: "generating" in server_log(swarm_dir, "slow"), timeout=40)
+    pid = int((swarm_dir.root / "servers" / "slow.pid").read_text())
+    owners = [p.name[:-5] for p in (swarm_dir.root / "coordinators").glob("*.lock")]
+    marked = [p for owner in owners for p in process.processes_with_env(f"{OWNER_ENV}={owner}")]
+    finished()
+    assert pid in marked
+
+
 def test_a_server_that_keeps_dying_is_given_up_and_its_tasks_fail(run_swarm: Runner,
                                                                    swarm_dir: Store) -> None:
     broken = {"name": "broken", "command": [sys.executable, "-c", "raise SystemExit(3)"],
