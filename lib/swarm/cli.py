@@ -87,6 +87,11 @@ def _task_options(func: Any) -> Any:
         click.option("--expects", multiple=True, help="A file the task must produce (repeatable)."),
         click.option("--complexity", type=click.IntRange(1, 3), default=None),
         click.option("--max-turns", type=click.IntRange(min=1), default=None),
+        click.option("--endpoint", default=None, help="A model server's URL (ollama, openai)."),
+        click.option("--pool", default=None, help="A [pools.NAME] of the config."),
+        click.option("--system", default=None, help="The model's system prompt."),
+        click.option("--output", type=click.Choice(["text", "files"]), default=None,
+                     help="files: write the answer's fenced blocks inside --owns."),
         click.option("--env", "env_pairs", multiple=True, callback=_env_pairs,
                      help="NAME=VALUE (repeatable)."),
         click.option("--id", "task_id", default=None),
@@ -111,7 +116,8 @@ def _flag_task(flags: dict[str, Any], *, base: str) -> list[Any]:
     entry: dict[str, Any] = {}
     if flags.get("context_file"):
         entry["context"] = read_text(Path(flags["context_file"]), what="context file")
-    for key in ("backend", "prompt", "context", "model", "cwd", "complexity", "max_turns"):
+    for key in ("backend", "prompt", "context", "model", "cwd", "complexity", "max_turns",
+                "endpoint", "pool", "system", "output"):
         if flags.get(key) is not None:
             entry[key] = flags[key]
     for key in ("owns", "expects", "argv"):

@@ -188,3 +188,15 @@ def test_health_shows_each_endpoint_with_its_loaded_models(tmp_path: Path,
     assert pool["endpoints"][0]["ok"] is True
     assert pool["endpoints"][0]["concurrency"] == 3
     assert pool["endpoints"][0]["loaded"] == []
+
+
+def test_spawn_runs_a_model_task_from_flags(tmp_path: Path, ollama: OllamaAPI) -> None:
+    from tests.lib.swarm.test_swarm_cli import swarm
+
+    code, out, err = swarm(tmp_path, "spawn", "--backend", "ollama", "--endpoint", ollama.url,
+                           "--model", "tiny", "--prompt", "flags work", "--system", "terse",
+                           "--json")
+    assert code == 0, err
+    assert json.loads(out)["results"][0]["status"] == "succeeded"
+    assert ollama.requests("/api/chat")[-1][2]["messages"][0] == {"role": "system",
+                                                                  "content": "terse"}
