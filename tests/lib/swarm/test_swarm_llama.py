@@ -24,9 +24,9 @@ from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.servers import free_port
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.sweetspot import SERIAL_REASON
-from tests.lib.swarm.swarm_support import Runner, wait_until
+from tests.lib.swarm.swarm_support import Background, Runner, wait_until
 from tests.lib.swarm.test_swarm_cli import swarm
-from tests.lib.swarm.test_swarm_servers import run_in_background, server_log
+from tests.lib.swarm.test_swarm_servers import server_log
 
 pytestmark = pytest.mark.timeout(240)
 MODEL = Path(sys.prefix) / "models" / "gemma-3-270m-q4_k_m.gguf"
@@ -102,12 +102,12 @@ def llama_pool() -> SwarmConfig:
         "backend": "openai", "endpoints": [{"server": "a"}, {"server": "b"}]}}})
 
 
-def test_eight_tasks_on_two_real_servers_survive_kill_9_of_one(run_swarm: Runner,
+def test_eight_tasks_on_two_real_servers_survive_kill_9_of_one(in_background: Background,
                                                                swarm_dir: Store) -> None:
     tasks = [{"backend": "openai", "pool": "llama", "model": "gemma",
               "prompt": f"Count from {i} to 60, one number per line.",
               "options": {"max_tokens": 48, "temperature": 0, "seed": i}} for i in range(8)]
-    finished = run_in_background(run_swarm, tasks, llama_pool())
+    finished = in_background(tasks, llama_pool())
     wait_until(lambda: server_log(swarm_dir, "a").count('"POST /v1/chat/completions') >= 2,
                timeout=150)  # the warm-up, then a task's answer
     os.kill(int((swarm_dir.root / "servers" / "a.pid").read_text()), signal.SIGKILL)

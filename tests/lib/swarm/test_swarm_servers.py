@@ -9,8 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.servers import backoff
 from hookswarm.lib.swarm.store import Store
-from tests.lib.swarm.swarm_support import Runner, SwarmRun, gone, wait_until
+from tests.lib.swarm.swarm_support import Background, Runner, gone, wait_until
 
 pytestmark = pytest.mark.timeout(90)
 REPO = str(Path(__file__).resolve().parents[3])
@@ -43,22 +42,6 @@ def tasks(count: int) -> list[dict[str, Any]]:
             for i in range(count)]
 
 
-def run_in_background(run_swarm: Runner, entries: list[dict[str, Any]],
-                      config: SwarmConfig) -> Callable[[], SwarmRun]:
-    """Start the coordinator in a thread; the returned call waits for its run."""
-    done: list[SwarmRun] = []
-    thread = threading.Thread(target=lambda: done.append(run_swarm(entries, config=config)),
-                              daemon=True)
-    thread.start()
-
-    def result() -> SwarmRun:
-        thread.join(timeout=80)
-        assert done, "the coordinator did not finish"
-        return done[0]
-
-    return result
-
-
 def server_log(store: Store, name: str) -> str:
     path = store.root / "servers" / f"{name}.log"
     return path.read_text() if path.exists() else ""
@@ -79,11 +62,11 @@ def test_a_server_starts_when_a_task_needs_it_and_stops_after(run_swarm: Runner,
     assert server_log(swarm_dir, "fake").count("generating") == 3
 
 
-def test_kill_9_of_a_server_mid_batch_loses_and_doubles_no_task(run_swarm: Runner,
+def test_kill_9_of_a_server_mid_batch_loses_and_doubles_no_task(in_background: Background,
                                                                 swarm_dir: Store) -> None:
     slow = fake_server("slow", "--words", "20", "--token-delay", "0.1")
     spare = fake_server("spare", "--words", "3")
-    finished = run_in_background(run_swarm, tasks(6), server_config([slow, spare]))
+    finished = in_background(tasks(6), server_config([slow, spare]))
     wait_until(lambda: "generating" in server_log(swarm_dir, "slow"), timeout=40)
     os.kill(int((swarm_dir.root / "servers" / "slow.pid").read_text()), signal.SIGKILL)
     run = finished()
@@ -96,14 +79,14 @@ def test_kill_9_of_a_server_mid_batch_loses_and_doubles_no_task(run_swarm: Runne
     assert "killed by signal 9" in log and "--- swarm: start #2" in log
 
 
-def test_a_server_carries_its_coordinators_mark_for_recovery(run_swarm: Runner,
+def test_a_server_carries_its_coordinators_mark_for_recovery(in_background: Background,
                                                            swarm_dir: Store) -> None:
     """A coordinator killed with SIGKILL cannot stop its servers; the next one finds them."""
     from hookswarm.lib import process
     from hookswarm.lib.swarm.lease import OWNER_ENV
 
     slow = fake_server("slow", "--words", "10", "--token-delay", "0.1")
-    finished = run_in_background(run_swarm, tasks(1), server_config([slow]))
+    finished = in_background(tasks(1), server_config([slow]))
     wait_until(lambda: "generating" in server_log(swarm_dir, "slow"), timeout=40)
     pid = int((swarm_dir.root / "servers" / "slow.pid").read_text())
     owners = [p.name[:-5] for p in (swarm_dir.root / "coordinators").glob("*.lock")]
