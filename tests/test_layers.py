@@ -20,7 +20,8 @@ LINT_IMPORTS = str(Path(sys.executable).with_name("lint-imports"))
 KNOWN_CYCLES = {
     # swarm's backends and their registry (issue 10 moves the registry into a module of its own)
     frozenset({"hookswarm.lib.swarm.backend", "hookswarm.lib.swarm.claude",
-               "hookswarm.lib.swarm.command", "hookswarm.lib.swarm.health"}),
+               "hookswarm.lib.swarm.command", "hookswarm.lib.swarm.health",
+               "hookswarm.lib.swarm.http", "hookswarm.lib.swarm.sweetspot"}),
 }
 
 

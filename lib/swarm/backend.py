@@ -140,5 +140,7 @@ def registry(config: SwarmConfig, *,
     """
     from hookswarm.lib.swarm.claude import ClaudeBackend
     from hookswarm.lib.swarm.command import CommandBackend
+    from hookswarm.lib.swarm.http import http_backends
 
-    return {"claude": ClaudeBackend(config.claude, environ=environ), "command": CommandBackend()}
+    return {"claude": ClaudeBackend(config.claude, environ=environ), "command": CommandBackend(),
+            **http_backends(config, environ=environ)}

@@ -76,7 +76,8 @@ def cli(ctx: click.Context, project: Path, config_path: Path | None, max_paralle
 
 def _task_options(func: Any) -> Any:
     options = [
-        click.option("--backend", type=click.Choice(["claude", "command"]), default=None),
+        click.option("--backend", type=click.Choice(["claude", "command", "ollama", "openai"]),
+                     default=None),
         click.option("--prompt", default=None, help="What the worker should do."),
         click.option("--context", default=None, help="Context text (long text goes to a file)."),
         click.option("--context-file", type=click.Path(exists=True, dir_okay=False), default=None),
@@ -86,6 +87,11 @@ def _task_options(func: Any) -> Any:
         click.option("--expects", multiple=True, help="A file the task must produce (repeatable)."),
         click.option("--complexity", type=click.IntRange(1, 3), default=None),
         click.option("--max-turns", type=click.IntRange(min=1), default=None),
+        click.option("--endpoint", default=None, help="A model server's URL (ollama, openai)."),
+        click.option("--pool", default=None, help="A [pools.NAME] of the config."),
+        click.option("--system", default=None, help="The model's system prompt."),
+        click.option("--output", type=click.Choice(["text", "files"]), default=None,
+                     help="files: write the answer's fenced blocks inside --owns."),
         click.option("--env", "env_pairs", multiple=True, callback=_env_pairs,
                      help="NAME=VALUE (repeatable)."),
         click.option("--id", "task_id", default=None),
@@ -110,7 +116,8 @@ def _flag_task(flags: dict[str, Any], *, base: str) -> list[Any]:
     entry: dict[str, Any] = {}
     if flags.get("context_file"):
         entry["context"] = read_text(Path(flags["context_file"]), what="context file")
-    for key in ("backend", "prompt", "context", "model", "cwd", "complexity", "max_turns"):
+    for key in ("backend", "prompt", "context", "model", "cwd", "complexity", "max_turns",
+                "endpoint", "pool", "system", "output"):
         if flags.get(key) is not None:
             entry[key] = flags[key]
     for key in ("owns", "expects", "argv"):
@@ -366,17 +373,18 @@ def health(env: _Env, as_json: bool) -> None:
 
     with _input_errors():
         config = env.config()
-    answers = anyio.run(probe_all, config)
-    used = used_backends(config, env.existing_store())
+    store = env.existing_store()
+    answers = anyio.run(lambda: probe_all(config, root=store.root if store else None))
+    used = used_backends(config, store)
     for name, answer in answers.items():
-        answer["used"] = name in used
+        answer["used"] = name in used or "endpoints" in answer  # a pool: the config names it
     if as_json:
         click.echo(json_report("health", {"backends": answers}))
     else:
-        for name, answer in answers.items():
-            unused = "" if answer["used"] else " (unused: no task or config names it)"
-            click.echo(f"{name:8} {'ok  ' if answer['ok'] else 'DOWN'} {answer['detail']}"
-                       + ("" if answer["ok"] else unused))
+        from hookswarm.lib.swarm.report import health_lines
+
+        for line in health_lines(answers):
+            click.echo(line)
     down = [a for a in answers.values() if a["used"] and not a["ok"]]
     sys.exit(EXIT_FAILED if down else EXIT_OK)
 
@@ -400,6 +408,63 @@ def clean(env: _Env, older_than: float | None, everything: bool, as_json: bool) 
         click.echo("swarm clean: the store is busy; skipped", err=True)
     elif not as_json:
         click.echo(f"removed {len(removed)} finished task(s)")
+
+
+def _levels(ctx: click.Context, param: click.Parameter, text: str) -> list[int]:
+    try:
+        levels = [int(part) for part in text.split(",")]
+    except ValueError:
+        levels = []
+    if not levels or min(levels) < 1:
+        raise click.BadParameter(f"'{text}' is not a comma-separated list of counts like 1,2,4,8",
+                                 ctx=ctx, param=param)
+    return levels
+
+
+@cli.command()
+@click.option("--backend", type=click.Choice(["ollama", "openai"]), required=True)
+@click.option("--endpoint", "target", help="The server's URL (or use --pool).")
+@click.option("--pool", help="A pool from .swarm/config.toml; its first endpoint is measured.")
+@click.option("--model", required=True)
+@click.option("--levels", default="1,2,4,8", callback=_levels, show_default=True,
+              help="Parallel levels to measure.")
+@click.option("-n", "--tasks", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Requests per level (at least the level).")
+@click.option("--max-tokens", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--cold/--no-cold", default=True, help="Also measure after unloading the model "
+                                                      "(Ollama only).")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write an SVG chart of throughput against concurrency here.")
+@pass_env
+def bench(env: _Env, backend: str, target: str | None, pool: str | None, model: str,
+          levels: list[int], tasks: int, max_tokens: int, cold: bool, as_json: bool,
+          chart: Path | None) -> None:
+    """Measure an endpoint's throughput at several parallel levels, warm and cold."""
+    import anyio
+
+    from hookswarm.lib.swarm import bench as measure
+    from hookswarm.lib.swarm.http import EndpointFailed, Refused
+    from hookswarm.lib.swarm.servers import ServerFailed
+
+    if bool(target) == bool(pool):
+        _fail_input(HookswarmError("give --endpoint URL or --pool NAME"))
+    with _input_errors():
+        config = env.config()
+        try:
+            base, rows = anyio.run(lambda: measure.bench_target(
+                config, env.store().root, backend=backend, target=str(target or pool),
+                model=model, levels=levels, tasks=tasks, max_tokens=max_tokens, cold=cold))
+        except (EndpointFailed, Refused, ServerFailed) as exc:
+            click.echo(f"swarm bench: {exc}", err=True)
+            sys.exit(EXIT_FAILED)
+    if chart is not None:
+        chart.write_text(measure.svg(rows, title=f"{model} on {base} ({backend})"))
+    if as_json:
+        click.echo(json_report("bench", measure.as_json(rows, backend=backend, endpoint=base,
+                                                         model=model)))
+    else:
+        click.echo(measure.table(rows))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from hookswarm.lib.swarm.endpoints import PoolSettings, ServerSettings, unknown_servers
 from hookswarm.lib.swarm.errors import TaskFileError, first_problem
 from hookswarm.lib.swarm.heartbeat import HeartbeatPolicy
 from hookswarm.lib.swarm.task import Backend, Task, read_text
@@ -75,6 +76,15 @@ class SwarmConfig(_Section):
     heartbeat: HeartbeatSettings = HeartbeatSettings()
     health: HealthSettings = HealthSettings()
     claude: ClaudeSettings = ClaudeSettings()
+    pools: dict[str, PoolSettings] = Field(default_factory=dict)
+    servers: tuple[ServerSettings, ...] = ()
+
+    @model_validator(mode="after")
+    def _servers_exist(self) -> SwarmConfig:
+        problem = unknown_servers(self.pools, self.servers)
+        if problem:
+            raise ValueError(problem)
+        return self
 
     def cap(self, backend: str) -> int:
         caps: dict[str, int] = dict(self.caps.items())
@@ -98,8 +108,8 @@ def _config_error(exc: ValidationError, path: str) -> TaskFileError:
     key, reason = first_problem(exc, SwarmConfig)
     loc = [str(part) for part in exc.errors()[0]["loc"]]  # a cap's name may hold a dot
     if loc[:1] == ["caps"] and loc[-1] == "[key]":
-        return TaskFileError("unknown backend (caps are per backend: claude, command)",
-                             path=path, key=".".join(loc[:2]))
+        return TaskFileError("unknown backend (caps are per backend: claude, command, ollama, "
+                             "openai)", path=path, key=".".join(loc[:2]))
     return TaskFileError(reason, path=path, key=key)
 
 

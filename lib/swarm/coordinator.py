@@ -29,6 +29,7 @@ from hookswarm.lib.swarm.lease import OWNER_ENV, Lease, someone_died
 from hookswarm.lib.swarm.ownership import absolute_globs
 from hookswarm.lib.swarm.recovery import recover
 from hookswarm.lib.swarm.scheduler import Slot, admit
+from hookswarm.lib.swarm.servers import serving
 from hookswarm.lib.swarm.store import DamagedFile, Envelope, Store
 from hookswarm.lib.swarm.supervisor import Watch, supervise
 from hookswarm.lib.swarm.task import Task
@@ -124,7 +125,9 @@ class Coordinator:
                                      now=time.time())
             try:
                 await _start_threads(self.config.max_parallel)
-                async with anyio.create_task_group() as group:
+                async with (serving(self.backends.values(), self.store.root,
+                                    marker={OWNER_ENV: lease.owner}),
+                            anyio.create_task_group() as group):
                     await self._loop(group, wanted, until_idle)
             except anyio.get_cancelled_exc_class():
                 self._fail_unstarted()
@@ -324,7 +327,8 @@ class Coordinator:
                 "queued_s": round(queued_s, 6), "task": task.model_dump(mode="json")}
 
     def _start_admitted(self, group: Any) -> None:
-        caps = {name: self.config.cap(name) for name in self.backends}
+        caps = {name: min(self.config.cap(name), getattr(b, "capacity", lambda: 1 << 30)())
+                for name, b in self.backends.items()}
         chosen = admit([q.slot for q in self._queued.values()], list(self._active.values()),
                        max_parallel=self.config.max_parallel, caps=caps, usable=self._usable())
         if not chosen:

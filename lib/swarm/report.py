@@ -94,11 +94,12 @@ def used_backends(config: SwarmConfig, store: Store | None) -> set[str]:
     return used
 
 
-async def probe_all(config: SwarmConfig) -> dict[str, dict[str, Any]]:
-    """Probe every backend concurrently with a representative task."""
+async def probe_all(config: SwarmConfig, *, root: Any = None) -> dict[str, dict[str, Any]]:
+    """Probe every backend concurrently with a representative task, and each configured pool."""
     import anyio
 
     from hookswarm.lib.swarm.backend import registry
+    from hookswarm.lib.swarm.http import pool_health
 
     backends = registry(config)
     samples = {"claude": Task(id="health-probe", prompt="probe"),
@@ -109,7 +110,33 @@ async def probe_all(config: SwarmConfig) -> dict[str, dict[str, Any]]:
         health = await backends[name].probe(samples[name], timeout=config.health.probe_timeout)
         answers[name] = {"ok": health.ok, "detail": health.detail}
 
+    async def probe_pool(name: str, backend: Any) -> None:
+        backend.root = root
+        answers[f"pool:{name}"] = await pool_health(backend, name,
+                                                    timeout=config.health.probe_timeout)
+
     async with anyio.create_task_group() as group:
-        for name in backends:
+        for name in samples:
             group.start_soon(probe, name)
+        for name, pool in config.pools.items():
+            group.start_soon(probe_pool, name, backends[pool.backend])
     return dict(sorted(answers.items()))
+
+
+def health_lines(answers: dict[str, dict[str, Any]]) -> list[str]:
+    """``swarm health`` as text: a line per backend, and per endpoint of each pool."""
+    lines = []
+    for name, answer in answers.items():
+        if "endpoints" not in answer:
+            unused = "" if answer["ok"] or answer.get("used", True) else (
+                " (unused: no task or config names it)")
+            lines.append(f"{name:8} {'ok  ' if answer['ok'] else 'DOWN'} {answer['detail']}"
+                         + unused)
+            continue
+        lines.append(f"{name} ({answer['backend']})")
+        for endpoint in answer["endpoints"]:
+            loaded = ", ".join(endpoint["loaded"]) or "none"
+            lines.append(f"  {'up  ' if endpoint['ok'] else 'DOWN'} {endpoint['endpoint']}  "
+                         f"loaded: {loaded}  concurrency: {endpoint.get('concurrency', '-')} "
+                         f"({endpoint.get('why', '')})  {endpoint['detail']}")
+    return lines

@@ -23,8 +23,9 @@ from pydantic_core import PydanticCustomError
 from hookswarm.lib.swarm.complexity import complexity_score
 from hookswarm.lib.swarm.errors import TaskFileError, first_problem
 
-BACKENDS = ("claude", "command")
-Backend = Literal["claude", "command"]
+BACKENDS = ("claude", "command", "ollama", "openai")
+Backend = Literal["claude", "command", "ollama", "openai"]
+HTTP_BACKENDS = ("ollama", "openai")
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _FILE_KEYS = frozenset({"defaults", "tasks"})
 _MERGED_KEYS = ("env", "timeouts")  # tables merged key by key with [defaults]
@@ -58,6 +59,17 @@ class Timeouts(BaseModel):
     grace: float | None = Field(default=None, ge=0)
 
 
+class ModelOptions(BaseModel):
+    """Sampling options for a local model (``ollama`` and ``openai`` tasks)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    num_ctx: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0)
+    seed: int | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+
+
 class Task(BaseModel):
     """One unit of work for one worker."""
 
@@ -77,13 +89,22 @@ class Task(BaseModel):
     max_turns: int | None = Field(default=None, ge=1)
     argv: tuple[str, ...] = ()
     allowed_tools: tuple[str, ...] | None = None
+    endpoint: str = ""
+    pool: str = ""
+    system: str = ""
+    options: ModelOptions = ModelOptions()
+    output: Literal["text", "files"] = "text"
 
     @model_validator(mode="after")
     def _backend_needs(self) -> Task:
         if self.backend == "command" and not self.argv:
             raise _needs("argv", "a command task needs 'argv' (the program and its arguments)")
-        if self.backend == "claude" and not self.prompt.strip():
-            raise _needs("prompt", "a claude task needs a non-empty 'prompt'")
+        if self.backend in ("claude", *HTTP_BACKENDS) and not self.prompt.strip():
+            article = "an" if self.backend in HTTP_BACKENDS else "a"
+            raise _needs("prompt", f"{article} {self.backend} task needs a non-empty 'prompt'")
+        http_problem = model_fields_problem(self)
+        if http_problem:
+            raise _invalid(*http_problem)
         return self
 
     @model_validator(mode="after")
@@ -111,6 +132,32 @@ class Task(BaseModel):
         return complexity_score(text_chars=len(self.prompt) + len(self.context),
                                 expects=len(self.expects), owns=len(self.owns),
                                 recursive_owns=any("**" in g for g in self.owns))
+
+
+def model_fields_problem(task: Task) -> tuple[str, str] | None:
+    """(key, message) when a model-only field is misused, or a model task lacks its model."""
+    http = task.backend in HTTP_BACKENDS
+    if http and not task.model:
+        return "model", f"an {task.backend} task needs 'model' (the model's name on the server)"
+    if task.endpoint and task.pool:
+        return "pool", "give 'endpoint' or 'pool', not both"
+    if task.endpoint and not re.fullmatch(r"https?://[^\s/]+\S*", task.endpoint):
+        return "endpoint", (f"'{task.endpoint}' is not an http:// or https:// URL "
+                            "(like http://127.0.0.1:11434)")
+    if http and task.output == "files" and not task.write_globs:
+        return "output", ("output = 'files' needs 'owns' or 'expects' (the files the model's "
+                          "answer may write)")
+    if http:
+        return None
+    used = [k for k in ("endpoint", "pool", "system") if getattr(task, k)]
+    if task.options != ModelOptions():
+        used.append("options")
+    if task.output != "text":
+        used.append("output")
+    if used:
+        return used[0], (f"'{used[0]}' is for ollama and openai tasks; this task's backend is "
+                         f"'{task.backend}'")
+    return None
 
 
 def _needs(key: str, message: str) -> PydanticCustomError:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.from_thread
 import pytest
 
 from hookswarm.lib.swarm.backend import Backend
@@ -14,7 +16,7 @@ from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.coordinator import Coordinator
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.task import build_tasks
-from tests.lib.swarm.swarm_support import Runner, SwarmRun
+from tests.lib.swarm.swarm_support import Background, Runner, SwarmRun
 
 
 @pytest.fixture
@@ -49,3 +51,34 @@ def run_swarm(swarm_dir: Store, tmp_path: Path) -> Runner:
         return SwarmRun(ids, results, events, coordinator, swarm_dir)
 
     return run
+
+
+@pytest.fixture
+def in_background(swarm_dir: Store, tmp_path: Path) -> Iterator[Background]:
+    """Start a coordinator on a portal thread; ``finished()`` waits for its run.
+
+    A test that fails before that cancels the run at teardown, so the coordinator stops its
+    workers and servers instead of leaving them running after the test process.
+    """
+    with anyio.from_thread.start_blocking_portal() as portal:
+        futures: list[Future[None]] = []
+
+        def start(entries: list[dict[str, Any]], config: SwarmConfig) -> Callable[[], SwarmRun]:
+            ids = swarm_dir.submit(build_tasks(entries, base=str(tmp_path)))
+            events: list[dict[str, Any]] = []
+            coordinator = Coordinator(swarm_dir, config, on_event=events.append)
+            future = portal.start_task_soon(lambda: coordinator.run(only=ids))
+            futures.append(future)
+
+            def finished() -> SwarmRun:
+                future.result(timeout=150)
+                results = {i: r for i in ids if (r := swarm_dir.result(i)) is not None}
+                return SwarmRun(ids, results, events, coordinator, swarm_dir)
+
+            return finished
+
+        try:
+            yield start
+        finally:
+            for future in futures:
+                future.cancel()

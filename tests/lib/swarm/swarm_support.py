@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.coordinator import Coordinator
 from hookswarm.lib.swarm.metrics import peak_concurrency
 from hookswarm.lib.swarm.store import Store
@@ -40,6 +41,8 @@ class SwarmRun:
 
 
 Runner = Callable[..., SwarmRun]
+Background = Callable[[list[dict[str, Any]], SwarmConfig], Callable[[], SwarmRun]]
+"""Starts a coordinator run in the background; the returned call waits for it."""
 
 
 def gone(pid: int) -> bool:

@@ -139,11 +139,12 @@ def test_config_values_that_would_hang_or_break_a_run_are_rejected(
     ('[[tasks]]\nprompt = "a"\nowns = [1]\n', "owns.0", "must be a string"),
     ('[[tasks]]\nprompt = "a"\ncomplexity = "high"\n', "complexity", "must be a whole number"),
     ('[[tasks]]\nprompt = "a"\nbackend = "gpt"\n', "backend",
-     "must be one of 'claude', 'command'"),
+     "must be one of 'claude', 'command', 'ollama', 'openai'"),
     ('[[tasks]]\nprompt = "a"\nenv = { A = 1 }\n', "env.A", "must be a string"),
     ('[[tasks]]\nprompt = "a"\nexpect = ["x"]\n', "expect",
      "unknown key (allowed: id, prompt, context, backend, model, cwd, owns, expects, "
-     "complexity, timeouts, env, max_turns, argv, allowed_tools)"),
+     "complexity, timeouts, env, max_turns, argv, allowed_tools, endpoint, pool, system, "
+     "options, output)"),
     ('[[tasks]]\nprompt = "a"\ntimeouts = { initail = 3 }\n', "timeouts.initail",
      "unknown key (allowed: initial, extend, cap, silence_warn, silence_kill, grace)"),
     ('[[task]]\nprompt = "a"\n', "task",
@@ -161,7 +162,7 @@ def test_task_file_errors_are_in_plain_words(tmp_path: Path, body: str, key: str
 @pytest.mark.parametrize(("body", "key", "says"), [
     ("max_paralel = 3\n", "max_paralel",
      "unknown key (allowed: max_parallel, caps, inline_context, retention_days, max_attempts, "
-     "poll_interval, timeouts, heartbeat, health, claude)"),
+     "poll_interval, timeouts, heartbeat, health, claude, pools, servers)"),
     ("[claude]\nallowed_tools = \"Read\"\n", "claude.allowed_tools", "must be a list of strings"),
     ("[timeouts]\ninitial = [60, 120]\n", "timeouts.initial", "must be a list of 3 numbers"),
     ("[health]\non_unhealthy = \"later\"\n", "health.on_unhealthy",
