@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 
 from hookswarm.lib.errors import SettingsError
 from hookswarm.lib.flock import lock_within
+from hookswarm.lib.swarmdir import SWARM_DIR, make_dirs
 
 SCOPES = ("project", "local", "user")
 BACKUP_SUFFIX = ".hookrun-backup"
@@ -38,7 +39,32 @@ def settings_path(scope: str, *, project: str, environ: Mapping[str, str]) -> st
 
 
 def backup_path(path: str) -> str:
-    return os.path.realpath(path) + BACKUP_SUFFIX
+    return side_path(path, BACKUP_SUFFIX)
+
+
+def side_path(path: str, suffix: str) -> str:
+    """Where hookrun keeps a file about the settings file ``path`` (its backup, its manifest).
+
+    Beside the file, unless that would show in ``git status``, which git-aware context hooks
+    report to the model: for a ``.claude/`` folder inside a git work tree, the folder's
+    self-ignoring ``.swarm/settings/``.
+    """
+    real = os.path.realpath(path)
+    folder, name = os.path.split(real)
+    project = os.path.dirname(folder)
+    if os.path.basename(folder) != ".claude" or not _in_git(project):
+        return real + suffix
+    return os.path.join(project, SWARM_DIR, "settings", name + suffix)
+
+
+def _in_git(folder: str) -> bool:
+    while True:
+        if os.path.exists(os.path.join(folder, ".git")):
+            return True
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return False
+        folder = parent
 
 
 def read(path: str) -> bytes | None:
@@ -123,6 +149,6 @@ def _mode(path: str) -> int | None:
 
 def _make_dir(directory: str) -> None:
     try:
-        os.makedirs(directory, exist_ok=True)
+        make_dirs(directory)
     except OSError as exc:
         raise SettingsError(f"{directory}: cannot create the directory ({exc.strerror})") from None

@@ -1,4 +1,4 @@
-"""What hookrun changed in a settings file, kept beside it as ``<file>.hookrun-manifest``.
+"""What hookrun changed in a settings file, kept as ``<file>.hookrun-manifest`` (side_path).
 
 Install's entries carry their own mark; what they cannot carry is recorded here: whether
 hookrun created the file (so uninstall may delete it again), and, per ``import --write``, the
@@ -9,7 +9,6 @@ uninstall can put both back. The file exists only while it has something to say.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +56,7 @@ class Manifest:
 
 
 def path_of(settings: str) -> str:
-    return os.path.realpath(settings) + SUFFIX
+    return files.side_path(settings, SUFFIX)
 
 
 def read(settings: str) -> Manifest:

@@ -198,4 +198,4 @@ def test_uninstall_gives_the_hooks_back_to_claude_code(tmp_path: Path) -> None:
     assert before.log == ("Bash: touch made.txt",) and before.tool_results == (
         (True, 1), (False, 0)), "native hooks misbehave"
     assert after == before
-    assert not (project / ".swarm").exists()  # hookrun ran nothing
+    assert not (project / ".swarm" / "hooks").exists()  # hookrun ran nothing: no records

@@ -220,6 +220,23 @@ def test_project_and_local_scopes(configured: Workspace, scope: str, name: str) 
         name, name + manifest.SUFFIX]  # the manifest says install made the file
 
 
+def test_in_a_git_work_tree_backup_and_manifest_stay_out_of_git_status(
+        configured: Workspace) -> None:
+    (configured.project / ".git").mkdir()
+    configured.write_settings(FOREIGN)
+    install(configured)
+    assert sorted(p.name for p in configured.claude.iterdir()) == ["hookrun.toml",
+                                                                    "settings.json"]
+    kept = configured.project / ".swarm" / "settings"
+    assert [p.name for p in kept.iterdir()] == ["settings.json" + files.BACKUP_SUFFIX]
+    assert manifest.path_of(str(configured.settings())) == str(
+        kept / ("settings.json" + manifest.SUFFIX))
+    assert (configured.project / ".swarm" / ".gitignore").read_text() == "*\n"
+    uninstall(configured)
+    assert configured.settings().read_text() == FOREIGN
+    assert list(kept.iterdir()) == []
+
+
 def test_user_scope_follows_claude_config_dir_then_home(configured: Workspace) -> None:
     install(configured, "user")
     assert (configured.home / ".claude" / "settings.json").exists()
