@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from hookswarm.lib import process
 
 if TYPE_CHECKING:
-    from hookswarm.lib.swarm.config import SwarmConfig
     from hookswarm.lib.swarm.task import Task
 
 OnOutput = Callable[[bytes], None]
@@ -126,14 +125,3 @@ def start_process(argv: list[str], launch: Launch, judge: OutputJudge, *,
 def exit_reason(code: int) -> str:
     return f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
 
-
-def registry(config: SwarmConfig, *,
-             environ: Mapping[str, str] | None = None) -> dict[str, Backend]:
-    """The backends by name, as the task model's ``backend`` field names them.
-
-    ``environ`` is what the workers inherit (where the claude backend finds its API URL).
-    """
-    from hookswarm.lib.swarm.claude import ClaudeBackend
-    from hookswarm.lib.swarm.command import CommandBackend
-
-    return {"claude": ClaudeBackend(config.claude, environ=environ), "command": CommandBackend()}

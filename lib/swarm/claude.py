@@ -25,7 +25,7 @@ from hookswarm.lib.swarm.backend import (
     exit_reason,
     start_process,
 )
-from hookswarm.lib.swarm.config import ClaudeSettings
+from hookswarm.lib.swarm.config import ClaudeSettings, SwarmConfig
 from hookswarm.lib.swarm.health import command_runs, http_reachable
 from hookswarm.lib.swarm.ownership import WRITE_TOOLS, absolute_globs
 from hookswarm.lib.swarm.task import Task
@@ -178,6 +178,11 @@ class ClaudeBackend:
                  environ: Mapping[str, str] | None = None) -> None:
         self.settings = settings
         self._environ = os.environ if environ is None else environ
+
+    @classmethod
+    def from_config(cls, config: SwarmConfig,
+                    environ: Mapping[str, str] | None = None) -> ClaudeBackend:
+        return cls(config.claude, environ=environ)
 
     def base_url(self, task: Task) -> str:
         return (task.env.get("ANTHROPIC_BASE_URL") or self._environ.get("ANTHROPIC_BASE_URL")

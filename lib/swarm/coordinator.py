@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookswarm.lib import process
-from hookswarm.lib.swarm.backend import Backend, Health, Launch, Worker, WorkerEnd, registry
+from hookswarm.lib.swarm.backend import Backend, Health, Launch, Worker, WorkerEnd
 from hookswarm.lib.swarm.config import Limits, SwarmConfig, limits_for
 from hookswarm.lib.swarm.context import compose, needs_file
 from hookswarm.lib.swarm.evidence import Ending, Stop, Verdict, file_facts, fresh, verdict
@@ -28,6 +28,7 @@ from hookswarm.lib.swarm.health import HealthBoard
 from hookswarm.lib.swarm.lease import OWNER_ENV, Lease, someone_died
 from hookswarm.lib.swarm.ownership import absolute_globs
 from hookswarm.lib.swarm.recovery import recover
+from hookswarm.lib.swarm.registry import backends as all_backends
 from hookswarm.lib.swarm.scheduler import Slot, admit
 from hookswarm.lib.swarm.store import DamagedFile, Envelope, Store
 from hookswarm.lib.swarm.supervisor import Watch, supervise
@@ -89,7 +90,7 @@ class Coordinator:
         self.store = store
         self.config = config
         self._environ = dict(os.environ if environ is None else environ)
-        self.backends = dict(backends) if backends is not None else registry(
+        self.backends = dict(backends) if backends is not None else all_backends(
             config, environ=self._environ)
         self.health = HealthBoard(ttl=config.health.ttl)
         self._on_event = on_event

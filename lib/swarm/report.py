@@ -74,9 +74,9 @@ async def probe_all(config: SwarmConfig) -> dict[str, dict[str, Any]]:
     """Probe every backend concurrently with a representative task."""
     import anyio
 
-    from hookswarm.lib.swarm.backend import registry
+    from hookswarm.lib.swarm.registry import backends as all_backends
 
-    backends = registry(config)
+    backends = all_backends(config)
     samples = {"claude": Task(id="health-probe", prompt="probe"),
                "command": Task(id="health-probe", backend="command", argv=("true",))}
     answers: dict[str, dict[str, Any]] = {}
