@@ -475,9 +475,17 @@ def _write_json(path: Path, data: dict[str, Any], *, durable: bool = True,
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    """A JSON object; :class:`DamagedFile` for anything else (FileNotFoundError passes)."""
+    """A JSON object; :class:`DamagedFile` for anything else (FileNotFoundError passes).
+
+    A file that cannot be read at all (a directory in its place, no permission) is damaged
+    too: one such file must not stop the readers of all the others.
+    """
     try:
         data = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise DamagedFile(path, f"cannot be read ({exc.strerror or exc})") from None
     except ValueError as exc:
         raise DamagedFile(path, f"not JSON ({exc})") from None
     if not isinstance(data, dict):

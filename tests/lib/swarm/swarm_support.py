@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
+
+from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.coordinator import Coordinator
 from hookswarm.lib.swarm.metrics import peak_concurrency
 from hookswarm.lib.swarm.store import Store
+from hookswarm.lib.swarm.task import build_tasks
 
 
 @dataclass
@@ -73,3 +79,50 @@ def recorded_peak(path: Path) -> int:
 def pids_alive(pids: Sequence[int]) -> list[int]:
     return [p for p in pids if not gone(p)]
 
+
+
+def coordinate(store: Store, entries: list[dict[str, object]], tmp_path: Path, *,
+               config: SwarmConfig | None = None, only: bool = True,
+               on_event: Callable[[dict[str, Any], Coordinator], None] | None = None,
+               **options: Any) -> tuple[Coordinator, list[dict[str, Any]], list[str]]:
+    """Submit ``entries`` and run one coordinator over them (``only`` them, or the queue)."""
+    ids = store.submit(build_tasks(entries, base=str(tmp_path)))
+    events: list[dict[str, Any]] = []
+
+    def record(event: dict[str, Any]) -> None:
+        events.append(event)
+        if on_event is not None:
+            on_event(event, coordinator)
+
+    coordinator = Coordinator(store, config or SwarmConfig(), on_event=record, **options)
+    anyio.run(lambda: coordinator.run(only=ids if only else None))
+    return coordinator, events, ids
+
+
+NOBODY = 65534
+
+
+def as_nobody(work: Callable[[], object], *, tree: Path) -> int:
+    """Run ``work`` in a forked child whose effective uid and gid are nobody's; its exit status.
+
+    Tests run as root, which reads files of mode 000; the permission errors a user meets
+    need another uid. ``tree`` (which must be reachable by nobody) is handed to nobody first.
+    Everything ``work`` imports must be imported before: the interpreter's files may not be
+    readable by nobody.
+    """
+    for folder, dirs, files in os.walk(tree):
+        for name in (folder, *(os.path.join(folder, n) for n in (*dirs, *files))):
+            os.chown(name, NOBODY, NOBODY)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.setegid(NOBODY)
+            os.seteuid(NOBODY)
+            work()
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])

@@ -11,7 +11,6 @@ import stat
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from hookswarm.lib.swarm.recovery import recover
 from hookswarm.lib.swarm.report import status_report
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.task import build_tasks
-from tests.lib.swarm.swarm_support import Runner, gone, recorded_peak, wait_until
+from tests.lib.swarm.swarm_support import Runner, coordinate, gone, recorded_peak, wait_until
 
 RECORD = 'echo "start $SWARM_TASK_ID" >> {rec}; sleep {secs}; echo "end $SWARM_TASK_ID" >> {rec}'
 
@@ -290,24 +289,6 @@ def test_one_task_the_coordinator_cannot_log_fails_alone(run_swarm: Runner,
 
 def waits_for(flag: Path) -> list[str]:
     return ["sh", "-c", f'echo waiting; while [ ! -e "{flag}" ]; do sleep 0.01; done']
-
-
-def coordinate(store: Store, entries: list[dict[str, object]], tmp_path: Path, *,
-               config: SwarmConfig | None = None, only: bool = True,
-               on_event: Callable[[dict[str, Any], Coordinator], None] | None = None,
-               **options: Any) -> tuple[Coordinator, list[dict[str, Any]], list[str]]:
-    """Submit ``entries`` and run one coordinator over them (``only`` them, or the queue)."""
-    ids = store.submit(build_tasks(entries, base=str(tmp_path)))
-    events: list[dict[str, Any]] = []
-
-    def record(event: dict[str, Any]) -> None:
-        events.append(event)
-        if on_event is not None:
-            on_event(event, coordinator)
-
-    coordinator = Coordinator(store, config or SwarmConfig(), on_event=record, **options)
-    anyio.run(lambda: coordinator.run(only=ids if only else None))
-    return coordinator, events, ids
 
 
 def test_a_run_keeps_its_results_when_clean_runs_meanwhile(swarm_dir: Store,
