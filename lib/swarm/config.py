@@ -56,6 +56,7 @@ class ClaudeSettings(_Section):
     max_retries: int = Field(default=2, ge=0)
     allowed_tools: tuple[str, ...] = DEFAULT_ALLOWED_TOOLS
     extra_args: tuple[str, ...] = ()
+    max_line: int = Field(default=16 * 1024 * 1024, ge=1024)
 
     def binary(self) -> str:
         """The configured path, else ``$HOOKSWARM_CLAUDE_BIN``, else ``claude`` on PATH."""

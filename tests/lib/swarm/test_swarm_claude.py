@@ -14,7 +14,12 @@ import anyio
 import pytest
 
 from hookswarm.lib.swarm.backend import Launch, WorkerEnd
-from hookswarm.lib.swarm.claude import PARENT_SESSION_ENV, ClaudeBackend, worker_env
+from hookswarm.lib.swarm.claude import (
+    PARENT_SESSION_ENV,
+    ClaudeBackend,
+    LineSplitter,
+    worker_env,
+)
 from hookswarm.lib.swarm.config import (
     DEFAULT_ALLOWED_TOOLS,
     ClaudeSettings,
@@ -208,3 +213,46 @@ def test_tasks_wait_while_the_api_is_down_and_run_when_it_is_back(
     assert len(probes) >= 2
     # at most one probe per TTL, on the board's own probe clock (not a speed threshold)
     assert all(b - a >= 0.3 for a, b in itertools.pairwise(probes))
+
+
+@pytest.mark.parametrize(("chunks", "lines", "skipped"), [
+    ([b"a\nb\n"], [b"a", b"b"], 0),
+    ([b"a", b"b\nc", b"d\n"], [b"ab", b"cd"], 0),
+    ([b"\n\n"], [b"", b""], 0),
+    ([b"x" * 10, b"\nok\n"], [b"ok"], 1),
+    ([b"x" * 5, b"x" * 6, b"x\nok\n"], [b"ok"], 1),
+    ([b"x" * 8, b"\n"], [b"x" * 8], 0),
+    ([b"x" * 9, b"\n" * 2, b"y" * 9, b"\n"], [b""], 2),
+])
+def test_line_splitting_drops_lines_over_the_bound(chunks: list[bytes], lines: list[bytes],
+                                                   skipped: int) -> None:
+    splitter = LineSplitter(8)
+    found = [line for chunk in chunks for line in splitter.feed(chunk)]
+    assert found == lines
+    assert splitter.skipped == skipped
+
+
+LONG_LINE_CLAUDE = """#!/bin/sh
+cat > /dev/null
+head -c 300000 /dev/zero | tr '\\0' 'x'
+echo
+echo '{"type":"result","is_error":false,"terminal_reason":"completed","result":"ok"}'
+"""
+
+
+def test_a_line_over_max_line_is_logged_but_not_parsed_and_the_reason_says_so(
+        tmp_path: Path) -> None:
+    fake = tmp_path / "claude"
+    fake.write_text(LONG_LINE_CLAUDE)
+    fake.chmod(0o755)
+    backend = ClaudeBackend(ClaudeSettings(bin=str(fake), max_line=4096), environ={})
+    [task] = build_tasks([{"prompt": "p"}], base=str(tmp_path))
+    worker = backend.start(Launch(task, "p", {"PATH": os.environ["PATH"]}))
+    assert not isinstance(worker, WorkerEnd)
+    seen = bytearray()
+    end = anyio.run(lambda: worker.run(seen.extend))
+    assert end.clean, end.reason
+    assert end.details["result"] == "ok"
+    assert "1 stream-json line(s) longer than [claude] max_line (4096 bytes)" in end.reason
+    assert "logged but not parsed" in end.reason
+    assert seen.count(b"x") == 300000
