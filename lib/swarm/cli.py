@@ -177,15 +177,24 @@ def _run_tasks(env: _Env, config: Any, tasks: Sequence[Any], *, as_json: bool) -
     coordinator = Coordinator(store, config, on_event=progress.on_event)
     anyio.run(_until_signalled, lambda: coordinator.run(only=ids))
     progress.close()
-    results = [coordinator.results.get(i) or store.result(i)
-               or {"id": i, "status": "failed", "reason": "no result"} for i in ids]
+    from hookswarm.lib.swarm.result import TaskResult
+
+    rows = [r.to_json() if (r := coordinator.results.get(i)) else _stored_result(store, i)
+            for i in ids]
     if as_json:
-        click.echo(json.dumps({"version": 1, "results": results}, indent=1))
+        click.echo(json.dumps({"version": 1, "results": rows}, indent=1))
     else:
         from hookswarm.lib.swarm.progress import summary_table
 
-        click.echo(summary_table(results))
-    return EXIT_OK if all(r["status"] == "succeeded" for r in results) else EXIT_FAILED
+        click.echo(summary_table(rows))
+    succeeded = all(TaskResult.from_json(row).succeeded for row in rows)
+    return EXIT_OK if succeeded else EXIT_FAILED
+
+
+def _stored_result(store: Any, task_id: str) -> dict[str, Any]:
+    """A result another coordinator wrote; a stand-in when the task has none."""
+    found: dict[str, Any] | None = store.result(task_id)
+    return found or {"id": task_id, "status": "failed", "reason": "no result"}
 
 
 async def _until_signalled(work: Callable[[], Awaitable[None]]) -> None:

@@ -23,12 +23,21 @@ from hookswarm.lib import process
 from hookswarm.lib.swarm.backend import Backend, Health, Launch, Worker, WorkerEnd
 from hookswarm.lib.swarm.config import Limits, SwarmConfig, limits_for
 from hookswarm.lib.swarm.context import compose, needs_file
-from hookswarm.lib.swarm.evidence import Ending, Stop, Verdict, file_facts, fresh, verdict
+from hookswarm.lib.swarm.evidence import (
+    Ending,
+    FileFact,
+    Stop,
+    Verdict,
+    file_facts,
+    fresh,
+    verdict,
+)
 from hookswarm.lib.swarm.health import HealthBoard
 from hookswarm.lib.swarm.lease import OWNER_ENV, Lease, someone_died
 from hookswarm.lib.swarm.ownership import absolute_globs
 from hookswarm.lib.swarm.recovery import recover
 from hookswarm.lib.swarm.registry import backends as all_backends
+from hookswarm.lib.swarm.result import Run, TaskResult
 from hookswarm.lib.swarm.scheduler import Slot, admit
 from hookswarm.lib.swarm.store import DamagedFile, Envelope, Store
 from hookswarm.lib.swarm.supervisor import Watch, supervise
@@ -104,7 +113,7 @@ class Coordinator:
         self._leases_checked = 0.0
         self._wanted: frozenset[str] | None = None
         self._ended: set[str] = set()
-        self.results: dict[str, dict[str, Any]] = {}  # what it wrote for the tasks in ``only``
+        self.results: dict[str, TaskResult] = {}  # what it wrote for the tasks in ``only``
 
     async def run(self, *, only: Sequence[str] | None = None, until_idle: bool = True) -> None:
         """Work until ``only`` (or, with ``until_idle``, the whole queue) is done or cancelled.
@@ -282,9 +291,10 @@ class Coordinator:
         """A request that cannot be read: moved aside, its task failed, one message."""
         result = self.store.reject("requests", task_id, damage)
         self._state_dirty = True
-        self._ended_with(task_id, result or {}, result is not None)
+        if result is not None:
+            self._ended_with(task_id, result, True)
         self._emit("ended", task_id, status="failed",
-                   reason=str(result["reason"]) if result else str(damage))
+                   reason=result.reason if result else str(damage))
 
     def _fail_now(self, task_id: str, reason: str) -> None:
         queued = self._queued.pop(task_id)
@@ -297,27 +307,24 @@ class Coordinator:
         task_id = envelope.task.id
         result = self._failed(envelope, reason, queued_s=queued_s)
         self._state_dirty = True
-        self._ended_with(task_id, result, self.store.finish(task_id, result, update_state=False))
+        self._ended_with(task_id, result,
+                         self.store.finish(task_id, result.to_json(), update_state=False))
         self._emit("ended", task_id, status="failed", reason=reason)
 
-    def _ended_with(self, task_id: str, result: dict[str, Any], written: bool) -> None:
+    def _ended_with(self, task_id: str, result: TaskResult, written: bool) -> None:
         if self._wanted is not None and task_id in self._wanted:
             self._ended.add(task_id)
             if written:
                 self.results[task_id] = result
 
-    def _failed(self, envelope: Envelope, reason: str, *,
-                queued_s: float = 0.0) -> dict[str, Any]:
+    def _failed(self, envelope: Envelope, reason: str, *, queued_s: float = 0.0) -> TaskResult:
         """A ``failed`` result for a task that never ran, or whose run the coordinator lost.
 
         ``queued_s`` is how long it sat in the queue here (waiting for a backend, say).
         """
-        now = time.time()
         task = envelope.task
-        return {"id": task.id, "status": "failed", "reason": reason, "backend": task.backend,
-                "log": str(self.store.log_path(task.id)), "attempt": envelope.attempt,
-                "started_at": now, "ended_at": now, "duration_s": 0.0,
-                "queued_s": round(queued_s, 6), "task": task.model_dump(mode="json")}
+        return TaskResult.not_run(task, reason, log=str(self.store.log_path(task.id)),
+                                  attempt=envelope.attempt, queued_s=queued_s)
 
     def _start_admitted(self, group: Any) -> None:
         caps = {name: self.config.cap(name) for name in self.backends}
@@ -412,17 +419,17 @@ class Coordinator:
                                                 f"{type(exc).__name__}: {exc}",
                                       queued_s=timing.admitted - timing.seen)
             written = await anyio.to_thread.run_sync(
-                lambda: self.store.finish(task_id, result, update_state=False))
+                lambda: self.store.finish(task_id, result.to_json(), update_state=False))
             self._state_dirty = True
             self._ended_with(task_id, result, written)
-            self._emit("ended", task_id, status=result["status"], reason=result["reason"])
+            self._emit("ended", task_id, status=result.status.value, reason=result.reason)
         finally:
             del self._active[task_id]
             if self._queued or not self._active:  # a slot to fill, or maybe the end of the run
                 self._wake.set()
 
     async def _execute(self, envelope: Envelope, timing: _Timing,
-                       worker: Worker | WorkerEnd) -> dict[str, Any]:
+                       worker: Worker | WorkerEnd) -> TaskResult:
         task = envelope.task
         end, watch = await self._work(envelope, limits_for(self.config, task), worker)
         ended = time.time()
@@ -503,24 +510,18 @@ class Coordinator:
         return {**self._environ, OWNER_ENV: self._owner, TASK_ID_ENV: task.id, **task.env}
 
     def _result(self, envelope: Envelope, judged: Verdict, end: WorkerEnd, watch: Watch | None,
-                timing: _Timing, ended: float, facts: Sequence[Any]) -> dict[str, Any]:
+                timing: _Timing, ended: float, facts: Sequence[FileFact]) -> TaskResult:
         task = envelope.task
-        return {
-            "id": task.id, "status": judged.status.value, "reason": judged.reason,
-            "backend": task.backend, "model": end.model or task.model,
-            "log": str(self.store.log_path(task.id)),
-            "exit_code": end.exit_code, "attempt": envelope.attempt,
-            "started_at": timing.started_wall, "ended_at": ended,
-            "duration_s": round(ended - timing.started_wall, 6),
-            "queued_s": round(timing.admitted - timing.seen, 6),
-            "spawn_ms": round((timing.spawned - timing.admitted) * 1000, 3),
-            "deadlines": watch.deadlines if watch else [],
-            "warned": watch.warned if watch else False,
-            "output_bytes": watch.output_bytes if watch else 0,
-            "evidence": [{"path": f.path, "exists": f.exists, "size": f.size,
-                          "fresh": fresh(f, (timing.before or {}).get(f.path))} for f in facts],
-            "worker": dict(end.details), "task": task.model_dump(mode="json"),
-        }
+        before = timing.before or {}
+        evidence = tuple({"path": f.path, "exists": f.exists, "size": f.size,
+                          "fresh": fresh(f, before.get(f.path))} for f in facts)
+        run = Run(end.model or task.model, end.exit_code, (timing.spawned - timing.admitted) * 1000,
+                  tuple(watch.deadlines) if watch else (), watch.warned if watch else False,
+                  watch.output_bytes if watch else 0, evidence, dict(end.details))
+        return TaskResult.judged(task, judged.status, judged.reason,
+                                 log=str(self.store.log_path(task.id)), attempt=envelope.attempt,
+                                 started_at=timing.started_wall, ended_at=ended,
+                                 queued_s=timing.admitted - timing.seen, run=run)
 
     def _emit(self, kind: str, task_id: str, **data: Any) -> None:
         self._seq += 1

@@ -15,11 +15,11 @@ written whole under the state lock, so it was damaged from outside, not caught m
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from hookswarm.lib import process
 from hookswarm.lib.swarm import lease
+from hookswarm.lib.swarm.result import TaskResult
 from hookswarm.lib.swarm.store import DamagedFile, Envelope, Store
 
 
@@ -60,7 +60,7 @@ def _read_claim(store: Store, task_id: str,
         return None
     except DamagedFile as exc:
         result = store.reject("processing", task_id, exc)
-        rejected.append((task_id, str(result["reason"]) if result else str(exc)))
+        rejected.append((task_id, result.reason if result else str(exc)))
         return None
 
 
@@ -97,9 +97,7 @@ def _kill_marked(owners: set[str]) -> int:
 
 
 def _abandoned(envelope: Envelope, store: Store) -> dict[str, object]:
-    now = time.time()
-    return {"id": envelope.task.id, "status": "failed", "backend": envelope.task.backend,
-            "reason": f"its coordinator died {envelope.attempt + 1} times while running it; "
-                      "resubmit it if it is safe to run again",
-            "log": str(store.log_path(envelope.task.id)), "attempt": envelope.attempt,
-            "started_at": now, "ended_at": now, "task": envelope.task.model_dump(mode="json")}
+    reason = (f"its coordinator died {envelope.attempt + 1} times while running it; "
+              "resubmit it if it is safe to run again")
+    return TaskResult.not_run(envelope.task, reason, log=str(store.log_path(envelope.task.id)),
+                              attempt=envelope.attempt).to_json()

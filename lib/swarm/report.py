@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from hookswarm.lib.swarm import lease
 from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.metrics import parallel_efficiency
+from hookswarm.lib.swarm.result import number
 from hookswarm.lib.swarm.store import DamagedFile, Store
 from hookswarm.lib.swarm.task import Task
 
@@ -21,8 +21,8 @@ def status_report(store: Store, *, max_parallel: int = 1) -> dict[str, Any]:
     """
     state = store.state()
     session = state.get("session") or {}
-    since = _number(session.get("started_at"), 0.0)
-    cap = max(1, int(_number(session.get("max_parallel"), max_parallel)))
+    since = number(session.get("started_at"), 0.0)
+    cap = max(1, int(number(session.get("max_parallel"), max_parallel)))
     by_status: dict[str, int] = {}
     intervals = []
     damaged: list[str] = []
@@ -30,9 +30,9 @@ def status_report(store: Store, *, max_parallel: int = 1) -> dict[str, Any]:
         by_status[result["status"]] = by_status.get(result["status"], 0) + 1
         if "damaged" in result:
             damaged.append(str(result["reason"]))
-        started = _number(result.get("started_at"), 0.0)
-        if started >= since and _number(result.get("duration_s"), 0.0) > 0:
-            intervals.append((started, _number(result.get("ended_at"), started)))
+        started = number(result.get("started_at"), 0.0)
+        if started >= since and number(result.get("duration_s"), 0.0) > 0:
+            intervals.append((started, number(result.get("ended_at"), started)))
     running, orphaned = _claims(store, damaged)
     return {"active": max(0, state["active"] - len(orphaned)), "queued": state["queued"],
             "finished": state["finished"], "max_parallel": cap,
@@ -61,13 +61,6 @@ def _claims(store: Store, damaged: list[str]) -> tuple[list[dict[str, Any]], lis
             orphaned.append({**entry, "reason": "its coordinator is gone; the next `swarm run` "
                                                 "or `swarm serve` requeues it"})
     return running, orphaned
-
-
-def _number(value: Any, default: float) -> float:
-    """A number read from a file someone may have edited; anything else is ``default``."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return default
-    return float(value)
 
 
 async def probe_all(config: SwarmConfig) -> dict[str, dict[str, Any]]:

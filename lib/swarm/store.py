@@ -36,6 +36,7 @@ from pydantic import ValidationError
 from hookswarm.lib.flock import lock_within
 from hookswarm.lib.swarm import lease
 from hookswarm.lib.swarm.errors import StoreError, first_problem
+from hookswarm.lib.swarm.result import TaskResult
 from hookswarm.lib.swarm.task import Task, valid_id
 
 VERSION = 1
@@ -232,7 +233,7 @@ class Store:
             source.unlink()
             self._refresh_state()
 
-    def reject(self, kind: str, task_id: str, damage: DamagedFile) -> dict[str, Any] | None:
+    def reject(self, kind: str, task_id: str, damage: DamagedFile) -> TaskResult | None:
         """Move a request or claim that cannot be read to ``rejected/`` and fail its task.
 
         Returns the ``failed`` result, or None when the file was gone already (someone else
@@ -247,17 +248,15 @@ class Store:
                 return None
             if not valid_id(task_id):
                 return None
-            now = time.time()
-            result = {"id": task_id, "status": "failed", "backend": "", "attempt": 0,
-                      "reason": f"{damage}; moved to {target}: submit the task again "
-                                "(with a new id) if it should run",
-                      "log": str(self.log_path(task_id)), "started_at": now, "ended_at": now,
-                      "duration_s": 0.0}
-            return result if self.finish(task_id, result) else None
+            result = TaskResult.rejected(
+                task_id, f"{damage}; moved to {target}: submit the task again (with a new id) "
+                         "if it should run", log=str(self.log_path(task_id)))
+            return result if self.finish(task_id, result.to_json()) else None
 
     # ------------------------------------------------------------ results
 
-    def finish(self, task_id: str, result: dict[str, Any], *, update_state: bool = True) -> bool:
+    def finish(self, task_id: str, result: Mapping[str, Any], *,
+               update_state: bool = True) -> bool:
         """Write the result once; False (and nothing changed) if one already exists."""
         if not self._link_result(task_id, _dumps({"version": VERSION, **result})):
             return False

@@ -22,6 +22,7 @@ from hookswarm.lib.swarm.backend import Launch, ProcessWorker, WorkerEnd
 from hookswarm.lib.swarm.command import CommandBackend
 from hookswarm.lib.swarm.config import HealthSettings, SwarmConfig
 from hookswarm.lib.swarm.coordinator import TASK_ID_ENV, Coordinator
+from hookswarm.lib.swarm.evidence import Status
 from hookswarm.lib.swarm.recovery import recover
 from hookswarm.lib.swarm.report import status_report
 from hookswarm.lib.swarm.store import Store
@@ -327,7 +328,7 @@ def test_a_run_ends_when_a_result_or_request_it_waits_for_vanishes(swarm_dir: St
         {"id": "never", "backend": "command", "argv": ["true"], "owns": ["x"]},
         {"id": "after", "backend": "command", "argv": ["true"], "owns": ["x"]},
     ], tmp_path, config=SwarmConfig(max_parallel=1), on_event=remove_files)
-    assert coordinator.results["done"]["status"] == "succeeded"
+    assert coordinator.results["done"].status is Status.SUCCEEDED
     vanished = [e["id"] for e in events if e["kind"] == "ended" and e["status"] == "vanished"]
     assert vanished == ["never"]
     assert (swarm_dir.result("after") or {}).get("status") == "succeeded"
