@@ -65,6 +65,7 @@ class _Timing:
     started_wall: float = 0.0
     spawned: float = 0.0
     before: dict[str, Any] | None = None
+    notes: tuple[str, ...] = ()
 
 
 async def _start_threads(count: int) -> None:
@@ -480,16 +481,24 @@ class Coordinator:
         task = envelope.task
         timing.before = {f.path: f for f in file_facts(task.expected_paths())}
         timing.started_wall = time.time()
-        worker = self._spawn(task)
+        worker = self._spawn(task, timing)
         timing.spawned = time.monotonic()
         if not isinstance(worker, WorkerEnd):
             self._emit("started", task.id, pid=worker.pid,
                        spawn_ms=round((timing.spawned - timing.admitted) * 1000, 3))
         return worker
 
-    def _spawn(self, task: Task) -> Worker | WorkerEnd:
+    def _spawn(self, task: Task, timing: _Timing) -> Worker | WorkerEnd:
         if not os.path.isdir(task.cwd):
             return WorkerEnd.launch_failed(f"the task's cwd {task.cwd} is not a directory")
+        escapes = task.outside(str(self.store.root.parent))
+        if escapes and not task.allow_outside:
+            key, path = escapes[0]
+            return WorkerEnd.launch_failed(f"its {key} {path!r} is outside the project; keep "
+                                           "the task inside it, or set allow_outside = true")
+        if escapes:
+            timing.notes = ("allowed outside the project: "
+                            + ", ".join(f"{key} {path!r}" for key, path in escapes),)
         try:
             launch = Launch(task, self._prompt(task), self._worker_env(task))
             return self.backends[task.backend].start(launch)
@@ -521,7 +530,8 @@ class Coordinator:
         return TaskResult.judged(task, judged.status, judged.reason,
                                  log=str(self.store.log_path(task.id)), attempt=envelope.attempt,
                                  started_at=timing.started_wall, ended_at=ended,
-                                 queued_s=timing.admitted - timing.seen, run=run)
+                                 queued_s=timing.admitted - timing.seen, run=run,
+                                 notes=timing.notes)
 
     def _emit(self, kind: str, task_id: str, **data: Any) -> None:
         self._seq += 1
