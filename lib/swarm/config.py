@@ -72,6 +72,7 @@ class SwarmConfig(_Section):
     retention_days: float = Field(default=7.0, ge=0)
     max_attempts: int = Field(default=2, ge=1)
     poll_interval: float = Field(default=0.05, gt=0)
+    log_max: int = Field(default=64 * 1024 * 1024, ge=4096)
     timeouts: TimeoutSettings = TimeoutSettings()
     heartbeat: HeartbeatSettings = HeartbeatSettings()
     health: HealthSettings = HealthSettings()

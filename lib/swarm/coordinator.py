@@ -42,10 +42,11 @@ from hookswarm.lib.swarm.scheduler import Slot, admit
 from hookswarm.lib.swarm.store import DamagedFile, Envelope, Store
 from hookswarm.lib.swarm.supervisor import Watch, supervise
 from hookswarm.lib.swarm.task import Task
+from hookswarm.lib.swarm.tasklog import TaskLog
 
 TASK_ID_ENV = "SWARM_TASK_ID"
 CANCELLED = "cancelled: the coordinator was stopped (Ctrl-C/SIGTERM)"
-_LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+_LOG_FLAGS = os.O_RDWR | os.O_CREAT
 _LEASE_CHECK = 2.0  # seconds between looks for dead coordinators (a few syscalls each)
 OnEvent = Callable[[dict[str, Any]], None]
 
@@ -458,7 +459,8 @@ class Coordinator:
         try:
             log_fd = self._open_log(task.id)
             try:
-                return await supervise(worker, limits, log_fd=log_fd,
+                log = TaskLog(log_fd, cap=self.config.log_max)
+                return await supervise(worker, limits, log=log.write,
                                        notify=lambda kind, data: self._emit(kind, task.id, **data))
             finally:
                 os.close(log_fd)

@@ -6,7 +6,6 @@ deadline), so it costs nothing between events and reacts on time.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +35,8 @@ class Watch:
     deadlines: list[float] = field(default_factory=list)
 
 
-async def supervise(worker: Worker, limits: Limits, *, log_fd: int, notify: Notify,
+async def supervise(worker: Worker, limits: Limits, *, log: Callable[[bytes], None],
+                    notify: Notify,
                     clock: Callable[[], float] = time.monotonic) -> tuple[WorkerEnd, Watch]:
     """Run ``worker`` to its end, stopping it on silence or on its (progressive) deadline."""
     import anyio
@@ -46,7 +46,7 @@ async def supervise(worker: Worker, limits: Limits, *, log_fd: int, notify: Noti
                   deadlines=[limits.initial])
 
     def on_output(chunk: bytes) -> None:
-        os.write(log_fd, chunk)
+        log(chunk)
         watch.last_output = clock()
         watch.progressed = True
         watch.output_bytes += len(chunk)
