@@ -21,6 +21,7 @@ from typing import Any
 
 from hookswarm.lib import process
 from hookswarm.lib.swarm.backend import Backend, Health, Launch, Worker, WorkerEnd
+from hookswarm.lib.swarm.claims import OtherClaims
 from hookswarm.lib.swarm.config import Limits, SwarmConfig, limits_for
 from hookswarm.lib.swarm.context import compose, needs_file
 from hookswarm.lib.swarm.evidence import (
@@ -109,6 +110,7 @@ class Coordinator:
         self._active: dict[str, Slot] = {}
         self._wake: Any = None
         self._owner = ""
+        self._others = OtherClaims(store, "")
         self._seq = 0
         self._state_dirty = False
         self._state_synced = 0.0
@@ -130,6 +132,7 @@ class Coordinator:
         self._wanted = frozenset(wanted) if wanted is not None else None
         lease = Lease.acquire(self.store.root, holds=wanted or ())
         self._owner = lease.owner
+        self._others = OtherClaims(self.store, lease.owner)
         try:
             self._recover()
             self.store.begin_session(owner=lease.owner, max_parallel=self.config.max_parallel,
@@ -329,15 +332,22 @@ class Coordinator:
                                   attempt=envelope.attempt, queued_s=queued_s)
 
     def _start_admitted(self, group: Any) -> None:
-        caps = {name: self.config.cap(name) for name in self.backends}
-        chosen = admit([q.slot for q in self._queued.values()], list(self._active.values()),
-                       max_parallel=self.config.max_parallel, caps=caps, usable=self._usable())
-        if not chosen:
+        """Admit against every live coordinator's running claims, and claim under one lock."""
+        usable = self._usable()
+        if not usable:
             return
-        batch = [self._queued.pop(task_id) for task_id in chosen]
-        for queued in batch:
-            self._active[queued.slot.id] = queued.slot
-        for envelope, timing, worker in self._launch(batch, time.monotonic()):
+        caps = {name: self.config.cap(name) for name in self.backends}
+        with self.store.lock():
+            running = [*self._active.values(), *self._others.slots(self._active)]
+            chosen = admit([q.slot for q in self._queued.values()], running,
+                           max_parallel=self.config.max_parallel, caps=caps, usable=usable)
+            if not chosen:
+                return
+            batch = [self._queued.pop(task_id) for task_id in chosen]
+            for queued in batch:
+                self._active[queued.slot.id] = queued.slot
+            launched = self._launch(batch, time.monotonic())
+        for envelope, timing, worker in launched:
             group.start_soon(self._run_one, envelope, timing, worker)
 
     def _launch(self, batch: list[_Queued],

@@ -99,6 +99,14 @@ def coordinate(store: Store, entries: list[dict[str, object]], tmp_path: Path, *
     return coordinator, events, ids
 
 
+RECORD = 'echo "start $SWARM_TASK_ID" >> {rec}; sleep {secs}; echo "end $SWARM_TASK_ID" >> {rec}'
+
+
+def recording_task(rec: Path, secs: float = 0.1, **extra: object) -> dict[str, object]:
+    return {"backend": "command", "argv": ["sh", "-c", RECORD.format(rec=rec, secs=secs)],
+            **extra}
+
+
 NOBODY = 65534
 
 

@@ -14,7 +14,12 @@ from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.coordinator import Coordinator
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.task import build_tasks
-from tests.lib.swarm.swarm_support import as_nobody, coordinate
+from tests.lib.swarm.swarm_support import (
+    as_nobody,
+    coordinate,
+    recorded_peak,
+    recording_task,
+)
 
 TRUE = {"backend": "command", "argv": ["true"]}
 
@@ -58,3 +63,42 @@ def test_a_request_nobody_may_read_is_rejected_and_the_others_run(nobody_project
     assert "Permission denied" in locked["reason"]
     assert str(store.path("requests", "locked")) in locked["reason"]
     assert store.pending() == []
+
+
+def run_side_by_side(project: Path, batches: list[list[dict[str, object]]],
+                     config: SwarmConfig) -> list[Store]:
+    """Run one coordinator per batch, each on its own Store of the same .swarm/, at once."""
+    stores = [Store.for_project(project) for _ in batches]
+    asked = [store.submit(build_tasks(batch, base=str(project)))
+             for store, batch in zip(stores, batches, strict=True)]
+
+    async def both() -> None:
+        async with anyio.create_task_group() as group:
+            for store, ids in zip(stores, asked, strict=True):
+                group.start_soon(lambda s=store, i=ids: Coordinator(s, config).run(only=i))
+
+    anyio.run(both)
+    return stores
+
+
+def test_two_coordinators_on_one_store_share_the_global_cap(tmp_path: Path) -> None:
+    rec = tmp_path / "record.txt"
+    batches = [[recording_task(rec, 0.3) for _ in range(4)] for _ in range(2)]
+    [store, _] = run_side_by_side(tmp_path, batches, SwarmConfig(max_parallel=2))
+    assert recorded_peak(rec) == 2
+    assert [r["status"] for r in store.results()] == ["succeeded"] * 8
+
+
+def test_two_coordinators_share_a_backend_cap(tmp_path: Path) -> None:
+    rec = tmp_path / "record.txt"
+    batches = [[recording_task(rec, 0.3) for _ in range(3)] for _ in range(2)]
+    run_side_by_side(tmp_path, batches, SwarmConfig(max_parallel=4, caps={"command": 1}))
+    assert recorded_peak(rec) == 1
+
+
+def test_two_coordinators_never_run_tasks_owning_the_same_file_at_once(tmp_path: Path) -> None:
+    rec = tmp_path / "record.txt"
+    batches = [[recording_task(rec, 0.3, owns=["shared.txt"])] for _ in range(2)]
+    run_side_by_side(tmp_path, batches, SwarmConfig(max_parallel=4))
+    assert recorded_peak(rec) == 1
+    assert len(rec.read_text().splitlines()) == 4

@@ -27,14 +27,14 @@ from hookswarm.lib.swarm.recovery import recover
 from hookswarm.lib.swarm.report import status_report
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.task import build_tasks
-from tests.lib.swarm.swarm_support import Runner, coordinate, gone, recorded_peak, wait_until
-
-RECORD = 'echo "start $SWARM_TASK_ID" >> {rec}; sleep {secs}; echo "end $SWARM_TASK_ID" >> {rec}'
-
-
-def recording_task(rec: Path, secs: float = 0.1, **extra: object) -> dict[str, object]:
-    return {"backend": "command", "argv": ["sh", "-c", RECORD.format(rec=rec, secs=secs)],
-            **extra}
+from tests.lib.swarm.swarm_support import (
+    Runner,
+    coordinate,
+    gone,
+    recorded_peak,
+    recording_task,
+    wait_until,
+)
 
 
 @pytest.mark.parametrize("count", [3, 10, 50])
