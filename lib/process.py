@@ -21,6 +21,9 @@ from typing import Any
 
 SHELL = "/bin/sh"
 _READ_CHUNK = 65536
+_PR_SET_CHILD_SUBREAPER = 36
+_PR_GET_CHILD_SUBREAPER = 37
+_STARTED: set[int] = set()  # children started here and not reaped yet; never reaped elsewhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +263,7 @@ class AsyncChild:
                 await anyio.wait_readable(self._pidfd)
                 kill_group(self.pid)
                 self.returncode = self._proc.wait()
+                _STARTED.discard(self.pid)
             finally:
                 self._watching = False
                 changed.set()
@@ -370,6 +374,7 @@ def start_async(
         )
     except (OSError, ValueError, TypeError) as exc:  # bad env names, NUL bytes, non-str values
         return ProcessOutcome.not_started(f"{argv[0]}: {getattr(exc, 'strerror', None) or exc}")
+    _STARTED.add(proc.pid)
     return AsyncChild(proc, stdin)
 
 
@@ -391,17 +396,67 @@ def session_members(sid: int) -> list[int]:
     return [pid for pid in _pids() if (f := _stat_fields(pid)) and int(f[3]) == sid]
 
 
-def processes_with_env(entry: str) -> list[int]:
-    """Every live process whose initial environment holds ``entry`` (``NAME=value``)."""
-    needle = entry.encode()
+def processes_with_env(entry: str, *more: str) -> list[int]:
+    """Every live process whose initial environment holds every ``NAME=value`` given."""
+    needles = {e.encode() for e in (entry, *more)}
     found = []
     for pid in _pids():
         try:
             with open(f"/proc/{pid}/environ", "rb") as fh:
-                if needle in fh.read().split(b"\0"):
+                if needles <= set(fh.read().split(b"\0")):
                     found.append(pid)
         except OSError:
             continue
+    return found
+
+
+def child_subreaper(on: bool) -> bool:
+    """Make this process the reaper of its orphaned descendants (or stop); the previous setting.
+
+    A worker's descendant that starts its own session escapes the worker's group, but not
+    its ancestry: once its parent is gone it becomes this process's child instead of init's.
+    """
+    import ctypes  # only swarm's coordinator needs it, never ``hookrun run``
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    was = ctypes.c_int(0)
+    libc.prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(was), 0, 0, 0)
+    libc.prctl(_PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0)
+    return bool(was.value)
+
+
+def sweep(entry: str, *more: str) -> int:
+    """Kill every process marked with ``entry`` (and ``more``), then reap adopted orphans.
+
+    Returns how many marked processes were killed.
+    """
+    marked = processes_with_env(entry, *more)
+    kill_pids(marked)
+    for pid in marked:
+        _reap(pid, 0)  # killed: an adopted one is reaped at once, others are not ours
+    reap_adopted()
+    return len(marked)
+
+
+def reap_adopted() -> None:
+    """Reap the exited children this process adopted as a subreaper (not the ones it started)."""
+    for pid in _children():
+        if pid not in _STARTED and (fields := _stat_fields(pid)) and fields[0] == "Z":
+            _reap(pid, os.WNOHANG)
+
+
+def _reap(pid: int, flags: int) -> None:
+    if pid in _STARTED:
+        return  # its owner waits for it
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, flags)
+
+
+def _children() -> list[int]:
+    found: list[int] = []
+    for tid in os.listdir("/proc/self/task"):
+        with contextlib.suppress(OSError), open(f"/proc/self/task/{tid}/children") as fh:
+            found += [int(pid) for pid in fh.read().split()]
     return found
 
 

@@ -133,6 +133,7 @@ class Coordinator:
         lease = Lease.acquire(self.store.root, holds=wanted or ())
         self._owner = lease.owner
         self._others = OtherClaims(self.store, lease.owner)
+        was_reaper = process.child_subreaper(True)
         try:
             self._recover()
             self.store.begin_session(owner=lease.owner, max_parallel=self.config.max_parallel,
@@ -146,6 +147,8 @@ class Coordinator:
                 raise
         finally:
             try:
+                process.sweep(f"{OWNER_ENV}={lease.owner}")
+                process.child_subreaper(was_reaper)
                 self.store.update_state()
             finally:
                 lease.release()
@@ -430,8 +433,7 @@ class Coordinator:
                 result = self._failed(envelope, f"the coordinator could not run it: "
                                                 f"{type(exc).__name__}: {exc}",
                                       queued_s=timing.admitted - timing.seen)
-            written = await anyio.to_thread.run_sync(
-                lambda: self.store.finish(task_id, result.to_json(), update_state=False))
+            written = await anyio.to_thread.run_sync(self._settle, result)
             self._state_dirty = True
             self._ended_with(task_id, result, written)
             self._emit("ended", task_id, status=result.status.value, reason=result.reason)
@@ -439,6 +441,11 @@ class Coordinator:
             del self._active[task_id]
             if self._queued or not self._active:  # a slot to fill, or maybe the end of the run
                 self._wake.set()
+
+    def _settle(self, result: TaskResult) -> bool:
+        """Kill what the task's processes left behind, then write its result."""
+        process.sweep(f"{TASK_ID_ENV}={result.id}", f"{OWNER_ENV}={self._owner}")
+        return self.store.finish(result.id, result.to_json(), update_state=False)
 
     async def _execute(self, envelope: Envelope, timing: _Timing,
                        worker: Worker | WorkerEnd) -> TaskResult:

@@ -3,6 +3,7 @@ coordinator on the same store, escaping processes."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,13 +11,15 @@ from pathlib import Path
 import anyio
 import pytest
 
+from hookswarm.lib import process
 from hookswarm.lib.swarm.config import SwarmConfig
-from hookswarm.lib.swarm.coordinator import Coordinator
+from hookswarm.lib.swarm.coordinator import TASK_ID_ENV, Coordinator
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.task import build_tasks
 from tests.lib.swarm.swarm_support import (
     as_nobody,
     coordinate,
+    pids_alive,
     recorded_peak,
     recording_task,
 )
@@ -102,3 +105,30 @@ def test_two_coordinators_never_run_tasks_owning_the_same_file_at_once(tmp_path:
     run_side_by_side(tmp_path, batches, SwarmConfig(max_parallel=4))
     assert recorded_peak(rec) == 1
     assert len(rec.read_text().splitlines()) == 4
+
+
+ESCAPES = """
+setsid sh -c 'echo $$ >> pids; exec sleep 300' &
+(setsid sh -c 'echo $$ >> pids; exec sleep 300' &)
+nohup setsid sh -c 'echo $$ >> pids; exec sleep 300' > /dev/null 2>&1 &
+(sh -c 'echo $$ >> pids; exec sleep 300' &)
+while [ "$(wc -l < pids)" -lt 4 ]; do sleep 0.01; done
+"""
+
+
+def test_no_process_a_task_started_outlives_it(swarm_dir: Store, tmp_path: Path) -> None:
+    coordinate(swarm_dir, [{"id": "escaper", "backend": "command", "argv": ["sh", "-c", ESCAPES]}],
+               tmp_path)
+    assert (swarm_dir.result("escaper") or {})["status"] == "succeeded"
+    pids = [int(line) for line in (tmp_path / "pids").read_text().split()]
+    assert len(pids) == 4
+    assert process.processes_with_env(f"{TASK_ID_ENV}=escaper") == []
+    assert pids_alive(pids) == []
+    assert not set(pids) & set(children_of_this_process())
+
+
+def children_of_this_process() -> list[int]:
+    found: list[int] = []
+    for tid in os.listdir("/proc/self/task"):
+        found += [int(p) for p in Path(f"/proc/self/task/{tid}/children").read_text().split()]
+    return found
