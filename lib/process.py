@@ -15,7 +15,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -396,17 +396,22 @@ def session_members(sid: int) -> list[int]:
     return [pid for pid in _pids() if (f := _stat_fields(pid)) and int(f[3]) == sid]
 
 
-def processes_with_env(entry: str, *more: str) -> list[int]:
-    """Every live process whose initial environment holds every ``NAME=value`` given."""
-    needles = {e.encode() for e in (entry, *more)}
+def processes_with_env(entry: str, *, any_of: Collection[str] = ()) -> list[int]:
+    """Every live process whose initial environment holds ``entry`` (``NAME=value``).
+
+    With ``any_of``, only those that also hold at least one of its entries.
+    """
+    needle = entry.encode()
+    others = {e.encode() for e in any_of}
     found = []
     for pid in _pids():
         try:
             with open(f"/proc/{pid}/environ", "rb") as fh:
-                if needles <= set(fh.read().split(b"\0")):
-                    found.append(pid)
+                env = set(fh.read().split(b"\0"))
         except OSError:
             continue
+        if needle in env and (not others or not others.isdisjoint(env)):
+            found.append(pid)
     return found
 
 
@@ -425,12 +430,12 @@ def child_subreaper(on: bool) -> bool:
     return bool(was.value)
 
 
-def sweep(entry: str, *more: str) -> int:
-    """Kill every process marked with ``entry`` (and ``more``), then reap adopted orphans.
+def sweep(entry: str, *, any_of: Collection[str] = ()) -> int:
+    """Kill every process marked as :func:`processes_with_env` finds it, then reap orphans.
 
     Returns how many marked processes were killed.
     """
-    marked = processes_with_env(entry, *more)
+    marked = processes_with_env(entry, any_of=any_of)
     kill_pids(marked)
     for pid in marked:
         _reap(pid, 0)  # killed: an adopted one is reaped at once, others are not ours

@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
+
 from hookswarm.lib import process
 from hookswarm.lib.swarm.backend import Backend, Health, Launch, Worker, WorkerEnd
 from hookswarm.lib.swarm.claims import OtherClaims
@@ -78,8 +80,6 @@ async def _start_threads(count: int) -> None:
     Each call holds its thread until all have started, so ``count`` distinct threads remain
     idle (anyio lets them go after a while; the ones needed later start on demand again).
     """
-    import anyio
-
     limiter = anyio.to_thread.current_default_thread_limiter()
     barrier = threading.Barrier(max(1, min(count, int(limiter.available_tokens))))
 
@@ -90,6 +90,28 @@ async def _start_threads(count: int) -> None:
     async with anyio.create_task_group() as group:
         for _ in range(barrier.parties):
             group.start_soon(anyio.to_thread.run_sync, arrive)
+
+
+class Sweeper:
+    """Kills what ended tasks' processes left behind: one /proc scan serves a whole burst.
+
+    A task waits for a scan that began after it ended; tasks that end while a scan runs
+    share the next one.
+    """
+
+    def __init__(self, owner: str) -> None:
+        self._owner = owner
+        self._pending: set[str] = set()
+        self._lock = anyio.Lock()
+
+    async def sweep(self, task_id: str) -> None:
+        self._pending.add(task_id)
+        async with self._lock:
+            if task_id not in self._pending:
+                return
+            batch, self._pending = self._pending, set()
+            await anyio.to_thread.run_sync(lambda: process.sweep(
+                f"{OWNER_ENV}={self._owner}", any_of=[f"{TASK_ID_ENV}={i}" for i in batch]))
 
 
 class Coordinator:
@@ -111,6 +133,7 @@ class Coordinator:
         self._wake: Any = None
         self._owner = ""
         self._others = OtherClaims(store, "")
+        self._sweeper = Sweeper("")
         self._seq = 0
         self._state_dirty = False
         self._state_synced = 0.0
@@ -126,13 +149,12 @@ class Coordinator:
         every one without a result, so no later ``serve`` runs them behind the user's back; a
         coordinator working the whole queue requeues its running tasks instead.
         """
-        import anyio
-
         wanted = list(only) if only is not None else None
         self._wanted = frozenset(wanted) if wanted is not None else None
         lease = Lease.acquire(self.store.root, holds=wanted or ())
         self._owner = lease.owner
         self._others = OtherClaims(self.store, lease.owner)
+        self._sweeper = Sweeper(lease.owner)
         was_reaper = process.child_subreaper(True)
         try:
             self._recover()
@@ -187,8 +209,6 @@ class Coordinator:
     # ------------------------------------------------------------ the loop
 
     async def _loop(self, group: Any, wanted: list[str] | None, until_idle: bool) -> None:
-        import anyio
-
         while True:
             self._wake = anyio.Event()
             self._refresh_queue(wanted)
@@ -423,8 +443,6 @@ class Coordinator:
     async def _run_one(self, envelope: Envelope, timing: _Timing,
                        worker: Worker | WorkerEnd) -> None:
         """Run and judge one started task; its slot is held until the result is written."""
-        import anyio
-
         task_id = envelope.task.id
         try:
             try:
@@ -433,7 +451,9 @@ class Coordinator:
                 result = self._failed(envelope, f"the coordinator could not run it: "
                                                 f"{type(exc).__name__}: {exc}",
                                       queued_s=timing.admitted - timing.seen)
-            written = await anyio.to_thread.run_sync(self._settle, result)
+            await self._sweeper.sweep(task_id)
+            written = await anyio.to_thread.run_sync(
+                lambda: self.store.finish(task_id, result.to_json(), update_state=False))
             self._state_dirty = True
             self._ended_with(task_id, result, written)
             self._emit("ended", task_id, status=result.status.value, reason=result.reason)
@@ -441,11 +461,6 @@ class Coordinator:
             del self._active[task_id]
             if self._queued or not self._active:  # a slot to fill, or maybe the end of the run
                 self._wake.set()
-
-    def _settle(self, result: TaskResult) -> bool:
-        """Kill what the task's processes left behind, then write its result."""
-        process.sweep(f"{TASK_ID_ENV}={result.id}", f"{OWNER_ENV}={self._owner}")
-        return self.store.finish(result.id, result.to_json(), update_state=False)
 
     async def _execute(self, envelope: Envelope, timing: _Timing,
                        worker: Worker | WorkerEnd) -> TaskResult:
@@ -467,8 +482,6 @@ class Coordinator:
         Output waits in the worker's pipe until ``supervise`` reads it, so opening the log
         after the spawn loses nothing and keeps the file creation off the spawn path.
         """
-        import anyio
-
         task = envelope.task
         if isinstance(worker, WorkerEnd):
             os.close(self._open_log(task.id))
