@@ -238,6 +238,9 @@ def serve(env: _Env, exit_when_idle: bool) -> None:
         await coordinator.run(until_idle=exit_when_idle)
 
     anyio.run(_until_signalled, work)
+    if coordinator.halted:
+        click.echo(f"swarm serve: stopped admitting: {coordinator.halted}", err=True)
+        sys.exit(EXIT_FAILED)
 
 
 @cli.command()

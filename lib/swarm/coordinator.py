@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import anyio
@@ -29,6 +29,7 @@ from hookswarm.lib.swarm.context import compose, needs_file
 from hookswarm.lib.swarm.evidence import (
     Ending,
     FileFact,
+    Status,
     Stop,
     Verdict,
     file_facts,
@@ -42,7 +43,7 @@ from hookswarm.lib.swarm.recovery import recover
 from hookswarm.lib.swarm.registry import backends as all_backends
 from hookswarm.lib.swarm.result import Run, TaskResult
 from hookswarm.lib.swarm.scheduler import Slot, admit
-from hookswarm.lib.swarm.store import DamagedFile, Envelope, Store
+from hookswarm.lib.swarm.store import DamagedFile, Envelope, ResultsUnwritable, Store
 from hookswarm.lib.swarm.supervisor import Watch, supervise
 from hookswarm.lib.swarm.task import Task
 from hookswarm.lib.swarm.tasklog import TaskLog
@@ -141,6 +142,7 @@ class Coordinator:
         self._wanted: frozenset[str] | None = None
         self._ended: set[str] = set()
         self.results: dict[str, TaskResult] = {}  # what it wrote for the tasks in ``only``
+        self.halted = ""  # why it stopped admitting (results/ cannot be written)
 
     async def run(self, *, only: Sequence[str] | None = None, until_idle: bool = True) -> None:
         """Work until ``only`` (or, with ``until_idle``, the whole queue) is done or cancelled.
@@ -211,17 +213,43 @@ class Coordinator:
     async def _loop(self, group: Any, wanted: list[str] | None, until_idle: bool) -> None:
         while True:
             self._wake = anyio.Event()
-            self._refresh_queue(wanted)
-            if self._start_probes(group):
-                await anyio.lowlevel.checkpoint()  # a probe without I/O answers before admission
-            self._fail_unusable()
-            self._start_admitted(group)
-            self._recover_dead()
-            self._sync_state()
-            if until_idle and self._idle(wanted):
+            try:
+                await self._pass(group, wanted)
+            except ResultsUnwritable as exc:
+                self._halt(str(exc))
+            if (until_idle or self.halted) and self._idle(wanted):
+                self._left_queued(wanted)
                 return
             with anyio.move_on_after(self.config.poll_interval):
                 await self._wake.wait()
+
+    async def _pass(self, group: Any, wanted: list[str] | None) -> None:
+        self._refresh_queue(wanted)
+        if self._start_probes(group):
+            await anyio.lowlevel.checkpoint()  # a probe without I/O answers before admission
+        if not self.halted:
+            self._fail_unusable()
+            self._start_admitted(group)
+        self._recover_dead()
+        self._sync_state()
+
+    def _halt(self, reason: str) -> None:
+        """Stop admitting: a task that ran could not end with a result."""
+        if not self.halted:
+            self.halted = reason
+            self._emit("halted", "", reason=reason)
+
+    def _left_queued(self, wanted: list[str] | None) -> None:
+        """After a halt, tell a ``run`` which of its tasks stay queued, and why."""
+        if not self.halted or wanted is None:
+            return
+        for task_id in wanted:
+            if task_id not in self._ended and task_id in self._queued:
+                queued = self._queued[task_id]
+                reason = (f"not started: {self.halted}; it stays queued in "
+                          f"{self.store.root / 'requests'}")
+                self._ended_with(task_id, self._failed(queued.envelope, reason), True)
+                self._emit("ended", task_id, status="failed", reason=reason)
 
     def _refresh_queue(self, wanted: list[str] | None) -> None:
         pending = self.store.pending()
@@ -420,6 +448,8 @@ class Coordinator:
     def _idle(self, wanted: list[str] | None) -> bool:
         if self._active:
             return False
+        if self.halted:
+            return True
         if wanted is None:
             return not self._queued
         return all(self._settled(task_id) for task_id in wanted)
@@ -452,8 +482,7 @@ class Coordinator:
                                                 f"{type(exc).__name__}: {exc}",
                                       queued_s=timing.admitted - timing.seen)
             await self._sweeper.sweep(task_id)
-            written = await anyio.to_thread.run_sync(
-                lambda: self.store.finish(task_id, result.to_json(), update_state=False))
+            result, written = await self._write(result)
             self._state_dirty = True
             self._ended_with(task_id, result, written)
             self._emit("ended", task_id, status=result.status.value, reason=result.reason)
@@ -461,6 +490,18 @@ class Coordinator:
             del self._active[task_id]
             if self._queued or not self._active:  # a slot to fill, or maybe the end of the run
                 self._wake.set()
+
+    async def _write(self, result: TaskResult) -> tuple[TaskResult, bool]:
+        """Write the result; one that cannot be written fails the task (in memory) and halts."""
+        try:
+            written = await anyio.to_thread.run_sync(
+                lambda: self.store.finish(result.id, result.to_json(), update_state=False))
+        except ResultsUnwritable as exc:
+            self._halt(str(exc))
+            reason = (f"its result could not be written: {exc} (the worker's own outcome: "
+                      f"{result.status.value}: {result.reason})")
+            return replace(result, status=Status.FAILED, reason=reason), True
+        return result, written
 
     async def _execute(self, envelope: Envelope, timing: _Timing,
                        worker: Worker | WorkerEnd) -> TaskResult:

@@ -47,6 +47,10 @@ _TMP_MIN_AGE = 3600.0  # a younger temporary file may be one a writer is about t
 _FINISH_TRIES = 3
 
 
+class ResultsUnwritable(StoreError):
+    """``results/`` cannot be written: no task can end properly until someone fixes it."""
+
+
 class DamagedFile(StoreError):
     """A file under ``.swarm/`` that is not what the store wrote."""
 
@@ -97,7 +101,8 @@ class Store:
         self.root = Path(root)
         for name in _DIRS:
             (self.root / name).mkdir(parents=True, exist_ok=True)
-        self._lock = _StateLock(self.root / "state.lock")
+        self._lock = _StateLock(self.root)
+        self.state_problem = ""
 
     @classmethod
     def for_project(cls, project: str | Path) -> Store:
@@ -257,8 +262,17 @@ class Store:
 
     def finish(self, task_id: str, result: Mapping[str, Any], *,
                update_state: bool = True) -> bool:
-        """Write the result once; False (and nothing changed) if one already exists."""
-        if not self._link_result(task_id, _dumps({"version": VERSION, **result})):
+        """Write the result once; False (and nothing changed) if one already exists.
+
+        Raises :class:`ResultsUnwritable` when ``results/`` cannot be written.
+        """
+        try:
+            linked = self._link_result(task_id, _dumps({"version": VERSION, **result}))
+        except OSError as exc:
+            raise ResultsUnwritable(
+                f"cannot write results to {self.root / 'results'} ({exc.strerror or exc}); "
+                "fix that folder (its owner and permissions), then run the queue again") from None
+        if not linked:
             return False
         with self.lock():
             for kind in ("processing", "requests"):
@@ -367,11 +381,26 @@ class Store:
                                          "started_at": now})
 
     def _refresh_state(self, session: dict[str, Any] | None = None) -> None:
-        state = self.state()
-        state.update(self._counts(), version=VERSION, updated_at=time.time())
-        if session is not None:
-            state["session"] = session
-        _write_json(self.root / "state.json", state, durable=False)
+        """Rewrite ``state.json``; a summary only, so damage is moved aside or done without."""
+        try:
+            state = self.state()
+            state.update(self._counts(), version=VERSION, updated_at=time.time())
+            if session is not None:
+                state["session"] = session
+            self._write_state(state)
+        except OSError as exc:
+            self.state_problem = (f"{self.root / 'state.json'} could not be updated "
+                                  f"({exc.strerror or exc}); counts are recounted on demand")
+        else:
+            self.state_problem = ""
+
+    def _write_state(self, state: dict[str, Any]) -> None:
+        path = self.root / "state.json"
+        try:
+            _write_json(path, state, durable=False)
+        except IsADirectoryError:
+            os.rename(path, self.root / "rejected" / f"state.json.{secrets.token_hex(3)}")
+            _write_json(path, state, durable=False)
 
     # ------------------------------------------------------------ retention
 
@@ -406,11 +435,12 @@ class Store:
 
 
 class _StateLock:
-    """An exclusive ``flock`` on ``state.lock``, re-entrant within a thread.
+    """An exclusive ``flock`` on the ``.swarm/`` directory itself, re-entrant within a thread.
 
     Threads of one process queue on an in-process lock (they sleep until the holder is done
-    instead of polling and fighting over the GIL); other processes wait in the kernel. The
-    file is never removed, so every holder locks the same inode.
+    instead of polling and fighting over the GIL); other processes wait in the kernel. A
+    lock file could be replaced or made unreadable under a running store; the directory
+    cannot be without breaking everything else too.
     """
 
     def __init__(self, path: Path) -> None:
@@ -441,8 +471,8 @@ class _StateLock:
 
 
 def _flock(path: Path, timeout: float) -> int:
-    """Open ``path`` and lock it exclusively; the descriptor holds the lock."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    """Open the directory ``path`` and lock it exclusively; the descriptor holds the lock."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         if not lock_within(fd, timeout):
             raise TimeoutError(f"{path} is held by another process")
@@ -470,7 +500,12 @@ def _write_json(path: Path, data: dict[str, Any], *, durable: bool = True,
                 mode: int = 0o644) -> None:
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     _write_file(tmp, _dumps(data), durable=durable, mode=mode)
-    os.replace(tmp, path)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 def _read_json(path: Path) -> dict[str, Any]:

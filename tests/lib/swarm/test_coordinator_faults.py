@@ -3,6 +3,7 @@ coordinator on the same store, escaping processes."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -132,3 +133,69 @@ def children_of_this_process() -> list[int]:
     for tid in os.listdir("/proc/self/task"):
         found += [int(p) for p in Path(f"/proc/self/task/{tid}/children").read_text().split()]
     return found
+
+
+def damaging_run(damage: str, count: int = 8) -> list[dict[str, object]]:
+    """``count`` tasks, one at a time; the first one damages the store's bookkeeping."""
+    return [{"id": "t0", "backend": "command", "argv": ["sh", "-c", damage]},
+            *({"id": f"t{i}", **TRUE} for i in range(1, count))]
+
+
+def run_one_at_a_time(store: Store, project: Path, entries: list[dict[str, object]]) -> None:
+    ids = store.submit(build_tasks(entries, base=str(project)))
+    anyio.run(lambda: Coordinator(store, SwarmConfig(max_parallel=1)).run(only=ids))
+
+
+def test_state_json_replaced_by_a_directory_mid_run_is_rebuilt(swarm_dir: Store,
+                                                               tmp_path: Path) -> None:
+    damage = ("until [ -d .swarm/state.json ]; do rm -f .swarm/state.json; "
+              "mkdir -p .swarm/state.json/inside 2>/dev/null; done")
+    run_one_at_a_time(swarm_dir, tmp_path, damaging_run(damage))
+    assert [r["status"] for r in swarm_dir.results()] == ["succeeded"] * 8
+    assert swarm_dir.pending() == [] and swarm_dir.processing() == []
+    assert (swarm_dir.root / "state.json").is_file()
+    assert swarm_dir.state()["finished"] == 8
+    assert [p.name[:10] for p in (swarm_dir.root / "rejected").iterdir()] == ["state.json"]
+
+
+@pytest.mark.parametrize("damaged", ["state.json", "state.lock"])
+def test_an_unreadable_state_file_mid_run_does_not_stop_the_run(nobody_project: Path,
+                                                                 damaged: str) -> None:
+    store = Store.for_project(nobody_project)
+    (store.root / damaged).touch()
+    entries = damaging_run(f"chmod 000 .swarm/{damaged}")
+    assert as_nobody(lambda: run_one_at_a_time(store, nobody_project, entries),
+                     tree=nobody_project) == 0
+    assert [r["status"] for r in store.results()] == ["succeeded"] * 8
+    assert store.pending() == [] and store.processing() == []
+
+
+ONCE = "[ -e damaged-once ] || {{ touch damaged-once; {}; }}"
+
+
+def test_unwritable_results_fail_the_task_stop_admission_and_lose_no_queued_work(
+        nobody_project: Path) -> None:
+    store = Store.for_project(nobody_project)
+    report = nobody_project / "report.json"
+
+    def run_and_report() -> None:
+        ids = store.submit(build_tasks(damaging_run(ONCE.format("chmod 000 .swarm/results"), 4),
+                                       base=str(nobody_project)))
+        coordinator = Coordinator(store, SwarmConfig(max_parallel=1))
+        anyio.run(lambda: coordinator.run(only=ids))
+        report.write_text(json.dumps({"halted": coordinator.halted, "results": {
+            i: r.to_json() for i, r in coordinator.results.items()}}))
+
+    assert as_nobody(run_and_report, tree=nobody_project) == 0
+    seen = json.loads(report.read_text())
+    assert "cannot write results to" in seen["halted"] and "Permission denied" in seen["halted"]
+    first = seen["results"]["t0"]
+    assert first["status"] == "failed" and "its result could not be written" in first["reason"]
+    for later in ("t1", "t2", "t3"):
+        assert seen["results"][later]["reason"].startswith("not started: cannot write results")
+    assert store.pending() == ["t1", "t2", "t3"]
+    assert store.processing() == ["t0"]
+    (store.root / "results").chmod(0o700)
+    assert as_nobody(lambda: serve_until_idle(store), tree=nobody_project) == 0
+    assert {r["id"]: r["status"] for r in store.results()} == dict.fromkeys(
+        ["t0", "t1", "t2", "t3"], "succeeded")

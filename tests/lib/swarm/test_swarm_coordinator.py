@@ -215,10 +215,10 @@ def test_a_down_backend_fails_fast_in_fail_mode(run_swarm: Runner, tmp_path: Pat
 READS_ITS_CLAIM = """
 import fcntl, json, os, sys
 root = sys.argv[1]
-with open(os.path.join(root, "state.lock"), "a") as lock:
-    fcntl.flock(lock, fcntl.LOCK_EX)  # blocks forever if the worker inherited the lock
-    with open(os.path.join(root, "processing", os.environ["SWARM_TASK_ID"] + ".json")) as fh:
-        claim = json.load(fh)
+lock = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+fcntl.flock(lock, fcntl.LOCK_EX)  # blocks forever if the worker inherited the lock
+with open(os.path.join(root, "processing", os.environ["SWARM_TASK_ID"] + ".json")) as fh:
+    claim = json.load(fh)
 print(claim["owner"], claim["worker"]["pid"] == os.getpid())
 """
 
