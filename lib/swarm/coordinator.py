@@ -159,7 +159,10 @@ class Coordinator:
         self._sweeper = Sweeper(lease.owner)
         was_reaper = process.child_subreaper(True)
         try:
-            self._recover()
+            try:
+                self._recover()
+            except ResultsUnwritable as exc:
+                self._halt(str(exc))
             self.store.begin_session(owner=lease.owner, max_parallel=self.config.max_parallel,
                                      now=time.time())
             try:
@@ -215,9 +218,11 @@ class Coordinator:
             self._wake = anyio.Event()
             try:
                 await self._pass(group, wanted)
+                done = (until_idle or self.halted) and self._idle(wanted)
             except ResultsUnwritable as exc:
                 self._halt(str(exc))
-            if (until_idle or self.halted) and self._idle(wanted):
+                done = self._idle(wanted)
+            if done:
                 self._left_queued(wanted)
                 return
             with anyio.move_on_after(self.config.poll_interval):
@@ -456,7 +461,7 @@ class Coordinator:
 
     def _settled(self, task_id: str) -> bool:
         """Whether an asked-for task ended here, elsewhere, or vanished from the store."""
-        if task_id in self._ended or self.store.path("results", task_id).exists():
+        if task_id in self._ended or self.store.has_result(task_id):
             return True
         if task_id in self._queued or self.store.known(task_id):
             return False

@@ -67,7 +67,7 @@ def _read_claim(store: Store, task_id: str,
 def _settle(store: Store, envelope: Envelope, max_attempts: int) -> str:
     """Close, fail or requeue an orphaned claim; says which."""
     task_id = envelope.task.id
-    if store.path("results", task_id).exists():
+    if store.has_result(task_id):
         store.path("processing", task_id).unlink(missing_ok=True)
         return "closed"
     if envelope.attempt + 1 >= max_attempts:

@@ -269,9 +269,7 @@ class Store:
         try:
             linked = self._link_result(task_id, _dumps({"version": VERSION, **result}))
         except OSError as exc:
-            raise ResultsUnwritable(
-                f"cannot write results to {self.root / 'results'} ({exc.strerror or exc}); "
-                "fix that folder (its owner and permissions), then run the queue again") from None
+            raise self._unusable(exc) from None
         if not linked:
             return False
         with self.lock():
@@ -304,6 +302,21 @@ class Store:
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
         return False  # not reached: the last attempt returns or raises
+
+    def has_result(self, task_id: str) -> bool:
+        """Whether the task has a result; :class:`ResultsUnwritable` if results/ is unusable."""
+        try:
+            os.stat(self.path("results", task_id))
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise self._unusable(exc) from None
+        return True
+
+    def _unusable(self, exc: OSError) -> ResultsUnwritable:
+        return ResultsUnwritable(
+            f"cannot write results to {self.root / 'results'} ({exc.strerror or exc}); "
+            "fix that folder (its owner and permissions), then run the queue again")
 
     def result(self, task_id: str) -> dict[str, Any] | None:
         """The task's result, None before it has one.

@@ -199,3 +199,21 @@ def test_unwritable_results_fail_the_task_stop_admission_and_lose_no_queued_work
     assert as_nobody(lambda: serve_until_idle(store), tree=nobody_project) == 0
     assert {r["id"]: r["status"] for r in store.results()} == dict.fromkeys(
         ["t0", "t1", "t2", "t3"], "succeeded")
+
+
+def test_recovery_into_unwritable_results_halts_instead_of_crashing(nobody_project: Path) -> None:
+    store = Store.for_project(nobody_project)
+    store.submit(build_tasks([{"id": "orphan", **TRUE}, {"id": "queued", **TRUE}],
+                             base=str(nobody_project)))
+    store.claim(["orphan"], owner="a-coordinator-that-died")
+    (store.root / "results").chmod(0)
+    halted = nobody_project / "halted.txt"
+
+    def serve() -> None:
+        coordinator = Coordinator(store, SwarmConfig(max_attempts=1))
+        anyio.run(lambda: coordinator.run(until_idle=True))
+        halted.write_text(coordinator.halted)
+
+    assert as_nobody(serve, tree=nobody_project) == 0
+    assert "cannot write results to" in halted.read_text()
+    assert store.processing() == ["orphan"] and store.pending() == ["queued"]
