@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from hookswarm.lib import process
+from hookswarm.lib import process, process_async
 
 if TYPE_CHECKING:
     from hookswarm.lib.swarm.task import Task
@@ -93,7 +93,7 @@ class OutputJudge(Protocol):
 class ProcessWorker:
     """A worker that is one child process (and its group)."""
 
-    def __init__(self, child: process.AsyncChild, judge: OutputJudge) -> None:
+    def __init__(self, child: process_async.AsyncChild, judge: OutputJudge) -> None:
         self._child = child
         self._judge = judge
 
@@ -116,7 +116,7 @@ class ProcessWorker:
 def start_process(argv: list[str], launch: Launch, judge: OutputJudge, *,
                   stdin: bytes = b"") -> ProcessWorker | WorkerEnd:
     """Start a process worker through the one process choke point."""
-    child = process.start_async(argv, cwd=launch.task.cwd, env=launch.env, stdin=stdin)
+    child = process_async.start_async(argv, cwd=launch.task.cwd, env=launch.env, stdin=stdin)
     if isinstance(child, process.ProcessOutcome):
         return WorkerEnd.launch_failed(child.launch_error)
     return ProcessWorker(child, judge)

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+import anyio
+
 from hookswarm.lib.swarm.backend import (
     Health,
     Launch,
@@ -243,8 +245,6 @@ class ClaudeBackend:
         return f"claude@{self.base_url(task)}"
 
     async def probe(self, task: Task, *, timeout: float) -> Health:
-        import anyio
-
         found: dict[str, Health] = {}
 
         async def check(name: str, probe: Any) -> None:

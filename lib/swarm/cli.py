@@ -9,15 +9,24 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+import anyio
 import click
 
 from hookswarm.lib.errors import HookswarmError
+from hookswarm.lib.swarm.config import SwarmConfig, load_config
+from hookswarm.lib.swarm.coordinator import Coordinator
+from hookswarm.lib.swarm.progress import Progress, summary_table
+from hookswarm.lib.swarm.report import probe_all, status_report
+from hookswarm.lib.swarm.result import TaskResult
+from hookswarm.lib.swarm.store import SWARM_DIR, Store
+from hookswarm.lib.swarm.task import Task, build_tasks, load_tasks, read_text, valid_id
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
@@ -29,9 +38,7 @@ class _Env:
         self.config_path = config_path or project / ".swarm" / "config.toml"
         self.overrides = overrides
 
-    def config(self) -> Any:
-        from hookswarm.lib.swarm.config import load_config
-
+    def config(self) -> SwarmConfig:
         config = load_config(self.config_path, required=self.config_given)
         update: dict[str, Any] = {}
         if self.overrides.get("max_parallel"):
@@ -41,15 +48,11 @@ class _Env:
             update["claude"] = config.claude.model_copy(update={"bin": claude_bin})
         return config.model_copy(update=update)
 
-    def store(self) -> Any:
-        from hookswarm.lib.swarm.store import Store
-
+    def store(self) -> Store:
         return Store.for_project(self.project)
 
-    def existing_store(self) -> Any | None:
+    def existing_store(self) -> Store | None:
         """The store for a read-only verb, or None when the project has no ``.swarm/`` yet."""
-        from hookswarm.lib.swarm.store import SWARM_DIR
-
         return self.store() if (self.project / SWARM_DIR).is_dir() else None
 
 
@@ -104,9 +107,7 @@ def _env_pairs(ctx: click.Context, param: click.Parameter,
     return dict(pair.split("=", 1) for pair in pairs)
 
 
-def _flag_task(flags: dict[str, Any], *, base: str) -> list[Any]:
-    from hookswarm.lib.swarm.task import build_tasks, read_text
-
+def _flag_task(flags: dict[str, Any], *, base: str) -> list[Task]:
     entry: dict[str, Any] = {}
     if flags.get("context_file"):
         entry["context"] = read_text(Path(flags["context_file"]), what="context file")
@@ -144,8 +145,6 @@ def _input_errors() -> Iterator[None]:
 @pass_env
 def run(env: _Env, taskfile: Path, as_json: bool) -> None:
     """Run every task in TASKFILE (TOML or JSON) and wait for all of them."""
-    from hookswarm.lib.swarm.task import load_tasks
-
     with _input_errors():
         tasks = load_tasks(taskfile, base=str(env.project))
         config = env.config()
@@ -164,12 +163,8 @@ def spawn(env: _Env, /, as_json: bool, **flags: Any) -> None:
     sys.exit(_run_tasks(env, config, tasks, as_json=as_json))
 
 
-def _run_tasks(env: _Env, config: Any, tasks: Sequence[Any], *, as_json: bool) -> int:
-    import anyio
-
-    from hookswarm.lib.swarm.coordinator import Coordinator
-    from hookswarm.lib.swarm.progress import Progress
-
+def _run_tasks(env: _Env, config: SwarmConfig, tasks: Sequence[Task], *,
+               as_json: bool) -> int:
     store = env.store()
     with _input_errors():
         ids = store.submit(tasks)
@@ -177,23 +172,19 @@ def _run_tasks(env: _Env, config: Any, tasks: Sequence[Any], *, as_json: bool) -
     coordinator = Coordinator(store, config, on_event=progress.on_event)
     anyio.run(_until_signalled, lambda: coordinator.run(only=ids))
     progress.close()
-    from hookswarm.lib.swarm.result import TaskResult
-
     rows = [r.to_json() if (r := coordinator.results.get(i)) else _stored_result(store, i)
             for i in ids]
     if as_json:
         click.echo(json.dumps({"version": 1, "results": rows}, indent=1))
     else:
-        from hookswarm.lib.swarm.progress import summary_table
-
         click.echo(summary_table(rows))
     succeeded = all(TaskResult.from_json(row).succeeded for row in rows)
     return EXIT_OK if succeeded else EXIT_FAILED
 
 
-def _stored_result(store: Any, task_id: str) -> dict[str, Any]:
+def _stored_result(store: Store, task_id: str) -> dict[str, Any]:
     """A result another coordinator wrote; a stand-in when the task has none."""
-    found: dict[str, Any] | None = store.result(task_id)
+    found = store.result(task_id)
     return found or {"id": task_id, "status": "failed", "reason": "no result"}
 
 
@@ -203,10 +194,6 @@ async def _until_signalled(work: Callable[[], Awaitable[None]]) -> None:
     The receiver stays open until ``work`` has unwound, so a second signal during the
     workers' shutdown grace is absorbed instead of aborting the cleanup.
     """
-    import signal
-
-    import anyio
-
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with anyio.create_task_group() as group:
             async def stop_on_signal() -> None:
@@ -224,11 +211,6 @@ async def _until_signalled(work: Callable[[], Awaitable[None]]) -> None:
 @pass_env
 def serve(env: _Env, exit_when_idle: bool) -> None:
     """Work through .swarm/requests/ until stopped (SIGTERM/SIGINT requeue running tasks)."""
-    import anyio
-
-    from hookswarm.lib.swarm.coordinator import Coordinator
-    from hookswarm.lib.swarm.progress import Progress
-
     with _input_errors():
         config = env.config()
     progress = Progress(total=0, stream=sys.stderr, quiet=False, lines=True)
@@ -250,8 +232,6 @@ def serve(env: _Env, exit_when_idle: bool) -> None:
 @pass_env
 def submit(env: _Env, /, taskfile: Path | None, **flags: Any) -> None:
     """Queue tasks for `swarm serve`: -f TASKFILE, or one task from flags. Prints the ids."""
-    from hookswarm.lib.swarm.task import load_tasks
-
     with _input_errors():
         tasks = (load_tasks(taskfile, base=str(env.project)) if taskfile
                  else _flag_task(flags, base=str(env.project)))
@@ -269,8 +249,6 @@ _EMPTY_STATUS: dict[str, Any] = {"active": 0, "queued": 0, "finished": 0, "effic
 @pass_env
 def status(env: _Env, as_json: bool) -> None:
     """Active, queued and finished counts, and the last session's parallel efficiency."""
-    from hookswarm.lib.swarm.report import status_report
-
     with _input_errors():
         config = env.config()
     store = env.existing_store()
@@ -299,8 +277,6 @@ def status(env: _Env, as_json: bool) -> None:
 @pass_env
 def logs(env: _Env, task_id: str, follow: bool) -> None:
     """Print what the worker of TASK_ID printed."""
-    from hookswarm.lib.swarm.task import valid_id
-
     store = env.existing_store()
     if (store is None or not valid_id(task_id)
             or (not store.known(task_id) and not store.log_path(task_id).exists())):
@@ -332,10 +308,6 @@ def _print_from(path: Path, offset: int) -> int:
 @pass_env
 def health(env: _Env, as_json: bool) -> None:
     """Probe every backend now, concurrently."""
-    import anyio
-
-    from hookswarm.lib.swarm.report import probe_all
-
     with _input_errors():
         config = env.config()
     answers = anyio.run(probe_all, config)

@@ -21,7 +21,7 @@ from typing import Any
 
 import anyio
 
-from hookswarm.lib import process
+from hookswarm.lib import process, process_scan
 from hookswarm.lib.swarm.backend import Backend, Health, Launch, Worker, WorkerEnd
 from hookswarm.lib.swarm.claims import OtherClaims
 from hookswarm.lib.swarm.config import Limits, SwarmConfig, limits_for
@@ -111,7 +111,7 @@ class Sweeper:
             if task_id not in self._pending:
                 return
             batch, self._pending = self._pending, set()
-            await anyio.to_thread.run_sync(lambda: process.sweep(
+            await anyio.to_thread.run_sync(lambda: process_scan.sweep(
                 f"{OWNER_ENV}={self._owner}", any_of=[f"{TASK_ID_ENV}={i}" for i in batch]))
 
 
@@ -157,7 +157,7 @@ class Coordinator:
         self._owner = lease.owner
         self._others = OtherClaims(self.store, lease.owner)
         self._sweeper = Sweeper(lease.owner)
-        was_reaper = process.child_subreaper(True)
+        was_reaper = process_scan.child_subreaper(True)
         try:
             try:
                 self._recover()
@@ -174,8 +174,8 @@ class Coordinator:
                 raise
         finally:
             try:
-                process.sweep(f"{OWNER_ENV}={lease.owner}")
-                process.child_subreaper(was_reaper)
+                process_scan.sweep(f"{OWNER_ENV}={lease.owner}")
+                process_scan.child_subreaper(was_reaper)
                 self.store.update_state()
             finally:
                 lease.release()
@@ -426,7 +426,7 @@ class Coordinator:
                 for envelope, _, worker in launched:
                     if not isinstance(worker, WorkerEnd) and worker.pid is not None:
                         envelope.worker = {"pid": worker.pid,
-                                           "start_ticks": process.start_ticks(worker.pid) or 0}
+                                           "start_ticks": process_scan.start_ticks(worker.pid) or 0}
         except BaseException:
             for _, _, worker in launched:
                 if not isinstance(worker, WorkerEnd) and worker.pid is not None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hookswarm.lib import process
+from hookswarm.lib import process_scan
 from hookswarm.lib.swarm import lease
 from hookswarm.lib.swarm.result import TaskResult
 from hookswarm.lib.swarm.store import DamagedFile, Envelope, Store
@@ -81,18 +81,18 @@ def _kill_worker(envelope: Envelope) -> int:
     pid, ticks = envelope.worker.get("pid"), envelope.worker.get("start_ticks")
     if not pid:
         return 0
-    current = process.start_ticks(pid)
+    current = process_scan.start_ticks(pid)
     if current is not None and current != ticks:
         return 0  # the pid now belongs to an unrelated process
-    members = process.session_members(pid)
-    process.kill_pids(members)
+    members = process_scan.session_members(pid)
+    process_scan.kill_pids(members)
     return len(members)
 
 
 def _kill_marked(owners: set[str]) -> int:
-    marked = (process.processes_with_env(f"{lease.OWNER_ENV}={owner}") for owner in owners)
+    marked = (process_scan.processes_with_env(f"{lease.OWNER_ENV}={owner}") for owner in owners)
     pids = [pid for found in marked for pid in found]
-    process.kill_pids(pids)
+    process_scan.kill_pids(pids)
     return len(pids)
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
+
 from hookswarm.lib.swarm import lease
 from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.metrics import parallel_efficiency
+from hookswarm.lib.swarm.registry import backends as all_backends
 from hookswarm.lib.swarm.result import number
 from hookswarm.lib.swarm.store import DamagedFile, Store
 from hookswarm.lib.swarm.task import Task
@@ -65,10 +68,6 @@ def _claims(store: Store, damaged: list[str]) -> tuple[list[dict[str, Any]], lis
 
 async def probe_all(config: SwarmConfig) -> dict[str, dict[str, Any]]:
     """Probe every backend concurrently with a representative task."""
-    import anyio
-
-    from hookswarm.lib.swarm.registry import backends as all_backends
-
     backends = all_backends(config)
     samples = {"claude": Task(id="health-probe", prompt="probe"),
                "command": Task(id="health-probe", backend="command", argv=("true",))}

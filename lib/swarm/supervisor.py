@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
+
 from hookswarm.lib.swarm.backend import Worker, WorkerEnd
 from hookswarm.lib.swarm.config import Limits
 from hookswarm.lib.swarm.evidence import Stop
@@ -39,8 +41,6 @@ async def supervise(worker: Worker, limits: Limits, *, log: Callable[[bytes], No
                     notify: Notify,
                     clock: Callable[[], float] = time.monotonic) -> tuple[WorkerEnd, Watch]:
     """Run ``worker`` to its end, stopping it on silence or on its (progressive) deadline."""
-    import anyio
-
     now = clock()
     watch = Watch(started=now, last_output=now, deadline=limits.initial,
                   deadlines=[limits.initial])
@@ -60,8 +60,6 @@ async def supervise(worker: Worker, limits: Limits, *, log: Callable[[bytes], No
 
 async def _watchdog(worker: Worker, limits: Limits, watch: Watch, notify: Notify,
                     clock: Callable[[], float]) -> None:
-    import anyio
-
     while watch.stop is Stop.NONE:
         await anyio.sleep(max(0.0, _next_event(limits, watch) - clock()))
         _check(limits, watch, notify, clock())

@@ -12,7 +12,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from hookswarm.lib import process
+from hookswarm.lib import process_scan
 from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.coordinator import TASK_ID_ENV, Coordinator
 from hookswarm.lib.swarm.store import Store
@@ -123,7 +123,7 @@ def test_no_process_a_task_started_outlives_it(swarm_dir: Store, tmp_path: Path)
     assert (swarm_dir.result("escaper") or {})["status"] == "succeeded"
     pids = [int(line) for line in (tmp_path / "pids").read_text().split()]
     assert len(pids) == 4
-    assert process.processes_with_env(f"{TASK_ID_ENV}=escaper") == []
+    assert process_scan.processes_with_env(f"{TASK_ID_ENV}=escaper") == []
     assert pids_alive(pids) == []
     assert not set(pids) & set(children_of_this_process())
 

@@ -17,7 +17,7 @@ from typing import Any
 import anyio
 import pytest
 
-from hookswarm.lib import process
+from hookswarm.lib import process_scan
 from hookswarm.lib.swarm.backend import Launch, ProcessWorker, WorkerEnd
 from hookswarm.lib.swarm.command import CommandBackend
 from hookswarm.lib.swarm.config import HealthSettings, SwarmConfig
@@ -267,15 +267,15 @@ def test_a_coordinator_killed_between_spawns_leaves_no_worker_and_loses_no_task(
                           capture_output=True, timeout=60)
     assert died.returncode == -signal.SIGKILL
     marked = f"{TASK_ID_ENV}={ids[0]}"  # started before the crash, its claim not yet written
-    wait_until(lambda: len(process.processes_with_env(marked)) == 1)
-    orphans = process.processes_with_env(marked)
+    wait_until(lambda: len(process_scan.processes_with_env(marked)) == 1)
+    orphans = process_scan.processes_with_env(marked)
     try:
         found = recover(swarm_dir, max_attempts=2)
         assert sorted(found.requeued) == sorted(ids)
         wait_until(lambda: gone(orphans[0]), timeout=5)
         assert sorted(swarm_dir.pending()) == sorted(ids) and swarm_dir.processing() == []
     finally:
-        process.kill_pids(orphans)
+        process_scan.kill_pids(orphans)
 
 
 def test_one_task_the_coordinator_cannot_log_fails_alone(run_swarm: Runner,

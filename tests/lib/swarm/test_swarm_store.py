@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hookswarm.lib import process
+from hookswarm.lib import process_scan
 from hookswarm.lib.swarm import lease
 from hookswarm.lib.swarm.errors import StoreError
 from hookswarm.lib.swarm.evidence import Status
@@ -150,7 +150,7 @@ def test_a_coordinator_that_died_inside_a_claim_block_loses_nothing(swarm_dir: S
     worker = subprocess.Popen(["sleep", "60"], env={lease.OWNER_ENV: dead, "PATH": "/usr/bin:/bin"},
                               start_new_session=True)
     try:
-        wait_until(lambda: process.processes_with_env(marker) == [worker.pid])  # exec done
+        wait_until(lambda: process_scan.processes_with_env(marker) == [worker.pid])  # exec done
         found = recover(swarm_dir, max_attempts=2)
         assert (found.requeued, found.killed) == (("t0",), 1)
         assert worker.wait(timeout=10) == -9
