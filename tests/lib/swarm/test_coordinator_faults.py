@@ -21,8 +21,6 @@ from tests.lib.swarm.swarm_support import (
     as_nobody,
     coordinate,
     pids_alive,
-    recorded_peak,
-    recording_task,
 )
 
 TRUE = {"backend": "command", "argv": ["true"]}
@@ -69,43 +67,86 @@ def test_a_request_nobody_may_read_is_rejected_and_the_others_run(nobody_project
     assert store.pending() == []
 
 
-def run_side_by_side(project: Path, batches: list[list[dict[str, object]]],
-                     config: SwarmConfig) -> list[Store]:
-    """Run one coordinator per batch, each on its own Store of the same .swarm/, at once."""
-    stores = [Store.for_project(project) for _ in batches]
-    asked = [store.submit(build_tasks(batch, base=str(project)))
-             for store, batch in zip(stores, batches, strict=True)]
+def held(release: Path, **extra: object) -> dict[str, object]:
+    """A task that runs until ``release`` exists."""
+    wait = f"until [ -e {release} ]; do sleep 0.01; done"
+    return {"backend": "command", "argv": ["sh", "-c", wait], **extra}
+
+
+def side_by_side(project: Path, first: list[dict[str, object]], second: list[dict[str, object]],
+                 config: SwarmConfig, *, first_starts: int) -> list[tuple[str, str]]:
+    """Run a coordinator over ``first``; once it has started ``first_starts`` held workers, a
+    second coordinator (its own Store on the same .swarm/) over ``second``.
+
+    The held workers are released right after the second coordinator's first admission (the
+    probe of its backend answers at once, so its loop admits before the releasing task runs).
+    Returns the ``(kind, id)`` of both coordinators' started and ended events in order, with
+    ``("released", "")`` where the release happened.
+    """
+    release = project / "release"
+    spans: list[tuple[str, str]] = []
+    first_started, second_probed = anyio.Event(), anyio.Event()
+
+    def on_first(event: dict[str, object]) -> None:
+        if event["kind"] in ("started", "ended"):
+            spans.append((str(event["kind"]), str(event["id"])))
+        if sum(kind == "started" for kind, _ in spans) == first_starts:
+            first_started.set()
+
+    def on_second(event: dict[str, object]) -> None:
+        on_first(event)
+        if event["kind"] == "health":
+            second_probed.set()
+
+    async def release_after_admission() -> None:
+        await second_probed.wait()
+        spans.append(("released", ""))
+        release.touch()
 
     async def both() -> None:
+        stores = [Store.for_project(project) for _ in range(2)]
+        ids = [s.submit(build_tasks(b, base=str(project)))
+               for s, b in zip(stores, (first, second), strict=True)]
         async with anyio.create_task_group() as group:
-            for store, ids in zip(stores, asked, strict=True):
-                group.start_soon(lambda s=store, i=ids: Coordinator(s, config).run(only=i))
+            group.start_soon(lambda: Coordinator(stores[0], config, on_event=on_first)
+                             .run(only=ids[0]))
+            await first_started.wait()
+            group.start_soon(release_after_admission)
+            await Coordinator(stores[1], config, on_event=on_second).run(only=ids[1])
 
     anyio.run(both)
-    return stores
+    return spans
+
+
+def started_before_release(spans: list[tuple[str, str]]) -> list[str]:
+    return [i for kind, i in spans[:spans.index(("released", ""))] if kind == "started"]
 
 
 def test_two_coordinators_on_one_store_share_the_global_cap(tmp_path: Path) -> None:
-    rec = tmp_path / "record.txt"
-    batches = [[recording_task(rec, 0.3) for _ in range(4)] for _ in range(2)]
-    [store, _] = run_side_by_side(tmp_path, batches, SwarmConfig(max_parallel=2))
-    assert recorded_peak(rec) == 2
-    assert [r["status"] for r in store.results()] == ["succeeded"] * 8
+    release = tmp_path / "release"
+    spans = side_by_side(tmp_path, [held(release, id=f"a{i}") for i in range(2)],
+                         [held(release, id=f"b{i}") for i in range(2)],
+                         SwarmConfig(max_parallel=2), first_starts=2)
+    assert started_before_release(spans) == ["a0", "a1"]
+    assert len(spans) == 9
 
 
 def test_two_coordinators_share_a_backend_cap(tmp_path: Path) -> None:
-    rec = tmp_path / "record.txt"
-    batches = [[recording_task(rec, 0.3) for _ in range(3)] for _ in range(2)]
-    run_side_by_side(tmp_path, batches, SwarmConfig(max_parallel=4, caps={"command": 1}))
-    assert recorded_peak(rec) == 1
+    release = tmp_path / "release"
+    spans = side_by_side(tmp_path, [held(release, id="a")], [held(release, id="b")],
+                         SwarmConfig(max_parallel=4, caps={"command": 1}), first_starts=1)
+    assert started_before_release(spans) == ["a"]
+    assert len(spans) == 5
 
 
 def test_two_coordinators_never_run_tasks_owning_the_same_file_at_once(tmp_path: Path) -> None:
-    rec = tmp_path / "record.txt"
-    batches = [[recording_task(rec, 0.3, owns=["shared.txt"])] for _ in range(2)]
-    run_side_by_side(tmp_path, batches, SwarmConfig(max_parallel=4))
-    assert recorded_peak(rec) == 1
-    assert len(rec.read_text().splitlines()) == 4
+    release = tmp_path / "release"
+    spans = side_by_side(tmp_path, [held(release, id="a-shared", owns=["shared.txt"])],
+                         [held(release, id="b-shared", owns=["shared.txt"]),
+                          held(release, id="b-other", owns=["other.txt"])],
+                         SwarmConfig(max_parallel=4), first_starts=1)
+    assert started_before_release(spans) == ["a-shared", "b-other"]
+    assert len(spans) == 7
 
 
 ESCAPES = """
