@@ -103,8 +103,22 @@ def coordinate(store: Store, entries: list[dict[str, object]], tmp_path: Path, *
 RECORD = 'echo "start $SWARM_TASK_ID" >> {rec}; sleep {secs}; echo "end $SWARM_TASK_ID" >> {rec}'
 
 
+# The first ``gate`` workers to start wait until ``gate`` have started: a barrier on the record.
+GATED = ('echo "start $SWARM_TASK_ID" >> {rec}; '
+         'if [ "$(grep -c start {rec})" -le {gate} ]; then '
+         'until [ "$(grep -c start {rec})" -ge {gate} ]; do sleep 0.01; done; fi; '
+         'echo "end $SWARM_TASK_ID" >> {rec}')
+
+
 def recording_task(rec: Path, secs: float = 0.1, **extra: object) -> dict[str, object]:
     return {"backend": "command", "argv": ["sh", "-c", RECORD.format(rec=rec, secs=secs)],
+            **extra}
+
+
+def gated_task(rec: Path, gate: int, **extra: object) -> dict[str, object]:
+    """A recording task whose first ``gate`` instances only end once all of them have started,
+    so that they are proven to have run at once (a barrier, not a stopwatch)."""
+    return {"backend": "command", "argv": ["sh", "-c", GATED.format(rec=rec, gate=gate)],
             **extra}
 
 
