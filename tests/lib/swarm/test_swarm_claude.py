@@ -18,6 +18,7 @@ from hookswarm.lib.swarm.claude import (
     PARENT_SESSION_ENV,
     ClaudeBackend,
     LineSplitter,
+    judge_result,
     worker_env,
 )
 from hookswarm.lib.swarm.config import (
@@ -256,3 +257,39 @@ def test_a_line_over_max_line_is_logged_but_not_parsed_and_the_reason_says_so(
     assert "1 stream-json line(s) longer than [claude] max_line (4096 bytes)" in end.reason
     assert "logged but not parsed" in end.reason
     assert seen.count(b"x") == 300000
+
+
+OK_RESULT = {"type": "result", "subtype": "success", "is_error": False,
+             "terminal_reason": "completed", "api_error_status": None, "result": "done"}
+
+
+@pytest.mark.parametrize(("result", "exit_code", "clean", "says"), [
+    (OK_RESULT, 0, True, ""),
+    (None, 0, False, "no result event"),
+    ({**OK_RESULT, "is_error": True, "terminal_reason": "api_error", "api_error_status": 500},
+     1, False, "api_error_status=500"),
+    ({**OK_RESULT, "api_error_status": 429}, 0, False, "429"),
+    ({**OK_RESULT, "terminal_reason": "max_turns", "subtype": "error_max_turns"}, 1, False,
+     "max_turns"),
+    ({**OK_RESULT, "terminal_reason": "hook_stopped"}, 0, False, "hook_stopped"),
+    ({**OK_RESULT, "subtype": "error_during_execution"}, 0, True, ""),
+    (OK_RESULT, -9, False, "signal 9"),
+])
+def test_claude_result_is_judged_by_is_error_terminal_reason_and_status_not_subtype(
+        result: dict[str, Any] | None, exit_code: int, clean: bool, says: str) -> None:
+    end = judge_result(result, exit_code)
+    assert end.clean is clean
+    assert says in end.reason
+
+
+def test_denied_tool_calls_are_counted_from_the_result_event() -> None:
+    denials = [{"tool_name": "Write", "tool_use_id": "t1", "tool_input": {}}]
+    assert judge_result({**OK_RESULT, "permission_denials": denials}, 0).denials == 1
+    assert judge_result(OK_RESULT, 0).denials == 0
+
+
+def test_unreachable_api_is_flagged_for_the_circuit_breaker() -> None:
+    result = {**OK_RESULT, "is_error": True, "terminal_reason": "api_error",
+              "api_error": "connection_failed"}
+    assert judge_result(result, 1).unreachable
+    assert not judge_result(OK_RESULT, 0).unreachable
