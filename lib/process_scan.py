@@ -31,15 +31,22 @@ def session_members(sid: int) -> list[int]:
     return [pid for pid in _pids() if (f := _stat_fields(pid)) and int(f[3]) == sid]
 
 
-def processes_with_env(entry: str, *, any_of: Collection[str] = ()) -> list[int]:
+def processes_with_env(entry: str, *, any_of: Collection[str] = (), since: int = 0,
+                       skip: Collection[int] = ()) -> list[int]:
     """Every live process whose initial environment holds ``entry`` (``NAME=value``).
 
-    With ``any_of``, only those that also hold at least one of its entries.
+    With ``any_of``, only those that also hold at least one of its entries. With ``since``,
+    only processes started after the process ``since`` (a pid): pids are handed out in
+    increasing order, so older ones are skipped unless the pid counter has wrapped since.
+    The pids in ``skip`` are not read at all.
     """
     needle = entry.encode()
     others = {e.encode() for e in any_of}
+    floor = since if since and _last_pid() >= since else 0
     found = []
     for pid in _pids():
+        if pid < floor or pid in skip:
+            continue
         try:
             with open(f"/proc/{pid}/environ", "rb") as fh:
                 env = set(fh.read().split(b"\0"))
@@ -63,12 +70,12 @@ def child_subreaper(on: bool) -> bool:
     return bool(was.value)
 
 
-def sweep(entry: str, *, any_of: Collection[str] = ()) -> int:
+def sweep(entry: str, *, any_of: Collection[str] = (), since: int = 0) -> int:
     """Kill every process marked as :func:`processes_with_env` finds it, then reap orphans.
 
     Returns how many marked processes were killed.
     """
-    marked = processes_with_env(entry, any_of=any_of)
+    marked = processes_with_env(entry, any_of=any_of, since=since, skip=STARTED)
     kill_pids(marked)
     for pid in marked:
         _reap(pid, 0)  # killed: an adopted one is reaped at once, others are not ours
@@ -103,6 +110,14 @@ def kill_pids(pids: Sequence[int]) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
+
+
+def _last_pid() -> int:
+    try:
+        with open("/proc/sys/kernel/ns_last_pid", "rb") as fh:
+            return int(fh.read())
+    except (OSError, ValueError):
+        return 0
 
 
 def _pids() -> list[int]:

@@ -102,17 +102,19 @@ class Sweeper:
 
     def __init__(self, owner: str) -> None:
         self._owner = owner
-        self._pending: set[str] = set()
+        self._pending: dict[str, int] = {}
         self._lock = anyio.Lock()
 
-    async def sweep(self, task_id: str) -> None:
-        self._pending.add(task_id)
+    async def sweep(self, task_id: str, worker_pid: int) -> None:
+        """Sweep for a task whose worker was ``worker_pid`` (its descendants are newer)."""
+        self._pending[task_id] = worker_pid
         async with self._lock:
             if task_id not in self._pending:
                 return
-            batch, self._pending = self._pending, set()
+            batch, self._pending = self._pending, {}
             await anyio.to_thread.run_sync(lambda: process_scan.sweep(
-                f"{OWNER_ENV}={self._owner}", any_of=[f"{TASK_ID_ENV}={i}" for i in batch]))
+                f"{OWNER_ENV}={self._owner}", any_of=[f"{TASK_ID_ENV}={i}" for i in batch],
+                since=min(batch.values())))
 
 
 class Coordinator:
@@ -486,7 +488,8 @@ class Coordinator:
                 result = self._failed(envelope, f"the coordinator could not run it: "
                                                 f"{type(exc).__name__}: {exc}",
                                       queued_s=timing.admitted - timing.seen)
-            await self._sweeper.sweep(task_id)
+            if not isinstance(worker, WorkerEnd) and worker.pid is not None:
+                await self._sweeper.sweep(task_id, worker.pid)
             result, written = await self._write(result)
             self._state_dirty = True
             self._ended_with(task_id, result, written)

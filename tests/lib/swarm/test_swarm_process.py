@@ -154,6 +154,25 @@ def test_session_helpers_find_a_marked_process() -> None:
         child.wait()
 
 
+def test_a_scan_since_a_pid_skips_older_processes_unless_pids_wrapped(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {"SWARM_TEST_MARK": "m2", "PATH": "/usr/bin:/bin"}
+    child = subprocess.Popen(["sleep", "60"], env=env, start_new_session=True)
+    try:
+        wait_until(lambda: child.pid in process_scan.processes_with_env("SWARM_TEST_MARK=m2"))
+        assert process_scan.processes_with_env("SWARM_TEST_MARK=m2", since=child.pid) == [
+            child.pid]
+        later = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True,
+                               check=True)
+        newer = int(later.stdout)
+        assert process_scan.processes_with_env("SWARM_TEST_MARK=m2", since=newer) == []
+        monkeypatch.setattr(process_scan, "_last_pid", lambda: newer - 1)  # the pids wrapped
+        assert process_scan.processes_with_env("SWARM_TEST_MARK=m2", since=newer) == [child.pid]
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_importing_the_light_modules_pulls_in_no_event_loop_or_pydantic() -> None:
     code = ("import sys, json; import hookswarm.lib.process, hookswarm.lib.swarm, "
             "hookswarm.lib.swarm.ownership, hookswarm.hooks.ownership_guard; "
