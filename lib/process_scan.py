@@ -98,11 +98,12 @@ def _reap(pid: int, flags: int) -> None:
 
 
 def _children() -> list[int]:
-    found: list[int] = []
-    for tid in os.listdir("/proc/self/task"):
-        with contextlib.suppress(OSError), open(f"/proc/self/task/{tid}/children") as fh:
-            found += [int(pid) for pid in fh.read().split()]
-    return found
+    """The main thread's children: orphans are handed to a live subreaper's leader thread."""
+    try:
+        with open(f"/proc/self/task/{os.getpid()}/children") as fh:
+            return [int(pid) for pid in fh.read().split()]
+    except OSError:
+        return []
 
 
 def kill_pids(pids: Sequence[int]) -> None:

@@ -258,3 +258,19 @@ def test_recovery_into_unwritable_results_halts_instead_of_crashing(nobody_proje
     assert as_nobody(serve, tree=nobody_project) == 0
     assert "cannot write results to" in halted.read_text()
     assert store.processing() == ["orphan"] and store.pending() == ["queued"]
+
+
+ORPHAN_THAT_EXITS = """
+sh -c 'setsid sh -c "echo \\$\\$ > orphan; touch orphan-done" &'
+until [ -e orphan-done ]; do sleep 0.01; done
+"""
+
+
+def test_an_orphan_that_exits_on_its_own_is_adopted_and_reaped(swarm_dir: Store,
+                                                              tmp_path: Path) -> None:
+    coordinate(swarm_dir, [{"id": "orphaner", "backend": "command",
+                            "argv": ["sh", "-c", ORPHAN_THAT_EXITS]}], tmp_path)
+    assert (swarm_dir.result("orphaner") or {})["status"] == "succeeded"
+    orphan = int((tmp_path / "orphan").read_text())
+    assert orphan not in children_of_this_process()
+    assert not Path(f"/proc/{orphan}").exists()
