@@ -43,12 +43,12 @@ from hookswarm.lib.swarm.recovery import recover
 from hookswarm.lib.swarm.registry import backends as all_backends
 from hookswarm.lib.swarm.result import Run, TaskResult
 from hookswarm.lib.swarm.scheduler import Slot, admit
+from hookswarm.lib.swarm.settle import TASK_ID_ENV, Settler
 from hookswarm.lib.swarm.store import DamagedFile, Envelope, ResultsUnwritable, Store
 from hookswarm.lib.swarm.supervisor import Watch, supervise
 from hookswarm.lib.swarm.task import Task
 from hookswarm.lib.swarm.tasklog import TaskLog
 
-TASK_ID_ENV = "SWARM_TASK_ID"
 CANCELLED = "cancelled: the coordinator was stopped (Ctrl-C/SIGTERM)"
 _LOG_FLAGS = os.O_RDWR | os.O_CREAT
 _LEASE_CHECK = 2.0  # seconds between looks for dead coordinators (a few syscalls each)
@@ -93,30 +93,6 @@ async def _start_threads(count: int) -> None:
             group.start_soon(anyio.to_thread.run_sync, arrive)
 
 
-class Sweeper:
-    """Kills what ended tasks' processes left behind: one /proc scan serves a whole burst.
-
-    A task waits for a scan that began after it ended; tasks that end while a scan runs
-    share the next one.
-    """
-
-    def __init__(self, owner: str) -> None:
-        self._owner = owner
-        self._pending: dict[str, int] = {}
-        self._lock = anyio.Lock()
-
-    async def sweep(self, task_id: str, worker_pid: int) -> None:
-        """Sweep for a task whose worker was ``worker_pid`` (its descendants are newer)."""
-        self._pending[task_id] = worker_pid
-        async with self._lock:
-            if task_id not in self._pending:
-                return
-            batch, self._pending = self._pending, {}
-            await anyio.to_thread.run_sync(lambda: process_scan.sweep(
-                f"{OWNER_ENV}={self._owner}", any_of=[f"{TASK_ID_ENV}={i}" for i in batch],
-                since=min(batch.values())))
-
-
 class Coordinator:
     """Runs the tasks of one ``.swarm/`` store; ``on_event`` sees every state change."""
 
@@ -136,7 +112,7 @@ class Coordinator:
         self._wake: Any = None
         self._owner = ""
         self._others = OtherClaims(store, "")
-        self._sweeper = Sweeper("")
+        self._settler = Settler(store, "")
         self._seq = 0
         self._state_dirty = False
         self._state_synced = 0.0
@@ -158,7 +134,7 @@ class Coordinator:
         lease = Lease.acquire(self.store.root, holds=wanted or ())
         self._owner = lease.owner
         self._others = OtherClaims(self.store, lease.owner)
-        self._sweeper = Sweeper(lease.owner)
+        self._settler = Settler(self.store, lease.owner)
         was_reaper = process_scan.child_subreaper(True)
         try:
             try:
@@ -176,7 +152,7 @@ class Coordinator:
                 raise
         finally:
             try:
-                process_scan.sweep(f"{OWNER_ENV}={lease.owner}")
+                self._settler.sweep_all()
                 process_scan.child_subreaper(was_reaper)
                 self.store.update_state()
             finally:
@@ -488,9 +464,8 @@ class Coordinator:
                 result = self._failed(envelope, f"the coordinator could not run it: "
                                                 f"{type(exc).__name__}: {exc}",
                                       queued_s=timing.admitted - timing.seen)
-            if not isinstance(worker, WorkerEnd) and worker.pid is not None:
-                await self._sweeper.sweep(task_id, worker.pid)
-            result, written = await self._write(result)
+            pid = None if isinstance(worker, WorkerEnd) else worker.pid
+            result, written = await self._write(result, pid)
             self._state_dirty = True
             self._ended_with(task_id, result, written)
             self._emit("ended", task_id, status=result.status.value, reason=result.reason)
@@ -499,11 +474,11 @@ class Coordinator:
             if self._queued or not self._active:  # a slot to fill, or maybe the end of the run
                 self._wake.set()
 
-    async def _write(self, result: TaskResult) -> tuple[TaskResult, bool]:
-        """Write the result; one that cannot be written fails the task (in memory) and halts."""
+    async def _write(self, result: TaskResult,
+                     worker_pid: int | None) -> tuple[TaskResult, bool]:
+        """Settle the task; a result that cannot be written fails it (in memory) and halts."""
         try:
-            written = await anyio.to_thread.run_sync(
-                lambda: self.store.finish(result.id, result.to_json(), update_state=False))
+            written = await self._settler.settle(result, worker_pid)
         except ResultsUnwritable as exc:
             self._halt(str(exc))
             reason = (f"its result could not be written: {exc} (the worker's own outcome: "
