@@ -189,8 +189,7 @@ def run_one_at_a_time(store: Store, project: Path, entries: list[dict[str, objec
 
 def test_state_json_replaced_by_a_directory_mid_run_is_rebuilt(swarm_dir: Store,
                                                                tmp_path: Path) -> None:
-    damage = ("until [ -d .swarm/state.json ]; do rm -f .swarm/state.json; "
-              "mkdir -p .swarm/state.json/inside 2>/dev/null; done")
+    damage = "until mkdir .swarm/state.json 2>/dev/null; do rm -f .swarm/state.json; done"
     run_one_at_a_time(swarm_dir, tmp_path, damaging_run(damage))
     assert [r["status"] for r in swarm_dir.results()] == ["succeeded"] * 8
     assert swarm_dir.pending() == [] and swarm_dir.processing() == []
