@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import time
 import traceback
@@ -133,8 +132,7 @@ def as_nobody(work: Callable[[], object], *, tree: Path) -> int:
     Everything ``work`` imports must be imported before: the interpreter's files may not be
     readable by nobody.
     """
-    importlib.import_module("ctypes")  # the coordinator's subreaper call imports it late
-    anyio.run(anyio.sleep, 0)  # so is anyio's event loop backend
+    anyio.run(anyio.sleep, 0)  # anyio imports its event loop backend on the first run
     for folder, dirs, files in os.walk(tree):
         for name in (folder, *(os.path.join(folder, n) for n in (*dirs, *files))):
             os.chown(name, NOBODY, NOBODY)

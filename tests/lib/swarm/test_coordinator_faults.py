@@ -13,6 +13,7 @@ import anyio
 import pytest
 
 from hookswarm.lib import process_scan
+from hookswarm.lib.swarm.cli import main as swarm_main
 from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.coordinator import TASK_ID_ENV, Coordinator
 from hookswarm.lib.swarm.store import Store
@@ -273,3 +274,23 @@ def test_an_orphan_that_exits_on_its_own_is_adopted_and_reaped(swarm_dir: Store,
     orphan = int((tmp_path / "orphan").read_text())
     assert orphan not in children_of_this_process()
     assert not Path(f"/proc/{orphan}").exists()
+
+
+def test_serve_says_why_it_stopped_admitting_and_exits_1(nobody_project: Path,
+                                                         capfd: pytest.CaptureFixture[str]) -> None:
+    store = Store.for_project(nobody_project)
+    store.submit(build_tasks(damaging_run(ONCE.format("chmod 000 .swarm/results"), 2),
+                             base=str(nobody_project)))
+    exit_code = nobody_project / "exit-code"
+
+    def serve_cli() -> None:
+        try:
+            swarm_main(["--dir", str(nobody_project), "serve", "--exit-when-idle"])
+        except SystemExit as stop:
+            exit_code.write_text(str(stop.code))
+
+    assert as_nobody(serve_cli, tree=nobody_project) == 0
+    assert exit_code.read_text() == "1"
+    err = capfd.readouterr().err
+    assert "swarm serve: stopped admitting: cannot write results to" in err
+    assert sorted(store.pending() + store.processing()) == ["t0", "t1"]  # none lost
