@@ -154,7 +154,7 @@ class Coordinator:
             try:
                 self._settler.sweep_all()
                 process_scan.child_subreaper(was_reaper)
-                self.store.update_state()
+                self._update_state()
             finally:
                 lease.release()
 
@@ -426,7 +426,14 @@ class Coordinator:
         if self._state_dirty and now - self._state_synced >= self.config.poll_interval:
             self._state_dirty = False
             self._state_synced = now
-            self.store.update_state()
+            self._update_state()
+
+    def _update_state(self) -> None:
+        """Recount state.json; say once when it cannot be written (the run goes on)."""
+        noted = self.store.state_problem
+        self.store.update_state()
+        if self.store.state_problem and self.store.state_problem != noted:
+            self._emit("warned", "", problem=self.store.state_problem)
 
     def _idle(self, wanted: list[str] | None) -> bool:
         if self._active:

@@ -151,6 +151,7 @@ def test_two_coordinators_never_run_tasks_owning_the_same_file_at_once(tmp_path:
 
 
 ESCAPES = """
+touch pids
 setsid sh -c 'echo $$ >> pids; exec sleep 300' &
 (setsid sh -c 'echo $$ >> pids; exec sleep 300' &)
 nohup setsid sh -c 'echo $$ >> pids; exec sleep 300' > /dev/null 2>&1 &
@@ -285,7 +286,8 @@ def test_serve_says_why_it_stopped_admitting_and_exits_1(nobody_project: Path,
 
     def serve_cli() -> None:
         try:
-            swarm_main(["--dir", str(nobody_project), "serve", "--exit-when-idle"])
+            swarm_main(["--dir", str(nobody_project), "--max-parallel", "1", "serve",
+                        "--exit-when-idle"])
         except SystemExit as stop:
             exit_code.write_text(str(stop.code))
 
@@ -293,4 +295,25 @@ def test_serve_says_why_it_stopped_admitting_and_exits_1(nobody_project: Path,
     assert exit_code.read_text() == "1"
     err = capfd.readouterr().err
     assert "swarm serve: stopped admitting: cannot write results to" in err
-    assert sorted(store.pending() + store.processing()) == ["t0", "t1"]  # none lost
+    assert (store.processing(), store.pending()) == (["t0"], ["t1"])  # none lost
+
+
+def test_a_state_json_that_cannot_be_rebuilt_is_done_without_and_said_once(
+        nobody_project: Path) -> None:
+    store = Store.for_project(nobody_project)
+    damage = ("chmod 000 .swarm/rejected; "
+              "until mkdir .swarm/state.json 2>/dev/null; do rm -f .swarm/state.json; done")
+    warnings = nobody_project / "warnings.json"
+
+    def run() -> None:
+        ids = store.submit(build_tasks(damaging_run(damage, 4), base=str(nobody_project)))
+        seen: list[dict[str, object]] = []
+        coordinator = Coordinator(store, SwarmConfig(max_parallel=1), on_event=seen.append)
+        anyio.run(lambda: coordinator.run(only=ids))
+        warnings.write_text(json.dumps([e for e in seen if e["kind"] == "warned"]))
+
+    assert as_nobody(run, tree=nobody_project) == 0
+    assert [r["status"] for r in store.results()] == ["succeeded"] * 4
+    [warned] = json.loads(warnings.read_text())
+    assert "state.json could not be updated" in warned["problem"]
+    assert store.state()["finished"] == 4  # recounted on demand
