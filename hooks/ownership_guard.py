@@ -28,7 +28,10 @@ def decide(payload: Any, *, cwd: str, owns: Sequence[str]) -> dict[str, Any] | N
         return deny("swarm ownership guard: unreadable tool call; write denied")
     if payload.get("tool_name") not in WRITE_TOOLS:
         return None
-    tool_input = payload.get("tool_input") or {}
+    tool_input = payload.get("tool_input")
+    if not isinstance(tool_input, dict):
+        return deny(f"swarm ownership guard: the {payload.get('tool_name')} call's tool_input "
+                    "is not an object; write denied")
     path = tool_input.get("file_path") or tool_input.get("notebook_path")
     if not isinstance(path, str) or not path:
         return deny("swarm ownership guard: the write names no file; write denied")

@@ -3,7 +3,9 @@
 Every child gets its own session, so stopping it signals the whole process group and
 grandchildren go with it. A child that cannot be started becomes an ordinary outcome with
 ``launch_error`` set, never an exception. The blocking API here serves ``hookrun run`` (threads,
-no event loop on the hot path).
+no event loop on the hot path). Its siblings: ``process_async`` drives children from swarm's
+event loop, ``process_scan`` reads ``/proc`` (workers left behind, orphans adopted); these
+three are the process layer, and nothing else in the package starts a process.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 SHELL = "/bin/sh"
-_READ_CHUNK = 65536
+READ_CHUNK = 65536
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +143,7 @@ class _PipeIO:
             self._write_some(stream)
             return
         try:
-            chunk = os.read(key.fd, _READ_CHUNK)
+            chunk = os.read(key.fd, READ_CHUNK)
         except BlockingIOError:
             return
         if not chunk:
@@ -178,7 +180,7 @@ class _PipeIO:
         for key in readers:
             while not self.oversize:
                 try:
-                    chunk = os.read(key.fd, _READ_CHUNK)
+                    chunk = os.read(key.fd, READ_CHUNK)
                 except BlockingIOError:
                     break
                 if not chunk:
@@ -213,214 +215,3 @@ def start(
 def shell_argv(command: str) -> list[str]:
     """How Claude Code runs a command hook: ``/bin/sh -c COMMAND``."""
     return [SHELL, "-c", command]
-
-
-# ---------------------------------------------------------------- async: the swarm coordinator
-#
-# The coordinator drives many children from one anyio event loop: output arrives by callback as
-# it is printed, the exit is seen through a pidfd, and a child's exit takes its whole group down
-# with it before the child is reaped (while its pid, and so its group id, cannot be reused).
-# anyio is imported inside the functions: ``import hookswarm.lib.process`` must stay cheap.
-
-OutputSink = Callable[[int, bytes], None]
-"""Receives ``(1 | 2, chunk)``: which stream the chunk came from, and the bytes."""
-
-
-class AsyncChild:
-    """A child started by :func:`start_async`, driven from an anyio event loop."""
-
-    def __init__(self, proc: subprocess.Popen[bytes], stdin: bytes) -> None:
-        self._proc = proc
-        self._pidfd = os.pidfd_open(proc.pid)
-        self._stdin = memoryview(stdin)
-        self._watching = False
-        self._changed: Any = None
-        self._closed = False
-        self._pumping = False
-        self.returncode: int | None = None
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
-            if stream is not None:
-                os.set_blocking(stream.fileno(), False)
-
-    @property
-    def pid(self) -> int:
-        return self._proc.pid
-
-    async def wait(self) -> int:
-        """Wait for the exit; kills what is left of the group, then reaps the child."""
-        import anyio
-
-        while self.returncode is None:
-            if self._watching:
-                await self._changed.wait()
-                continue
-            self._watching, changed = True, anyio.Event()
-            self._changed = changed
-            try:
-                await anyio.wait_readable(self._pidfd)
-                kill_group(self.pid)
-                self.returncode = self._proc.wait()
-            finally:
-                self._watching = False
-                changed.set()
-        return self.returncode
-
-    async def pump(self, sink: OutputSink, *, drain: float = 0.5) -> int:
-        """Deliver stdout/stderr chunks to ``sink`` until the child has exited; the exit status.
-
-        Pipes still held open by an escaped grandchild are abandoned ``drain`` seconds after
-        the exit, so a child's end is never hostage to its descendants. Cancelled before the
-        exit, it leaves the pipes open for :meth:`stop`: a child that writes during its grace
-        must not die of SIGPIPE instead of ending at its own pace.
-        """
-        import anyio
-
-        self._pumping = True
-        try:
-            async with anyio.create_task_group() as readers:
-                for stream in (self._proc.stdout, self._proc.stderr):
-                    assert stream is not None
-                    readers.start_soon(self._read, stream.fileno(),
-                                       1 if stream is self._proc.stdout else 2, sink)
-                if self._proc.stdin is not None:
-                    readers.start_soon(self._feed)
-                await self.wait()
-                readers.cancel_scope.deadline = anyio.current_time() + drain
-        finally:
-            self._pumping = False
-            if self.returncode is not None:
-                self.close()
-        return await self.wait()
-
-    async def stop(self, *, grace: float) -> int:
-        """SIGTERM the group, wait up to ``grace`` seconds, then SIGKILL the group."""
-        import anyio
-
-        if self.returncode is None:
-            kill_group(self.pid, signal.SIGTERM)
-            with anyio.move_on_after(grace):
-                await self.wait()
-            if self.returncode is None:
-                kill_group(self.pid)
-        code = await self.wait()
-        if not self._pumping:  # a running pump still reads the pipes, and closes them itself
-            self.close()
-        return code
-
-    def close(self) -> None:
-        """Close the pipes and the pidfd (the child itself is left alone)."""
-        if self._closed:
-            return
-        self._closed = True
-        for stream in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
-
-    @staticmethod
-    async def _read(fd: int, stream: int, sink: OutputSink) -> None:
-        import anyio
-
-        while True:
-            await anyio.wait_readable(fd)
-            try:
-                chunk = os.read(fd, _READ_CHUNK)
-            except BlockingIOError:
-                continue
-            if not chunk:
-                return
-            sink(stream, chunk)
-
-    async def _feed(self) -> None:
-        import anyio
-
-        assert self._proc.stdin is not None
-        fd = self._proc.stdin.fileno()
-        try:
-            while self._stdin:
-                await anyio.wait_writable(fd)
-                try:
-                    self._stdin = self._stdin[os.write(fd, self._stdin):]
-                except BlockingIOError:
-                    continue
-        except (BrokenPipeError, OSError):
-            pass
-        finally:
-            with contextlib.suppress(OSError):
-                self._proc.stdin.close()
-
-    def __del__(self) -> None:
-        with contextlib.suppress(OSError):
-            os.close(self._pidfd)
-
-
-def start_async(
-    argv: Sequence[str], *, cwd: str | None = None, env: Mapping[str, str] | None = None,
-    stdin: bytes = b"",
-) -> AsyncChild | ProcessOutcome:
-    """Start ``argv`` in a new session for an event loop; a launch failure is an outcome.
-
-    ``stdin`` is fed as the child reads it; without it the child's stdin is ``/dev/null``.
-    """
-    try:
-        proc = subprocess.Popen(
-            list(argv), stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
-            env=dict(env) if env is not None else None, start_new_session=True,
-        )
-    except (OSError, ValueError, TypeError) as exc:  # bad env names, NUL bytes, non-str values
-        return ProcessOutcome.not_started(f"{argv[0]}: {getattr(exc, 'strerror', None) or exc}")
-    return AsyncChild(proc, stdin)
-
-
-# ---------------------------------------------------------------- leftovers of a dead coordinator
-#
-# A coordinator killed with SIGKILL leaves its workers running in their own sessions. The next
-# coordinator finds them through /proc: by the marker in their environment, or by the session
-# of a recorded worker whose leader is gone (its pid stays reserved while the session lives).
-
-
-def start_ticks(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot (tells a reused pid apart)."""
-    fields = _stat_fields(pid)
-    return int(fields[19]) if fields else None
-
-
-def session_members(sid: int) -> list[int]:
-    """Every live process in session ``sid``."""
-    return [pid for pid in _pids() if (f := _stat_fields(pid)) and int(f[3]) == sid]
-
-
-def processes_with_env(entry: str) -> list[int]:
-    """Every live process whose initial environment holds ``entry`` (``NAME=value``)."""
-    needle = entry.encode()
-    found = []
-    for pid in _pids():
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as fh:
-                if needle in fh.read().split(b"\0"):
-                    found.append(pid)
-        except OSError:
-            continue
-    return found
-
-
-def kill_pids(pids: Sequence[int]) -> None:
-    """SIGKILL each pid; ones already gone are fine."""
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
-
-
-def _pids() -> list[int]:
-    me = os.getpid()
-    return [int(name) for name in os.listdir("/proc") if name.isdigit() and int(name) != me]
-
-
-def _stat_fields(pid: int) -> list[str]:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            raw = fh.read().decode(errors="replace")
-    except OSError:
-        return []
-    return raw[raw.rfind(")") + 2:].split()

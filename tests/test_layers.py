@@ -16,13 +16,6 @@ from tests.helpers.install import PACKAGE_FOLDERS, PYPROJECT, ROOT
 
 ROOT_PACKAGES: list[str] = PYPROJECT["tool"]["importlinter"]["root_packages"]
 LINT_IMPORTS = str(Path(sys.executable).with_name("lint-imports"))
-# Cycles being removed elsewhere; each entry fails the check once its cycle is gone.
-KNOWN_CYCLES = {
-    # swarm's backends and their registry (issue 10 moves the registry into a module of its own)
-    frozenset({"hookswarm.lib.swarm.backend", "hookswarm.lib.swarm.claude",
-               "hookswarm.lib.swarm.command", "hookswarm.lib.swarm.health",
-               "hookswarm.lib.swarm.http", "hookswarm.lib.swarm.sweetspot"}),
-}
 
 
 def cycles(imports: Mapping[str, Iterable[str]]) -> set[frozenset[str]]:
@@ -89,11 +82,9 @@ def package_imports() -> dict[str, set[str]]:
 
 def test_no_module_imports_itself_round_a_loop() -> None:
     imports = package_imports()
-    found = cycles(imports)
-    new = [sorted(f"{a} -> {b}" for a in group for b in imports[a] if b in group)
-           for group in found - KNOWN_CYCLES]
-    assert new == [], "import cycles: break them (a module of their own for what both need)"
-    assert KNOWN_CYCLES - found == set(), "gone: remove them from KNOWN_CYCLES"
+    found = [sorted(f"{a} -> {b}" for a in group for b in imports[a] if b in group)
+             for group in cycles(imports)]
+    assert found == [], "import cycles: break them (a module of their own for what both need)"
 
 
 def copy_of_the_package(into: Path) -> Path:

@@ -11,10 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from hookswarm.lib import process
+from hookswarm.lib import process, process_async
 
 if TYPE_CHECKING:
-    from hookswarm.lib.swarm.config import SwarmConfig
     from hookswarm.lib.swarm.task import Task
 
 OnOutput = Callable[[bytes], None]
@@ -99,7 +98,7 @@ class OutputJudge(Protocol):
 class ProcessWorker:
     """A worker that is one child process (and its group)."""
 
-    def __init__(self, child: process.AsyncChild, judge: OutputJudge) -> None:
+    def __init__(self, child: process_async.AsyncChild, judge: OutputJudge) -> None:
         self._child = child
         self._judge = judge
 
@@ -122,7 +121,7 @@ class ProcessWorker:
 def start_process(argv: list[str], launch: Launch, judge: OutputJudge, *,
                   stdin: bytes = b"") -> ProcessWorker | WorkerEnd:
     """Start a process worker through the one process choke point."""
-    child = process.start_async(argv, cwd=launch.task.cwd, env=launch.env, stdin=stdin)
+    child = process_async.start_async(argv, cwd=launch.task.cwd, env=launch.env, stdin=stdin)
     if isinstance(child, process.ProcessOutcome):
         return WorkerEnd.launch_failed(child.launch_error)
     return ProcessWorker(child, judge)
@@ -131,16 +130,3 @@ def start_process(argv: list[str], launch: Launch, judge: OutputJudge, *,
 def exit_reason(code: int) -> str:
     return f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
 
-
-def registry(config: SwarmConfig, *,
-             environ: Mapping[str, str] | None = None) -> dict[str, Backend]:
-    """The backends by name, as the task model's ``backend`` field names them.
-
-    ``environ`` is what the workers inherit (where the claude backend finds its API URL).
-    """
-    from hookswarm.lib.swarm.claude import ClaudeBackend
-    from hookswarm.lib.swarm.command import CommandBackend
-    from hookswarm.lib.swarm.http import http_backends
-
-    return {"claude": ClaudeBackend(config.claude, environ=environ), "command": CommandBackend(),
-            **http_backends(config, environ=environ)}

@@ -127,7 +127,7 @@ async def run_bench(backend: HttpBackend, base: str, model: str, *, levels: Sequ
 async def _post(backend: HttpBackend, base: str, request: tuple[str, dict[str, Any]]) -> None:
     import httpx
 
-    from hookswarm.lib.swarm.http import EndpointFailed, url_for
+    from hookswarm.lib.swarm.chat import EndpointFailed, url_for
     from hookswarm.lib.swarm.wire import error_text
 
     path, body = request
@@ -143,7 +143,8 @@ async def bench_target(config: Any, root: Any, *, backend: str, target: str, mod
                        levels: Sequence[int], tasks: int, max_tokens: int,
                        cold: bool) -> tuple[str, list[Row]]:
     """Bench ``target`` (a URL, or a pool whose first endpoint is used): its URL and rows."""
-    from hookswarm.lib.swarm.http import EndpointFailed, Refused, http_backends
+    from hookswarm.lib.swarm.chat import EndpointFailed, Refused
+    from hookswarm.lib.swarm.http import http_backends
     from hookswarm.lib.swarm.servers import ServerFailed, serving
     from hookswarm.lib.swarm.task import Task
 

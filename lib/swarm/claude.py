@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+import anyio
+
 from hookswarm.lib.swarm.backend import (
     Health,
     Launch,
@@ -25,7 +27,7 @@ from hookswarm.lib.swarm.backend import (
     exit_reason,
     start_process,
 )
-from hookswarm.lib.swarm.config import ClaudeSettings
+from hookswarm.lib.swarm.config import ClaudeSettings, SwarmConfig
 from hookswarm.lib.swarm.health import command_runs, http_reachable
 from hookswarm.lib.swarm.ownership import WRITE_TOOLS, absolute_globs
 from hookswarm.lib.swarm.task import Task
@@ -126,6 +128,49 @@ def _details(result: Mapping[str, Any]) -> dict[str, Any]:
     return details
 
 
+class LineSplitter:
+    """Splits a byte stream into lines, copying each byte once however the chunks fall.
+
+    A line longer than ``limit`` bytes is dropped as it arrives (the log keeps it) and counted
+    in ``skipped``, so one huge line costs neither quadratic time nor unbounded memory.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.skipped = 0
+        self._pieces: list[bytes] = []
+        self._size = 0
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        """The lines that ``chunk`` completes."""
+        lines: list[bytes] = []
+        start = 0
+        while (end := chunk.find(b"\n", start)) != -1:
+            line = self.finish(chunk[start:end])
+            if line is not None:
+                lines.append(line)
+            start = end + 1
+        self._add(chunk[start:])
+        return lines
+
+    def finish(self, tail: bytes = b"") -> bytes | None:
+        """End the current line with ``tail``; None if it was too long."""
+        self._add(tail)
+        line = b"".join(self._pieces) if self._size <= self.limit else None
+        self.skipped += line is None
+        self._pieces, self._size = [], 0
+        return line
+
+    def _add(self, piece: bytes) -> None:
+        if self._size > self.limit or not piece:
+            return
+        self._size += len(piece)
+        if self._size > self.limit:
+            self._pieces = []
+        else:
+            self._pieces.append(piece)
+
+
 class _StreamJudge:
     """Splits stdout into stream-json lines; keeps the last ``result`` event and the model.
 
@@ -133,8 +178,8 @@ class _StreamJudge:
     ``--model`` from ``extra_args``); the one passed on the command line is the fallback.
     """
 
-    def __init__(self, session_id: str, transcript: str, model: str) -> None:
-        self._partial = b""
+    def __init__(self, session_id: str, transcript: str, model: str, *, max_line: int) -> None:
+        self._lines = LineSplitter(max_line)
         self._last: dict[str, Any] | None = None
         self._session_id = session_id
         self._transcript = transcript
@@ -143,16 +188,17 @@ class _StreamJudge:
     def feed(self, stream: int, chunk: bytes) -> None:
         if stream != 1:
             return
-        lines = (self._partial + chunk).split(b"\n")
-        self._partial = lines.pop()
-        for line in lines:
+        for line in self._lines.feed(chunk):
             self._take(line)
 
     def judge(self, exit_code: int) -> WorkerEnd:
-        self._take(self._partial)
+        last = self._lines.finish()
+        if last:
+            self._take(last)
         end = judge_result(self._last, exit_code)
         details = {**end.details, "session_id": self._session_id, "transcript": self._transcript}
-        return replace(end, details=details, model=self._model)
+        return replace(end, details=details, model=self._model,
+                       reason="; ".join(filter(None, (end.reason, _skipped_note(self._lines)))))
 
     def _take(self, line: bytes) -> None:
         if b'"result"' not in line and b'"init"' not in line:
@@ -169,6 +215,13 @@ class _StreamJudge:
             self._model = event["model"]
 
 
+def _skipped_note(lines: LineSplitter) -> str:
+    if not lines.skipped:
+        return ""
+    return (f"{lines.skipped} stream-json line(s) longer than [claude] max_line "
+            f"({lines.limit} bytes) were logged but not parsed")
+
+
 class ClaudeBackend:
     """Real ``claude -p`` processes; health = the binary runs and the API endpoint answers."""
 
@@ -179,6 +232,11 @@ class ClaudeBackend:
         self.settings = settings
         self._environ = os.environ if environ is None else environ
 
+    @classmethod
+    def from_config(cls, config: SwarmConfig,
+                    environ: Mapping[str, str] | None = None) -> ClaudeBackend:
+        return cls(config.claude, environ=environ)
+
     def base_url(self, task: Task) -> str:
         return (task.env.get("ANTHROPIC_BASE_URL") or self._environ.get("ANTHROPIC_BASE_URL")
                 or DEFAULT_BASE_URL)
@@ -187,8 +245,6 @@ class ClaudeBackend:
         return f"claude@{self.base_url(task)}"
 
     async def probe(self, task: Task, *, timeout: float) -> Health:
-        import anyio
-
         found: dict[str, Health] = {}
 
         async def check(name: str, probe: Any) -> None:
@@ -211,6 +267,6 @@ class ClaudeBackend:
         env = worker_env(launch.env, task, self.settings)
         argv = claude_argv(self.settings.binary(), task, self.settings, session_id)
         judge = _StreamJudge(session_id, transcript_path(env, task.cwd, session_id),
-                             model_for(task, self.settings))
+                             model_for(task, self.settings), max_line=self.settings.max_line)
         return start_process(argv, Launch(task, launch.prompt, env), judge,
                              stdin=launch.prompt.encode())

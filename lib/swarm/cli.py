@@ -8,16 +8,34 @@ id, a bad flag).
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+import anyio
 import click
 
 from hookswarm.lib.errors import HookswarmError
 from hookswarm.lib.json_report import json_report
+from hookswarm.lib.swarm import bench as measure
+from hookswarm.lib.swarm.chat import EndpointFailed, Refused
+from hookswarm.lib.swarm.config import SwarmConfig, load_config
+from hookswarm.lib.swarm.coordinator import Coordinator
+from hookswarm.lib.swarm.progress import Progress, summary_table
+from hookswarm.lib.swarm.report import (
+    finished_tasks,
+    health_lines,
+    probe_all,
+    status_report,
+    used_backends,
+)
+from hookswarm.lib.swarm.result import TaskResult
+from hookswarm.lib.swarm.servers import ServerFailed
+from hookswarm.lib.swarm.store import SWARM_DIR, Store
+from hookswarm.lib.swarm.task import Task, build_tasks, load_tasks, read_text, valid_id
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
@@ -29,9 +47,7 @@ class _Env:
         self.config_path = config_path or project / ".swarm" / "config.toml"
         self.overrides = overrides
 
-    def config(self) -> Any:
-        from hookswarm.lib.swarm.config import load_config
-
+    def config(self) -> SwarmConfig:
         config = load_config(self.config_path, required=self.config_given)
         update: dict[str, Any] = {}
         if self.overrides.get("max_parallel"):
@@ -41,15 +57,11 @@ class _Env:
             update["claude"] = config.claude.model_copy(update={"bin": claude_bin})
         return config.model_copy(update=update)
 
-    def store(self) -> Any:
-        from hookswarm.lib.swarm.store import Store
-
+    def store(self) -> Store:
         return Store.for_project(self.project)
 
-    def existing_store(self) -> Any | None:
+    def existing_store(self) -> Store | None:
         """The store for a read-only verb, or None when the project has no ``.swarm/`` yet."""
-        from hookswarm.lib.swarm.store import SWARM_DIR
-
         return self.store() if (self.project / SWARM_DIR).is_dir() else None
 
 
@@ -110,9 +122,7 @@ def _env_pairs(ctx: click.Context, param: click.Parameter,
     return dict(pair.split("=", 1) for pair in pairs)
 
 
-def _flag_task(flags: dict[str, Any], *, base: str) -> list[Any]:
-    from hookswarm.lib.swarm.task import build_tasks, read_text
-
+def _flag_task(flags: dict[str, Any], *, base: str) -> list[Task]:
     entry: dict[str, Any] = {}
     if flags.get("context_file"):
         entry["context"] = read_text(Path(flags["context_file"]), what="context file")
@@ -151,8 +161,6 @@ def _input_errors() -> Iterator[None]:
 @pass_env
 def run(env: _Env, taskfile: Path, as_json: bool) -> None:
     """Run every task in TASKFILE (TOML or JSON) and wait for all of them."""
-    from hookswarm.lib.swarm.task import load_tasks
-
     with _input_errors():
         tasks = load_tasks(taskfile, base=str(env.project))
         config = env.config()
@@ -171,12 +179,8 @@ def spawn(env: _Env, /, as_json: bool, **flags: Any) -> None:
     sys.exit(_run_tasks(env, config, tasks, as_json=as_json))
 
 
-def _run_tasks(env: _Env, config: Any, tasks: Sequence[Any], *, as_json: bool) -> int:
-    import anyio
-
-    from hookswarm.lib.swarm.coordinator import Coordinator
-    from hookswarm.lib.swarm.progress import Progress
-
+def _run_tasks(env: _Env, config: SwarmConfig, tasks: Sequence[Task], *,
+               as_json: bool) -> int:
     store = env.store()
     with _input_errors():
         ids = store.submit(tasks)
@@ -184,16 +188,21 @@ def _run_tasks(env: _Env, config: Any, tasks: Sequence[Any], *, as_json: bool) -
     coordinator = Coordinator(store, config, on_event=progress.on_event)
     anyio.run(_until_signalled, lambda: coordinator.run(only=ids))
     progress.close()
-    results = [coordinator.results.get(i) or store.result(i)
-               or {"id": i, "status": "failed", "reason": "no result"} for i in ids]
+    rows = [r.to_json() if (r := coordinator.results.get(i)) else _stored_result(store, i)
+            for i in ids]
     if as_json:
         click.echo(json_report(click.get_current_context().info_name or "run",
-                               {"results": results}))
+                               {"results": rows}))
     else:
-        from hookswarm.lib.swarm.progress import summary_table
+        click.echo(summary_table(rows, base=str(env.project)))
+    succeeded = all(TaskResult.from_json(row).succeeded for row in rows)
+    return EXIT_OK if succeeded else EXIT_FAILED
 
-        click.echo(summary_table(results, base=str(env.project)))
-    return EXIT_OK if all(r["status"] == "succeeded" for r in results) else EXIT_FAILED
+
+def _stored_result(store: Store, task_id: str) -> dict[str, Any]:
+    """A result another coordinator wrote; a stand-in when the task has none."""
+    found = store.result(task_id)
+    return found or {"id": task_id, "status": "failed", "reason": "no result"}
 
 
 async def _until_signalled(work: Callable[[], Awaitable[None]]) -> None:
@@ -202,10 +211,6 @@ async def _until_signalled(work: Callable[[], Awaitable[None]]) -> None:
     The receiver stays open until ``work`` has unwound, so a second signal during the
     workers' shutdown grace is absorbed instead of aborting the cleanup.
     """
-    import signal
-
-    import anyio
-
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with anyio.create_task_group() as group:
             async def stop_on_signal() -> None:
@@ -226,21 +231,19 @@ def serve(env: _Env, exit_when_idle: bool) -> None:
 
     Exits 1 when a task it ended did not succeed.
     """
-    import anyio
-
-    from hookswarm.lib.swarm.coordinator import Coordinator
-    from hookswarm.lib.swarm.progress import Progress
-
     with _input_errors():
         config = env.config()
     progress = Progress(total=0, stream=sys.stderr, quiet=False, lines=True)
     coordinator = Coordinator(env.store(), config, on_event=progress.on_event)
+
     async def work() -> None:
         click.echo("swarm serve: ready", err=True)
         await coordinator.run(until_idle=exit_when_idle)
 
     anyio.run(_until_signalled, work)
-    sys.exit(EXIT_FAILED if progress.unsuccessful else EXIT_OK)
+    if coordinator.halted:
+        click.echo(f"swarm serve: stopped admitting: {coordinator.halted}", err=True)
+    sys.exit(EXIT_FAILED if progress.unsuccessful or coordinator.halted else EXIT_OK)
 
 
 @cli.command()
@@ -251,8 +254,6 @@ def serve(env: _Env, exit_when_idle: bool) -> None:
 @pass_env
 def submit(env: _Env, /, taskfile: Path | None, as_json: bool, **flags: Any) -> None:
     """Queue tasks for `swarm serve`: -f TASKFILE, or one task from flags. Prints the ids."""
-    from hookswarm.lib.swarm.task import load_tasks
-
     with _input_errors():
         tasks = (load_tasks(taskfile, base=str(env.project)) if taskfile
                  else _flag_task(flags, base=str(env.project)))
@@ -279,8 +280,6 @@ def status(env: _Env, everything: bool, last: int | None, as_json: bool) -> None
 
     Parallel efficiency is ideal wall time over measured wall time.
     """
-    from hookswarm.lib.swarm.report import finished_tasks, status_report
-
     with _input_errors():
         config = env.config()
     store = env.existing_store()
@@ -315,8 +314,6 @@ def status(env: _Env, everything: bool, last: int | None, as_json: bool) -> None
 @pass_env
 def logs(env: _Env, task_id: str, follow: bool, as_json: bool) -> None:
     """Print what the worker of TASK_ID printed."""
-    from hookswarm.lib.swarm.task import valid_id
-
     store = env.existing_store()
     if (store is None or not valid_id(task_id)
             or (not store.known(task_id) and not store.log_path(task_id).exists())):
@@ -367,10 +364,6 @@ def health(env: _Env, as_json: bool) -> None:
 
     Exits 1 when a backend that a queued or running task, the config or a flag uses is down.
     """
-    import anyio
-
-    from hookswarm.lib.swarm.report import probe_all, used_backends
-
     with _input_errors():
         config = env.config()
     store = env.existing_store()
@@ -381,8 +374,6 @@ def health(env: _Env, as_json: bool) -> None:
     if as_json:
         click.echo(json_report("health", {"backends": answers}))
     else:
-        from hookswarm.lib.swarm.report import health_lines
-
         for line in health_lines(answers):
             click.echo(line)
     down = [a for a in answers.values() if a["used"] and not a["ok"]]
@@ -441,12 +432,6 @@ def bench(env: _Env, backend: str, target: str | None, pool: str | None, model: 
           levels: list[int], tasks: int, max_tokens: int, cold: bool, as_json: bool,
           chart: Path | None) -> None:
     """Measure an endpoint's throughput at several parallel levels, warm and cold."""
-    import anyio
-
-    from hookswarm.lib.swarm import bench as measure
-    from hookswarm.lib.swarm.http import EndpointFailed, Refused
-    from hookswarm.lib.swarm.servers import ServerFailed
-
     if bool(target) == bool(pool):
         _fail_input(HookswarmError("give --endpoint URL or --pool NAME"))
     with _input_errors():

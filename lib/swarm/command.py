@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from hookswarm.lib.swarm.backend import (
     Health,
     Launch,
@@ -10,6 +12,7 @@ from hookswarm.lib.swarm.backend import (
     exit_reason,
     start_process,
 )
+from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.task import Task
 
 _TAIL = 400
@@ -35,6 +38,11 @@ class CommandBackend:
     """Runs ``task.argv`` in ``task.cwd``; a missing program is a failed result, not a crash."""
 
     name = "command"
+
+    @classmethod
+    def from_config(cls, config: SwarmConfig,
+                    environ: Mapping[str, str] | None = None) -> CommandBackend:
+        return cls()
 
     def health_key(self, task: Task) -> str:
         return "command"

@@ -57,6 +57,7 @@ class ClaudeSettings(_Section):
     max_retries: int = Field(default=2, ge=0)
     allowed_tools: tuple[str, ...] = DEFAULT_ALLOWED_TOOLS
     extra_args: tuple[str, ...] = ()
+    max_line: int = Field(default=16 * 1024 * 1024, ge=1024)
 
     def binary(self) -> str:
         """The configured path, else ``$HOOKSWARM_CLAUDE_BIN``, else ``claude`` on PATH."""
@@ -72,6 +73,7 @@ class SwarmConfig(_Section):
     retention_days: float = Field(default=7.0, ge=0)
     max_attempts: int = Field(default=2, ge=1)
     poll_interval: float = Field(default=0.05, gt=0)
+    log_max: int = Field(default=64 * 1024 * 1024, ge=4096)
     timeouts: TimeoutSettings = TimeoutSettings()
     heartbeat: HeartbeatSettings = HeartbeatSettings()
     health: HealthSettings = HealthSettings()

@@ -16,27 +16,42 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from hookswarm.lib import process
-from hookswarm.lib.swarm.backend import Backend, Health, Launch, Worker, WorkerEnd, registry
+import anyio
+
+from hookswarm.lib import process, process_scan
+from hookswarm.lib.swarm.backend import Backend, Health, Launch, Worker, WorkerEnd
+from hookswarm.lib.swarm.claims import OtherClaims
 from hookswarm.lib.swarm.config import Limits, SwarmConfig, limits_for
 from hookswarm.lib.swarm.context import compose, needs_file
-from hookswarm.lib.swarm.evidence import Ending, Stop, Verdict, file_facts, fresh, verdict
+from hookswarm.lib.swarm.evidence import (
+    Ending,
+    FileFact,
+    Status,
+    Stop,
+    Verdict,
+    file_facts,
+    fresh,
+    verdict,
+)
 from hookswarm.lib.swarm.health import HealthBoard
 from hookswarm.lib.swarm.lease import OWNER_ENV, Lease, someone_died
 from hookswarm.lib.swarm.ownership import absolute_globs
 from hookswarm.lib.swarm.recovery import recover
+from hookswarm.lib.swarm.registry import backends as all_backends
+from hookswarm.lib.swarm.result import Run, TaskResult
 from hookswarm.lib.swarm.scheduler import Slot, admit
 from hookswarm.lib.swarm.servers import serving
-from hookswarm.lib.swarm.store import DamagedFile, Envelope, Store
+from hookswarm.lib.swarm.settle import TASK_ID_ENV, Settler
+from hookswarm.lib.swarm.store import DamagedFile, Envelope, ResultsUnwritable, Store
 from hookswarm.lib.swarm.supervisor import Watch, supervise
 from hookswarm.lib.swarm.task import Task
+from hookswarm.lib.swarm.tasklog import TaskLog
 
-TASK_ID_ENV = "SWARM_TASK_ID"
 CANCELLED = "cancelled: the coordinator was stopped (Ctrl-C/SIGTERM)"
-_LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+_LOG_FLAGS = os.O_RDWR | os.O_CREAT
 _LEASE_CHECK = 2.0  # seconds between looks for dead coordinators (a few syscalls each)
 OnEvent = Callable[[dict[str, Any]], None]
 
@@ -56,6 +71,7 @@ class _Timing:
     started_wall: float = 0.0
     spawned: float = 0.0
     before: dict[str, Any] | None = None
+    notes: tuple[str, ...] = ()
 
 
 async def _start_threads(count: int) -> None:
@@ -66,8 +82,6 @@ async def _start_threads(count: int) -> None:
     Each call holds its thread until all have started, so ``count`` distinct threads remain
     idle (anyio lets them go after a while; the ones needed later start on demand again).
     """
-    import anyio
-
     limiter = anyio.to_thread.current_default_thread_limiter()
     barrier = threading.Barrier(max(1, min(count, int(limiter.available_tokens))))
 
@@ -90,7 +104,7 @@ class Coordinator:
         self.store = store
         self.config = config
         self._environ = dict(os.environ if environ is None else environ)
-        self.backends = dict(backends) if backends is not None else registry(
+        self.backends = dict(backends) if backends is not None else all_backends(
             config, environ=self._environ)
         self.health = HealthBoard(ttl=config.health.ttl)
         self._on_event = on_event
@@ -98,13 +112,16 @@ class Coordinator:
         self._active: dict[str, Slot] = {}
         self._wake: Any = None
         self._owner = ""
+        self._others = OtherClaims(store, "")
+        self._settler = Settler(store, "")
         self._seq = 0
         self._state_dirty = False
         self._state_synced = 0.0
         self._leases_checked = 0.0
         self._wanted: frozenset[str] | None = None
         self._ended: set[str] = set()
-        self.results: dict[str, dict[str, Any]] = {}  # what it wrote for the tasks in ``only``
+        self.results: dict[str, TaskResult] = {}  # what it wrote for the tasks in ``only``
+        self.halted = ""  # why it stopped admitting (results/ cannot be written)
 
     async def run(self, *, only: Sequence[str] | None = None, until_idle: bool = True) -> None:
         """Work until ``only`` (or, with ``until_idle``, the whole queue) is done or cancelled.
@@ -113,14 +130,18 @@ class Coordinator:
         every one without a result, so no later ``serve`` runs them behind the user's back; a
         coordinator working the whole queue requeues its running tasks instead.
         """
-        import anyio
-
         wanted = list(only) if only is not None else None
         self._wanted = frozenset(wanted) if wanted is not None else None
         lease = Lease.acquire(self.store.root, holds=wanted or ())
         self._owner = lease.owner
+        self._others = OtherClaims(self.store, lease.owner)
+        self._settler = Settler(self.store, lease.owner)
+        was_reaper = process_scan.child_subreaper(True)
         try:
-            self._recover()
+            try:
+                self._recover()
+            except ResultsUnwritable as exc:
+                self._halt(str(exc))
             self.store.begin_session(owner=lease.owner, max_parallel=self.config.max_parallel,
                                      now=time.time())
             try:
@@ -134,7 +155,9 @@ class Coordinator:
                 raise
         finally:
             try:
-                self.store.update_state()
+                self._settler.sweep_all()
+                process_scan.child_subreaper(was_reaper)
+                self._update_state()
             finally:
                 lease.release()
 
@@ -172,21 +195,47 @@ class Coordinator:
     # ------------------------------------------------------------ the loop
 
     async def _loop(self, group: Any, wanted: list[str] | None, until_idle: bool) -> None:
-        import anyio
-
         while True:
             self._wake = anyio.Event()
-            self._refresh_queue(wanted)
-            if self._start_probes(group):
-                await anyio.lowlevel.checkpoint()  # a probe without I/O answers before admission
-            self._fail_unusable()
-            self._start_admitted(group)
-            self._recover_dead()
-            self._sync_state()
-            if until_idle and self._idle(wanted):
+            try:
+                await self._pass(group, wanted)
+                done = (until_idle or self.halted) and self._idle(wanted)
+            except ResultsUnwritable as exc:
+                self._halt(str(exc))
+                done = self._idle(wanted)
+            if done:
+                self._left_queued(wanted)
                 return
             with anyio.move_on_after(self.config.poll_interval):
                 await self._wake.wait()
+
+    async def _pass(self, group: Any, wanted: list[str] | None) -> None:
+        self._refresh_queue(wanted)
+        if self._start_probes(group):
+            await anyio.lowlevel.checkpoint()  # a probe without I/O answers before admission
+        if not self.halted:
+            self._fail_unusable()
+            self._start_admitted(group)
+        self._recover_dead()
+        self._sync_state()
+
+    def _halt(self, reason: str) -> None:
+        """Stop admitting: a task that ran could not end with a result."""
+        if not self.halted:
+            self.halted = reason
+            self._emit("halted", "", reason=reason)
+
+    def _left_queued(self, wanted: list[str] | None) -> None:
+        """After a halt, tell a ``run`` which of its tasks stay queued, and why."""
+        if not self.halted or wanted is None:
+            return
+        for task_id in wanted:
+            if task_id not in self._ended and task_id in self._queued:
+                queued = self._queued[task_id]
+                reason = (f"not started: {self.halted}; it stays queued in "
+                          f"{self.store.root / 'requests'}")
+                self._ended_with(task_id, self._failed(queued.envelope, reason), True)
+                self._emit("ended", task_id, status="failed", reason=reason)
 
     def _refresh_queue(self, wanted: list[str] | None) -> None:
         pending = self.store.pending()
@@ -289,9 +338,10 @@ class Coordinator:
         """A request that cannot be read: moved aside, its task failed, one message."""
         result = self.store.reject("requests", task_id, damage)
         self._state_dirty = True
-        self._ended_with(task_id, result or {}, result is not None)
+        if result is not None:
+            self._ended_with(task_id, result, True)
         self._emit("ended", task_id, status="failed",
-                   reason=str(result["reason"]) if result else str(damage))
+                   reason=result.reason if result else str(damage))
 
     def _fail_now(self, task_id: str, reason: str) -> None:
         queued = self._queued.pop(task_id)
@@ -304,39 +354,44 @@ class Coordinator:
         task_id = envelope.task.id
         result = self._failed(envelope, reason, queued_s=queued_s)
         self._state_dirty = True
-        self._ended_with(task_id, result, self.store.finish(task_id, result, update_state=False))
+        self._ended_with(task_id, result,
+                         self.store.finish(task_id, result.to_json(), update_state=False))
         self._emit("ended", task_id, status="failed", reason=reason)
 
-    def _ended_with(self, task_id: str, result: dict[str, Any], written: bool) -> None:
+    def _ended_with(self, task_id: str, result: TaskResult, written: bool) -> None:
         if self._wanted is not None and task_id in self._wanted:
             self._ended.add(task_id)
             if written:
                 self.results[task_id] = result
 
-    def _failed(self, envelope: Envelope, reason: str, *,
-                queued_s: float = 0.0) -> dict[str, Any]:
+    def _failed(self, envelope: Envelope, reason: str, *, queued_s: float = 0.0) -> TaskResult:
         """A ``failed`` result for a task that never ran, or whose run the coordinator lost.
 
         ``queued_s`` is how long it sat in the queue here (waiting for a backend, say).
         """
-        now = time.time()
         task = envelope.task
-        return {"id": task.id, "status": "failed", "reason": reason, "backend": task.backend,
-                "log": str(self.store.log_path(task.id)), "attempt": envelope.attempt,
-                "started_at": now, "ended_at": now, "duration_s": 0.0,
-                "queued_s": round(queued_s, 6), "task": task.model_dump(mode="json")}
+        return TaskResult.not_run(task, reason, log=str(self.store.log_path(task.id)),
+                                  attempt=envelope.attempt, queued_s=queued_s)
 
     def _start_admitted(self, group: Any) -> None:
+        """Admit against every live coordinator's running claims, and claim under one lock."""
+        usable = self._usable()
+        if not usable:
+            return
+        # An HTTP backend is also capped by its configured pools' total concurrency.
         caps = {name: min(self.config.cap(name), getattr(b, "capacity", lambda: 1 << 30)())
                 for name, b in self.backends.items()}
-        chosen = admit([q.slot for q in self._queued.values()], list(self._active.values()),
-                       max_parallel=self.config.max_parallel, caps=caps, usable=self._usable())
-        if not chosen:
-            return
-        batch = [self._queued.pop(task_id) for task_id in chosen]
-        for queued in batch:
-            self._active[queued.slot.id] = queued.slot
-        for envelope, timing, worker in self._launch(batch, time.monotonic()):
+        with self.store.lock():
+            running = [*self._active.values(), *self._others.slots(self._active)]
+            chosen = admit([q.slot for q in self._queued.values()], running,
+                           max_parallel=self.config.max_parallel, caps=caps, usable=usable)
+            if not chosen:
+                return
+            batch = [self._queued.pop(task_id) for task_id in chosen]
+            for queued in batch:
+                self._active[queued.slot.id] = queued.slot
+            launched = self._launch(batch, time.monotonic())
+        for envelope, timing, worker in launched:
             group.start_soon(self._run_one, envelope, timing, worker)
 
     def _launch(self, batch: list[_Queued],
@@ -359,7 +414,7 @@ class Coordinator:
                 for envelope, _, worker in launched:
                     if not isinstance(worker, WorkerEnd) and worker.pid is not None:
                         envelope.worker = {"pid": worker.pid,
-                                           "start_ticks": process.start_ticks(worker.pid) or 0}
+                                           "start_ticks": process_scan.start_ticks(worker.pid) or 0}
         except BaseException:
             for _, _, worker in launched:
                 if not isinstance(worker, WorkerEnd) and worker.pid is not None:
@@ -381,18 +436,27 @@ class Coordinator:
         if self._state_dirty and now - self._state_synced >= self.config.poll_interval:
             self._state_dirty = False
             self._state_synced = now
-            self.store.update_state()
+            self._update_state()
+
+    def _update_state(self) -> None:
+        """Recount state.json; say once when it cannot be written (the run goes on)."""
+        noted = self.store.state_problem
+        self.store.update_state()
+        if self.store.state_problem and self.store.state_problem != noted:
+            self._emit("warned", "", problem=self.store.state_problem)
 
     def _idle(self, wanted: list[str] | None) -> bool:
         if self._active:
             return False
+        if self.halted:
+            return True
         if wanted is None:
             return not self._queued
         return all(self._settled(task_id) for task_id in wanted)
 
     def _settled(self, task_id: str) -> bool:
         """Whether an asked-for task ended here, elsewhere, or vanished from the store."""
-        if task_id in self._ended or self.store.path("results", task_id).exists():
+        if task_id in self._ended or self.store.has_result(task_id):
             return True
         if task_id in self._queued or self.store.known(task_id):
             return False
@@ -409,8 +473,6 @@ class Coordinator:
     async def _run_one(self, envelope: Envelope, timing: _Timing,
                        worker: Worker | WorkerEnd) -> None:
         """Run and judge one started task; its slot is held until the result is written."""
-        import anyio
-
         task_id = envelope.task.id
         try:
             try:
@@ -419,18 +481,30 @@ class Coordinator:
                 result = self._failed(envelope, f"the coordinator could not run it: "
                                                 f"{type(exc).__name__}: {exc}",
                                       queued_s=timing.admitted - timing.seen)
-            written = await anyio.to_thread.run_sync(
-                lambda: self.store.finish(task_id, result, update_state=False))
+            pid = None if isinstance(worker, WorkerEnd) else worker.pid
+            result, written = await self._write(result, pid)
             self._state_dirty = True
             self._ended_with(task_id, result, written)
-            self._emit("ended", task_id, status=result["status"], reason=result["reason"])
+            self._emit("ended", task_id, status=result.status.value, reason=result.reason)
         finally:
             del self._active[task_id]
             if self._queued or not self._active:  # a slot to fill, or maybe the end of the run
                 self._wake.set()
 
+    async def _write(self, result: TaskResult,
+                     worker_pid: int | None) -> tuple[TaskResult, bool]:
+        """Settle the task; a result that cannot be written fails it (in memory) and halts."""
+        try:
+            written = await self._settler.settle(result, worker_pid)
+        except ResultsUnwritable as exc:
+            self._halt(str(exc))
+            reason = (f"its result could not be written: {exc} (the worker's own outcome: "
+                      f"{result.status.value}: {result.reason})")
+            return replace(result, status=Status.FAILED, reason=reason), True
+        return result, written
+
     async def _execute(self, envelope: Envelope, timing: _Timing,
-                       worker: Worker | WorkerEnd) -> dict[str, Any]:
+                       worker: Worker | WorkerEnd) -> TaskResult:
         task = envelope.task
         end, watch = await self._work(envelope, limits_for(self.config, task), worker)
         ended = time.time()
@@ -449,8 +523,6 @@ class Coordinator:
         Output waits in the worker's pipe until ``supervise`` reads it, so opening the log
         after the spawn loses nothing and keeps the file creation off the spawn path.
         """
-        import anyio
-
         task = envelope.task
         if isinstance(worker, WorkerEnd):
             os.close(self._open_log(task.id))
@@ -458,7 +530,8 @@ class Coordinator:
         try:
             log_fd = self._open_log(task.id)
             try:
-                return await supervise(worker, limits, log_fd=log_fd,
+                log = TaskLog(log_fd, cap=self.config.log_max)
+                return await supervise(worker, limits, log=log.write,
                                        notify=lambda kind, data: self._emit(kind, task.id, **data))
             finally:
                 os.close(log_fd)
@@ -481,16 +554,24 @@ class Coordinator:
         task = envelope.task
         timing.before = {f.path: f for f in file_facts(task.expected_paths())}
         timing.started_wall = time.time()
-        worker = self._spawn(task)
+        worker = self._spawn(task, timing)
         timing.spawned = time.monotonic()
         if not isinstance(worker, WorkerEnd):
             self._emit("started", task.id, pid=worker.pid,
                        spawn_ms=round((timing.spawned - timing.admitted) * 1000, 3))
         return worker
 
-    def _spawn(self, task: Task) -> Worker | WorkerEnd:
+    def _spawn(self, task: Task, timing: _Timing) -> Worker | WorkerEnd:
         if not os.path.isdir(task.cwd):
             return WorkerEnd.launch_failed(f"the task's cwd {task.cwd} is not a directory")
+        escapes = task.outside(str(self.store.root.parent))
+        if escapes and not task.allow_outside:
+            key, path = escapes[0]
+            return WorkerEnd.launch_failed(f"its {key} {path!r} is outside the project; keep "
+                                           "the task inside it, or set allow_outside = true")
+        if escapes:
+            timing.notes = ("allowed outside the project: "
+                            + ", ".join(f"{key} {path!r}" for key, path in escapes),)
         try:
             launch = Launch(task, self._prompt(task), self._worker_env(task))
             return self.backends[task.backend].start(launch)
@@ -511,24 +592,19 @@ class Coordinator:
         return {**self._environ, OWNER_ENV: self._owner, TASK_ID_ENV: task.id, **task.env}
 
     def _result(self, envelope: Envelope, judged: Verdict, end: WorkerEnd, watch: Watch | None,
-                timing: _Timing, ended: float, facts: Sequence[Any]) -> dict[str, Any]:
+                timing: _Timing, ended: float, facts: Sequence[FileFact]) -> TaskResult:
         task = envelope.task
-        return {
-            "id": task.id, "status": judged.status.value, "reason": judged.reason,
-            "backend": task.backend, "model": end.model or task.model,
-            "log": str(self.store.log_path(task.id)),
-            "exit_code": end.exit_code, "attempt": envelope.attempt,
-            "started_at": timing.started_wall, "ended_at": ended,
-            "duration_s": round(ended - timing.started_wall, 6),
-            "queued_s": round(timing.admitted - timing.seen, 6),
-            "spawn_ms": round((timing.spawned - timing.admitted) * 1000, 3),
-            "deadlines": watch.deadlines if watch else [],
-            "warned": watch.warned if watch else False,
-            "output_bytes": watch.output_bytes if watch else 0,
-            "evidence": [{"path": f.path, "exists": f.exists, "size": f.size,
-                          "fresh": fresh(f, (timing.before or {}).get(f.path))} for f in facts],
-            "worker": dict(end.details), "task": task.model_dump(mode="json"),
-        }
+        before = timing.before or {}
+        evidence = tuple({"path": f.path, "exists": f.exists, "size": f.size,
+                          "fresh": fresh(f, before.get(f.path))} for f in facts)
+        run = Run(end.model or task.model, end.exit_code, (timing.spawned - timing.admitted) * 1000,
+                  tuple(watch.deadlines) if watch else (), watch.warned if watch else False,
+                  watch.output_bytes if watch else 0, evidence, dict(end.details))
+        return TaskResult.judged(task, judged.status, judged.reason,
+                                 log=str(self.store.log_path(task.id)), attempt=envelope.attempt,
+                                 started_at=timing.started_wall, ended_at=ended,
+                                 queued_s=timing.admitted - timing.seen, run=run,
+                                 notes=timing.notes)
 
     def _emit(self, kind: str, task_id: str, **data: Any) -> None:
         self._seq += 1

@@ -24,6 +24,7 @@ class Status(Enum):
     FAILED = "failed"
     TIMED_OUT = "timed_out"
     KILLED_SILENT = "killed_silent"
+    DAMAGED = "damaged"  # only read back: a result file that cannot be read
 
 
 class Stop(Enum):

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from hookswarm.lib import process
+import anyio
+
+from hookswarm.lib import process, process_async
 from hookswarm.lib.swarm.backend import Health
 
 Probe = Callable[[], Awaitable[Health]]
@@ -78,8 +80,6 @@ class HealthBoard:
                 for key, e in sorted(self._entries.items())}
 
     async def _probe(self, entry: _Entry, probe: Probe) -> Health:
-        import anyio
-
         entry.inflight = anyio.Event()
         entry.probes += 1
         entry.history.append(self._clock())
@@ -107,8 +107,6 @@ class HealthBoard:
 
 async def http_reachable(url: str, *, timeout: float) -> Health:
     """Whether an HTTP(S) endpoint answers ``HEAD`` within ``timeout`` seconds (status < 500)."""
-    import anyio
-
     parts = urlsplit(url)
     tls = parts.scheme == "https"
     host = parts.hostname or "localhost"
@@ -126,8 +124,6 @@ async def http_reachable(url: str, *, timeout: float) -> Health:
 
 
 async def _head_status(host: str, port: int, path: str, *, tls: bool) -> int:
-    import anyio
-
     stream: anyio.abc.ByteStream
     if tls:
         stream = await anyio.connect_tcp(host, port, tls=True, tls_standard_compatible=False)
@@ -148,9 +144,7 @@ async def _head_status(host: str, port: int, path: str, *, tls: bool) -> int:
 
 async def command_runs(argv: list[str], *, timeout: float) -> Health:
     """Whether ``argv`` (e.g. ``claude --version``) runs and exits 0 within ``timeout``."""
-    import anyio
-
-    child = process.start_async(argv)
+    child = process_async.start_async(argv)
     if isinstance(child, process.ProcessOutcome):
         return Health(False, f"{argv[0]} is not installed (cannot run it: "
                              f"{child.launch_error}); install Claude Code, or set "

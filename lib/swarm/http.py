@@ -12,13 +12,20 @@ fenced blocks are written inside ``owns`` (``wrapper.py``).
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hookswarm.lib.swarm.backend import Health, Launch, OnOutput, WorkerEnd
+from hookswarm.lib.swarm.chat import (
+    Answer,
+    EndpointFailed,
+    Refused,
+    inventory,
+    stream_answer,
+    url_for,
+)
 from hookswarm.lib.swarm.context import compose
 from hookswarm.lib.swarm.endpoints import (
     OLLAMA_DEFAULT_URL,
@@ -27,111 +34,14 @@ from hookswarm.lib.swarm.endpoints import (
 )
 from hookswarm.lib.swarm.pool import EndpointState, Lease, NoEndpoint, Pool
 from hookswarm.lib.swarm.servers import ServerSet
-from hookswarm.lib.swarm.wire import WIRES, Inventory, Wire, error_text, openai_url
+from hookswarm.lib.swarm.sweetspot import recall, settle
+from hookswarm.lib.swarm.wire import WIRES, Inventory, error_text
 
 if TYPE_CHECKING:
     from hookswarm.lib.swarm.config import SwarmConfig
     from hookswarm.lib.swarm.task import Task
 
 CONNECT_TIMEOUT = 5.0
-# llama-cpp-python's server ends a running stream with [DONE] when another request arrives
-# (its --interrupt_requests, on by default); only the missing finish_reason tells.
-CUT_OFF = ("the stream ended without a finish_reason: the server cut the answer off (a "
-           "llama-cpp-python server does so when another request arrives; start it with "
-           "--interrupt_requests False, or give its endpoint concurrency 1)")
-
-
-class EndpointFailed(Exception):
-    """The endpoint broke (unreachable, dropped the stream, 5xx): retry elsewhere."""
-
-
-class Refused(Exception):
-    """The server answered, but not with an answer (unknown model, bad request): no retry."""
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """A complete streamed answer and how it went."""
-
-    text: str
-    ttft_s: float | None
-    seconds: float
-    chunks: int
-    stats: Mapping[str, Any] = field(default_factory=dict)
-
-
-def url_for(wire: Wire, base: str, path: str) -> str:
-    return openai_url(base, path) if wire.name == "openai" else base.rstrip("/") + path
-
-
-async def stream_answer(client: Any, wire: Wire, url: str, body: Mapping[str, Any],
-                        on_text: OnOutput) -> Answer:
-    """POST a streaming chat request; each piece of text goes to ``on_text`` as it arrives."""
-    import httpx
-
-    started = time.monotonic()
-    first: float | None = None
-    parts: list[str] = []
-    done: Answer | None = None
-    finish = ""
-    try:
-        async with client.stream("POST", url, json=body) as response:
-            if response.status_code >= 400:
-                message = error_text(response.status_code, await response.aread())
-                raise (EndpointFailed if response.status_code >= 500 else Refused)(message)
-            async for line in response.aiter_lines():  # read to the end: the connection is reused
-                piece = wire.parse(line)
-                if piece is None or done is not None:
-                    continue
-                if piece.error:
-                    raise EndpointFailed(f"the server reported: {piece.error}")
-                if piece.text:
-                    first = time.monotonic() if first is None else first
-                    parts.append(piece.text)
-                    on_text(piece.text.encode())
-                finish = piece.finish or finish
-                if piece.done and wire.needs_finish and not finish:
-                    raise EndpointFailed(CUT_OFF)
-                if piece.done:
-                    done = Answer("".join(parts), None if first is None else first - started,
-                                  time.monotonic() - started, len(parts), piece.stats)
-    except httpx.TransportError as exc:
-        if done is None:
-            raise EndpointFailed(f"{type(exc).__name__}: {exc or 'connection lost'}") from None
-    if done is None:
-        raise EndpointFailed("the stream ended before the answer was complete")
-    return done
-
-
-async def inventory(client: Any, wire: Wire, base: str, *, timeout: float) -> Inventory:
-    """Ask an endpoint whether it is up and which models it has (and has loaded)."""
-    import httpx
-
-    try:
-        if wire.name == "ollama":
-            return await _ollama_inventory(client, base, timeout)
-        response = await client.get(openai_url(base, "/models"), timeout=timeout)
-        if response.status_code != 200:
-            return Inventory(False, f"{base}: /v1/models answered HTTP {response.status_code}")
-        names = frozenset(str(m.get("id")) for m in response.json().get("data", []))
-        return Inventory(True, f"{base} serves {len(names)} model(s)", names, names)
-    except (httpx.HTTPError, ValueError, AttributeError) as exc:
-        return Inventory(False, f"{base} unreachable: {type(exc).__name__}: {exc}")
-
-
-async def _ollama_inventory(client: Any, base: str, timeout: float) -> Inventory:
-    base = base.rstrip("/")
-    version = await client.get(base + "/api/version", timeout=timeout)
-    if version.status_code != 200:
-        return Inventory(False, f"{base}: /api/version answered HTTP {version.status_code}")
-    tags = (await client.get(base + "/api/tags", timeout=timeout)).json()
-    ps = (await client.get(base + "/api/ps", timeout=timeout)).json()
-    models = frozenset(str(m.get("name")) for m in tags.get("models") or [])
-    loaded = frozenset(str(m.get("name")) for m in ps.get("models") or [])
-    detail = f"Ollama {version.json().get('version', '?')} at {base}, {len(models)} model(s)"
-    return Inventory(True, detail, models, loaded)
-
-
 @dataclass(slots=True)
 class _PoolEntry:
     pool: Pool
@@ -259,8 +169,6 @@ class HttpBackend:
 
     async def prepare(self, pool: Pool, settings: PoolSettings, index: int, model: str) -> None:
         """Before the first task on an endpoint: load the model and settle the concurrency."""
-        from hookswarm.lib.swarm.sweetspot import settle
-
         state = pool.states[index]
         base = self.base_url(settings, index)
         if settings.warm_up and model not in state.warm:
@@ -427,8 +335,6 @@ def http_backends(config: SwarmConfig, *,
 
 async def pool_health(backend: HttpBackend, pool: str, *, timeout: float) -> dict[str, Any]:
     """``swarm health`` for one pool: each endpoint up or not, its models, its concurrency."""
-    from hookswarm.lib.swarm.sweetspot import recall
-
     settings = backend.pool_settings(pool)
     assert settings is not None
     memory = recall(backend.root)

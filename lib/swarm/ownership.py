@@ -26,6 +26,31 @@ def absolute_globs(cwd: str, globs: Iterable[str]) -> tuple[str, ...]:
     return tuple(_real_glob(_anchored(cwd, g)) for g in globs)
 
 
+def outside(root: str, cwd: str, paths: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Which of ``cwd`` and the ``(key, glob)`` pairs (anchored at ``cwd``) reach past ``root``.
+
+    A glob can reach only below its literal leading folders, so those decide. Symlinks are
+    resolved, so a link out of the project counts as outside.
+    """
+    real_root = os.path.realpath(root)
+    found = [("cwd", cwd)] if not _within(os.path.realpath(cwd), real_root) else []
+    for key, glob in paths:
+        if not _within(_literal_head(_real_glob(_anchored(cwd, glob))), real_root):
+            found.append((key, glob))
+    return found
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _literal_head(glob: str) -> str:
+    segments = glob.split("/")
+    literal = next((i for i, s in enumerate(segments) if any(c in s for c in "*?[")),
+                   len(segments))
+    return "/".join(segments[:literal]) or "/"
+
+
 def _anchored(cwd: str, glob: str) -> str:
     folder = glob.endswith("/")
     glob = posixpath.normpath(posixpath.join(cwd, glob))

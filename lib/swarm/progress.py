@@ -32,7 +32,8 @@ class Progress:
             return
         if self._live:
             self._bar()
-        elif kind in ("started", "ended", "warned", "extended", "waiting", "recovered", "requeued"):
+        elif kind in ("started", "ended", "warned", "extended", "waiting", "recovered", "requeued",
+                      "halted"):
             self._line(event)
 
     def close(self) -> None:

@@ -15,11 +15,11 @@ written whole under the state lock, so it was damaged from outside, not caught m
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
-from hookswarm.lib import process
+from hookswarm.lib import process_scan
 from hookswarm.lib.swarm import lease
+from hookswarm.lib.swarm.result import TaskResult
 from hookswarm.lib.swarm.store import DamagedFile, Envelope, Store
 
 
@@ -60,14 +60,14 @@ def _read_claim(store: Store, task_id: str,
         return None
     except DamagedFile as exc:
         result = store.reject("processing", task_id, exc)
-        rejected.append((task_id, str(result["reason"]) if result else str(exc)))
+        rejected.append((task_id, result.reason if result else str(exc)))
         return None
 
 
 def _settle(store: Store, envelope: Envelope, max_attempts: int) -> str:
     """Close, fail or requeue an orphaned claim; says which."""
     task_id = envelope.task.id
-    if store.path("results", task_id).exists():
+    if store.has_result(task_id):
         store.path("processing", task_id).unlink(missing_ok=True)
         return "closed"
     if envelope.attempt + 1 >= max_attempts:
@@ -81,25 +81,23 @@ def _kill_worker(envelope: Envelope) -> int:
     pid, ticks = envelope.worker.get("pid"), envelope.worker.get("start_ticks")
     if not pid:
         return 0
-    current = process.start_ticks(pid)
+    current = process_scan.start_ticks(pid)
     if current is not None and current != ticks:
         return 0  # the pid now belongs to an unrelated process
-    members = process.session_members(pid)
-    process.kill_pids(members)
+    members = process_scan.session_members(pid)
+    process_scan.kill_pids(members)
     return len(members)
 
 
 def _kill_marked(owners: set[str]) -> int:
-    marked = (process.processes_with_env(f"{lease.OWNER_ENV}={owner}") for owner in owners)
+    marked = (process_scan.processes_with_env(f"{lease.OWNER_ENV}={owner}") for owner in owners)
     pids = [pid for found in marked for pid in found]
-    process.kill_pids(pids)
+    process_scan.kill_pids(pids)
     return len(pids)
 
 
 def _abandoned(envelope: Envelope, store: Store) -> dict[str, object]:
-    now = time.time()
-    return {"id": envelope.task.id, "status": "failed", "backend": envelope.task.backend,
-            "reason": f"its coordinator died {envelope.attempt + 1} times while running it; "
-                      "resubmit it if it is safe to run again",
-            "log": str(store.log_path(envelope.task.id)), "attempt": envelope.attempt,
-            "started_at": now, "ended_at": now, "task": envelope.task.model_dump(mode="json")}
+    reason = (f"its coordinator died {envelope.attempt + 1} times while running it; "
+              "resubmit it if it is safe to run again")
+    return TaskResult.not_run(envelope.task, reason, log=str(store.log_path(envelope.task.id)),
+                              attempt=envelope.attempt).to_json()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
+
+import anyio
 
 from hookswarm.lib.swarm import lease
 from hookswarm.lib.swarm.config import SwarmConfig
+from hookswarm.lib.swarm.http import pool_health
 from hookswarm.lib.swarm.metrics import parallel_efficiency
+from hookswarm.lib.swarm.registry import backends as all_backends
+from hookswarm.lib.swarm.result import number
 from hookswarm.lib.swarm.store import DamagedFile, Store
 from hookswarm.lib.swarm.task import Task
 
@@ -21,8 +25,8 @@ def status_report(store: Store, *, max_parallel: int = 1) -> dict[str, Any]:
     """
     state = store.state()
     session = state.get("session") or {}
-    since = _number(session.get("started_at"), 0.0)
-    cap = max(1, int(_number(session.get("max_parallel"), max_parallel)))
+    since = number(session.get("started_at"), 0.0)
+    cap = max(1, int(number(session.get("max_parallel"), max_parallel)))
     by_status: dict[str, int] = {}
     intervals = []
     damaged: list[str] = []
@@ -30,9 +34,9 @@ def status_report(store: Store, *, max_parallel: int = 1) -> dict[str, Any]:
         by_status[result["status"]] = by_status.get(result["status"], 0) + 1
         if "damaged" in result:
             damaged.append(str(result["reason"]))
-        started = _number(result.get("started_at"), 0.0)
-        if started >= since and _number(result.get("duration_s"), 0.0) > 0:
-            intervals.append((started, _number(result.get("ended_at"), started)))
+        started = number(result.get("started_at"), 0.0)
+        if started >= since and number(result.get("duration_s"), 0.0) > 0:
+            intervals.append((started, number(result.get("ended_at"), started)))
     running, orphaned = _claims(store, damaged)
     return {"active": max(0, state["active"] - len(orphaned)), "queued": state["queued"],
             "finished": state["finished"], "max_parallel": cap,
@@ -43,7 +47,7 @@ def status_report(store: Store, *, max_parallel: int = 1) -> dict[str, Any]:
 def finished_tasks(store: Store, *, last: int | None = None) -> list[dict[str, Any]]:
     """Finished tasks, oldest end first: every one, or the ``last`` that ended last."""
     rows = [{key: result.get(key) for key in _FINISHED_KEYS} for result in store.results()]
-    rows.sort(key=lambda row: _number(row["ended_at"], 0.0))
+    rows.sort(key=lambda row: number(row["ended_at"], 0.0))
     return rows if last is None else rows[-last:]
 
 
@@ -73,13 +77,6 @@ def _claims(store: Store, damaged: list[str]) -> tuple[list[dict[str, Any]], lis
     return running, orphaned
 
 
-def _number(value: Any, default: float) -> float:
-    """A number read from a file someone may have edited; anything else is ``default``."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return default
-    return float(value)
-
-
 def used_backends(config: SwarmConfig, store: Store | None) -> set[str]:
     """Backends that a queued or running task, the config file or a flag names."""
     used = set(config.caps) | ({"claude"} & config.model_fields_set)
@@ -96,12 +93,7 @@ def used_backends(config: SwarmConfig, store: Store | None) -> set[str]:
 
 async def probe_all(config: SwarmConfig, *, root: Any = None) -> dict[str, dict[str, Any]]:
     """Probe every backend concurrently with a representative task, and each configured pool."""
-    import anyio
-
-    from hookswarm.lib.swarm.backend import registry
-    from hookswarm.lib.swarm.http import pool_health
-
-    backends = registry(config)
+    backends = all_backends(config)
     samples = {"claude": Task(id="health-probe", prompt="probe"),
                "command": Task(id="health-probe", backend="command", argv=("true",))}
     answers: dict[str, dict[str, Any]] = {}

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from hookswarm.lib import process
+from hookswarm.lib import process, process_async
 from hookswarm.lib.swarm.endpoints import ServerSettings
 
 _STABLE = 30.0  # seconds up after which a death no longer counts as "in a row"
@@ -105,7 +105,7 @@ class Server:
         """One life of the server: start, wait for readiness, pump its output until it exits."""
         import anyio
 
-        child = process.start_async(self._argv(), cwd=self.settings.cwd or None,
+        child = process_async.start_async(self._argv(), cwd=self.settings.cwd or None,
                                     env={**self._environ, **self.settings.env})
         self.starts += 1
         if isinstance(child, process.ProcessOutcome):
@@ -128,7 +128,7 @@ class Server:
             os.close(log)
         return f"exited ({_exit(code)})"
 
-    async def _await_ready(self, child: process.AsyncChild) -> None:
+    async def _await_ready(self, child: process_async.AsyncChild) -> None:
         import anyio
 
         deadline = time.monotonic() + self.settings.ready_timeout

@@ -36,6 +36,7 @@ from pydantic import ValidationError
 from hookswarm.lib.flock import lock_within
 from hookswarm.lib.swarm import lease
 from hookswarm.lib.swarm.errors import StoreError, first_problem
+from hookswarm.lib.swarm.result import TaskResult
 from hookswarm.lib.swarm.task import Task, valid_id
 from hookswarm.lib.swarmdir import ignore_in_git
 
@@ -45,6 +46,10 @@ _DIRS = ("requests", "processing", "results", "logs", "context", "coordinators",
 _PRIVATE = 0o600
 _TMP_MIN_AGE = 3600.0  # a younger temporary file may be one a writer is about to rename
 _FINISH_TRIES = 3
+
+
+class ResultsUnwritable(StoreError):
+    """``results/`` cannot be written: no task can end properly until someone fixes it."""
 
 
 class DamagedFile(StoreError):
@@ -98,7 +103,8 @@ class Store:
         for name in _DIRS:
             (self.root / name).mkdir(parents=True, exist_ok=True)
         ignore_in_git(str(self.root))
-        self._lock = _StateLock(self.root / "state.lock")
+        self._lock = _StateLock(self.root)
+        self.state_problem = ""
 
     @classmethod
     def for_project(cls, project: str | Path) -> Store:
@@ -234,7 +240,7 @@ class Store:
             source.unlink()
             self._refresh_state()
 
-    def reject(self, kind: str, task_id: str, damage: DamagedFile) -> dict[str, Any] | None:
+    def reject(self, kind: str, task_id: str, damage: DamagedFile) -> TaskResult | None:
         """Move a request or claim that cannot be read to ``rejected/`` and fail its task.
 
         Returns the ``failed`` result, or None when the file was gone already (someone else
@@ -249,19 +255,24 @@ class Store:
                 return None
             if not valid_id(task_id):
                 return None
-            now = time.time()
-            result = {"id": task_id, "status": "failed", "backend": "", "attempt": 0,
-                      "reason": f"{damage}; moved to {target}: submit the task again "
-                                "(with a new id) if it should run",
-                      "log": str(self.log_path(task_id)), "started_at": now, "ended_at": now,
-                      "duration_s": 0.0}
-            return result if self.finish(task_id, result) else None
+            result = TaskResult.rejected(
+                task_id, f"{damage}; moved to {target}: submit the task again (with a new id) "
+                         "if it should run", log=str(self.log_path(task_id)))
+            return result if self.finish(task_id, result.to_json()) else None
 
     # ------------------------------------------------------------ results
 
-    def finish(self, task_id: str, result: dict[str, Any], *, update_state: bool = True) -> bool:
-        """Write the result once; False (and nothing changed) if one already exists."""
-        if not self._link_result(task_id, _dumps({"version": VERSION, **result})):
+    def finish(self, task_id: str, result: Mapping[str, Any], *,
+               update_state: bool = True) -> bool:
+        """Write the result once; False (and nothing changed) if one already exists.
+
+        Raises :class:`ResultsUnwritable` when ``results/`` cannot be written.
+        """
+        try:
+            linked = self._link_result(task_id, _dumps({"version": VERSION, **result}))
+        except OSError as exc:
+            raise self._unusable(exc) from None
+        if not linked:
             return False
         with self.lock():
             for kind in ("processing", "requests"):
@@ -293,6 +304,21 @@ class Store:
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
         return False  # not reached: the last attempt returns or raises
+
+    def has_result(self, task_id: str) -> bool:
+        """Whether the task has a result; :class:`ResultsUnwritable` if results/ is unusable."""
+        try:
+            os.stat(self.path("results", task_id))
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise self._unusable(exc) from None
+        return True
+
+    def _unusable(self, exc: OSError) -> ResultsUnwritable:
+        return ResultsUnwritable(
+            f"cannot write results to {self.root / 'results'} ({exc.strerror or exc}); "
+            "fix that folder (its owner and permissions), then run the queue again")
 
     def result(self, task_id: str) -> dict[str, Any] | None:
         """The task's result, None before it has one.
@@ -370,11 +396,26 @@ class Store:
                                          "started_at": now})
 
     def _refresh_state(self, session: dict[str, Any] | None = None) -> None:
-        state = self.state()
-        state.update(self._counts(), version=VERSION, updated_at=time.time())
-        if session is not None:
-            state["session"] = session
-        _write_json(self.root / "state.json", state, durable=False)
+        """Rewrite ``state.json``; a summary only, so damage is moved aside or done without."""
+        try:
+            state = self.state()
+            state.update(self._counts(), version=VERSION, updated_at=time.time())
+            if session is not None:
+                state["session"] = session
+            self._write_state(state)
+        except OSError as exc:
+            self.state_problem = (f"{self.root / 'state.json'} could not be updated "
+                                  f"({exc.strerror or exc}); counts are recounted on demand")
+        else:
+            self.state_problem = ""
+
+    def _write_state(self, state: dict[str, Any]) -> None:
+        path = self.root / "state.json"
+        try:
+            _write_json(path, state, durable=False)
+        except IsADirectoryError:
+            os.rename(path, self.root / "rejected" / f"state.json.{secrets.token_hex(3)}")
+            _write_json(path, state, durable=False)
 
     # ------------------------------------------------------------ retention
 
@@ -409,11 +450,12 @@ class Store:
 
 
 class _StateLock:
-    """An exclusive ``flock`` on ``state.lock``, re-entrant within a thread.
+    """An exclusive ``flock`` on the ``.swarm/`` directory itself, re-entrant within a thread.
 
     Threads of one process queue on an in-process lock (they sleep until the holder is done
-    instead of polling and fighting over the GIL); other processes wait in the kernel. The
-    file is never removed, so every holder locks the same inode.
+    instead of polling and fighting over the GIL); other processes wait in the kernel. A
+    lock file could be replaced or made unreadable under a running store; the directory
+    cannot be without breaking everything else too.
     """
 
     def __init__(self, path: Path) -> None:
@@ -444,8 +486,8 @@ class _StateLock:
 
 
 def _flock(path: Path, timeout: float) -> int:
-    """Open ``path`` and lock it exclusively; the descriptor holds the lock."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    """Open the directory ``path`` and lock it exclusively; the descriptor holds the lock."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         if not lock_within(fd, timeout):
             raise TimeoutError(f"{path} is held by another process")
@@ -473,13 +515,26 @@ def _write_json(path: Path, data: dict[str, Any], *, durable: bool = True,
                 mode: int = 0o644) -> None:
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     _write_file(tmp, _dumps(data), durable=durable, mode=mode)
-    os.replace(tmp, path)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    """A JSON object; :class:`DamagedFile` for anything else (FileNotFoundError passes)."""
+    """A JSON object; :class:`DamagedFile` for anything else (FileNotFoundError passes).
+
+    A file that cannot be read at all (a directory in its place, no permission) is damaged
+    too: one such file must not stop the readers of all the others.
+    """
     try:
         data = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise DamagedFile(path, f"cannot be read ({exc.strerror or exc})") from None
     except ValueError as exc:
         raise DamagedFile(path, f"not JSON ({exc})") from None
     if not isinstance(data, dict):

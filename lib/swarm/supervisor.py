@@ -6,11 +6,12 @@ deadline), so it costs nothing between events and reacts on time.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import anyio
 
 from hookswarm.lib.swarm.backend import Worker, WorkerEnd
 from hookswarm.lib.swarm.config import Limits
@@ -36,17 +37,16 @@ class Watch:
     deadlines: list[float] = field(default_factory=list)
 
 
-async def supervise(worker: Worker, limits: Limits, *, log_fd: int, notify: Notify,
+async def supervise(worker: Worker, limits: Limits, *, log: Callable[[bytes], None],
+                    notify: Notify,
                     clock: Callable[[], float] = time.monotonic) -> tuple[WorkerEnd, Watch]:
     """Run ``worker`` to its end, stopping it on silence or on its (progressive) deadline."""
-    import anyio
-
     now = clock()
     watch = Watch(started=now, last_output=now, deadline=limits.initial,
                   deadlines=[limits.initial])
 
     def on_output(chunk: bytes) -> None:
-        os.write(log_fd, chunk)
+        log(chunk)
         watch.last_output = clock()
         watch.progressed = True
         watch.output_bytes += len(chunk)
@@ -60,8 +60,6 @@ async def supervise(worker: Worker, limits: Limits, *, log_fd: int, notify: Noti
 
 async def _watchdog(worker: Worker, limits: Limits, watch: Watch, notify: Notify,
                     clock: Callable[[], float]) -> None:
-    import anyio
-
     while watch.stop is Stop.NONE:
         await anyio.sleep(max(0.0, _next_event(limits, watch) - clock()))
         _check(limits, watch, notify, clock())

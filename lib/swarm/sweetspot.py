@@ -21,11 +21,26 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+import anyio
+
+from hookswarm.lib.swarm.chat import stream_answer, url_for
+from hookswarm.lib.swarm.task import Task
 
 if TYPE_CHECKING:
     from hookswarm.lib.swarm.endpoints import AutoSettings, PoolSettings
-    from hookswarm.lib.swarm.http import HttpBackend
+    from hookswarm.lib.swarm.wire import Wire
+
+
+class Speaker(Protocol):
+    """What measuring needs of an HTTP backend: its name, its wire format and its client."""
+
+    name: str
+    wire: Wire
+
+    @property
+    def client(self) -> Any: ...
 
 MEMORY = "sweetspot.json"
 PROMPT = "Count from 1 to 30, separated by spaces."
@@ -114,8 +129,6 @@ Send = Callable[[], Awaitable[Span]]
 
 async def measure(send: Send, concurrency: int, count: int) -> Level:
     """Send ``count`` requests, ``concurrency`` at a time."""
-    import anyio
-
     spans: list[Span] = []
     limiter = anyio.Semaphore(concurrency)
 
@@ -144,7 +157,7 @@ async def search(send: Send, auto: AutoSettings) -> tuple[int, str, list[Level]]
     return limit, why, measured
 
 
-async def settle(backend: HttpBackend, settings: PoolSettings, base: str, model: str, *,
+async def settle(backend: Speaker, settings: PoolSettings, base: str, model: str, *,
                  root: Path | None) -> tuple[int, str]:
     """The remembered choice for this endpoint and model, or a fresh measurement."""
     key = f"{backend.name} {base} {model}"
@@ -162,12 +175,9 @@ async def settle(backend: HttpBackend, settings: PoolSettings, base: str, model:
     return limit, why
 
 
-def sender(backend: HttpBackend, base: str, model: str, *, prompt: str,
+def sender(backend: Speaker, base: str, model: str, *, prompt: str,
            options: dict[str, Any], keep_alive: str | None) -> Send:
     """One streamed request to ``base`` per call, timed as a :class:`Span`."""
-    from hookswarm.lib.swarm.http import stream_answer, url_for
-    from hookswarm.lib.swarm.task import Task
-
     task = Task.model_validate({"id": "measure", "backend": backend.name, "model": model,
                                 "prompt": prompt, "options": options})
     path, body = backend.wire.chat(task, prompt, keep_alive=keep_alive)

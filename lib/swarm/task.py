@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from hookswarm.lib.swarm.complexity import complexity_score
 from hookswarm.lib.swarm.errors import TaskFileError, first_problem
+from hookswarm.lib.swarm.ownership import outside
 
 BACKENDS = ("claude", "command", "ollama", "openai")
 Backend = Literal["claude", "command", "ollama", "openai"]
@@ -94,6 +95,7 @@ class Task(BaseModel):
     system: str = ""
     options: ModelOptions = ModelOptions()
     output: Literal["text", "files"] = "text"
+    allow_outside: bool = False
 
     @model_validator(mode="after")
     def _backend_needs(self) -> Task:
@@ -121,6 +123,11 @@ class Task(BaseModel):
     def write_globs(self) -> tuple[str, ...]:
         """What the task may write: ``owns``, or its ``expects`` files when ``owns`` is empty."""
         return self.owns or self.expects
+
+    def outside(self, root: str) -> list[tuple[str, str]]:
+        """``(key, path)`` for its cwd, expects and owns that reach past the project ``root``."""
+        paths = [*(("expects", p) for p in self.expects), *(("owns", g) for g in self.owns)]
+        return outside(root, self.cwd, paths)
 
     def expected_paths(self) -> list[str]:
         return [os.path.normpath(os.path.join(self.cwd, p)) for p in self.expects]
@@ -255,6 +262,12 @@ def _build(index: int, entry: Any, defaults: Mapping[str, Any], prefix: str, roo
     if not os.path.isdir(task.cwd):
         raise TaskFileError(f"the cwd {task.cwd} is not a directory (it must exist)",
                             path=source, task=_blame(("cwd",), label, defaults, entry), key="cwd")
+    escapes = task.outside(root)
+    if escapes and not task.allow_outside:
+        key, path = escapes[0]
+        raise TaskFileError(f"{path!r} is outside the project {root}; keep the task inside it, "
+                            "or set allow_outside = true", path=source,
+                            task=_blame((key,), label, defaults, entry), key=key)
     return task
 
 

@@ -31,6 +31,9 @@ def call(tool: str, path: str | None, key: str = "file_path") -> dict[str, Any]:
     (call("Bash", None), ["calc.py"], False),
     (call("Write", None), ["calc.py"], True),
     ("not a dict", ["calc.py"], True),
+    ({"tool_name": "Write", "tool_input": "calc.py"}, ["calc.py"], True),
+    ({"tool_name": "Edit", "tool_input": ["calc.py"]}, ["calc.py"], True),
+    ({"tool_name": "Write"}, ["calc.py"], True),
 ])
 def test_decide(tmp_path: Path, payload: Any, owns: list[str], denied: bool) -> None:
     answer = decide(payload, cwd=str(tmp_path), owns=owns)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.coordinator import Coordinator
 from hookswarm.lib.swarm.metrics import peak_concurrency
 from hookswarm.lib.swarm.store import Store
+from hookswarm.lib.swarm.task import build_tasks
 
 
 @dataclass
@@ -76,3 +81,73 @@ def recorded_peak(path: Path) -> int:
 def pids_alive(pids: Sequence[int]) -> list[int]:
     return [p for p in pids if not gone(p)]
 
+
+
+def coordinate(store: Store, entries: list[dict[str, object]], tmp_path: Path, *,
+               config: SwarmConfig | None = None, only: bool = True,
+               on_event: Callable[[dict[str, Any], Coordinator], None] | None = None,
+               **options: Any) -> tuple[Coordinator, list[dict[str, Any]], list[str]]:
+    """Submit ``entries`` and run one coordinator over them (``only`` them, or the queue)."""
+    ids = store.submit(build_tasks(entries, base=str(tmp_path)))
+    events: list[dict[str, Any]] = []
+
+    def record(event: dict[str, Any]) -> None:
+        events.append(event)
+        if on_event is not None:
+            on_event(event, coordinator)
+
+    coordinator = Coordinator(store, config or SwarmConfig(), on_event=record, **options)
+    anyio.run(lambda: coordinator.run(only=ids if only else None))
+    return coordinator, events, ids
+
+
+RECORD = 'echo "start $SWARM_TASK_ID" >> {rec}; sleep {secs}; echo "end $SWARM_TASK_ID" >> {rec}'
+
+
+# The first ``gate`` workers to start wait until ``gate`` have started: a barrier on the record.
+GATED = ('echo "start $SWARM_TASK_ID" >> {rec}; '
+         'if [ "$(grep -c start {rec})" -le {gate} ]; then '
+         'until [ "$(grep -c start {rec})" -ge {gate} ]; do sleep 0.01; done; fi; '
+         'echo "end $SWARM_TASK_ID" >> {rec}')
+
+
+def recording_task(rec: Path, secs: float = 0.1, **extra: object) -> dict[str, object]:
+    return {"backend": "command", "argv": ["sh", "-c", RECORD.format(rec=rec, secs=secs)],
+            **extra}
+
+
+def gated_task(rec: Path, gate: int, **extra: object) -> dict[str, object]:
+    """A recording task whose first ``gate`` instances only end once all of them have started,
+    so that they are proven to have run at once (a barrier, not a stopwatch)."""
+    return {"backend": "command", "argv": ["sh", "-c", GATED.format(rec=rec, gate=gate)],
+            **extra}
+
+
+NOBODY = 65534
+
+
+def as_nobody(work: Callable[[], object], *, tree: Path) -> int:
+    """Run ``work`` in a forked child whose effective uid and gid are nobody's; its exit status.
+
+    Tests run as root, which reads files of mode 000; the permission errors a user meets
+    need another uid. ``tree`` (which must be reachable by nobody) is handed to nobody first.
+    Everything ``work`` imports must be imported before: the interpreter's files may not be
+    readable by nobody.
+    """
+    anyio.run(anyio.sleep, 0)  # anyio imports its event loop backend on the first run
+    for folder, dirs, files in os.walk(tree):
+        for name in (folder, *(os.path.join(folder, n) for n in (*dirs, *files))):
+            os.chown(name, NOBODY, NOBODY)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.setegid(NOBODY)
+            os.seteuid(NOBODY)
+            work()
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])

@@ -14,7 +14,13 @@ import anyio
 import pytest
 
 from hookswarm.lib.swarm.backend import Launch, WorkerEnd
-from hookswarm.lib.swarm.claude import PARENT_SESSION_ENV, ClaudeBackend, worker_env
+from hookswarm.lib.swarm.claude import (
+    PARENT_SESSION_ENV,
+    ClaudeBackend,
+    LineSplitter,
+    judge_result,
+    worker_env,
+)
 from hookswarm.lib.swarm.config import (
     DEFAULT_ALLOWED_TOOLS,
     ClaudeSettings,
@@ -208,3 +214,82 @@ def test_tasks_wait_while_the_api_is_down_and_run_when_it_is_back(
     assert len(probes) >= 2
     # at most one probe per TTL, on the board's own probe clock (not a speed threshold)
     assert all(b - a >= 0.3 for a, b in itertools.pairwise(probes))
+
+
+@pytest.mark.parametrize(("chunks", "lines", "skipped"), [
+    ([b"a\nb\n"], [b"a", b"b"], 0),
+    ([b"a", b"b\nc", b"d\n"], [b"ab", b"cd"], 0),
+    ([b"\n\n"], [b"", b""], 0),
+    ([b"x" * 10, b"\nok\n"], [b"ok"], 1),
+    ([b"x" * 5, b"x" * 6, b"x\nok\n"], [b"ok"], 1),
+    ([b"x" * 8, b"\n"], [b"x" * 8], 0),
+    ([b"x" * 9, b"\n" * 2, b"y" * 9, b"\n"], [b""], 2),
+])
+def test_line_splitting_drops_lines_over_the_bound(chunks: list[bytes], lines: list[bytes],
+                                                   skipped: int) -> None:
+    splitter = LineSplitter(8)
+    found = [line for chunk in chunks for line in splitter.feed(chunk)]
+    assert found == lines
+    assert splitter.skipped == skipped
+
+
+LONG_LINE_CLAUDE = """#!/bin/sh
+cat > /dev/null
+head -c 300000 /dev/zero | tr '\\0' 'x'
+echo
+echo '{"type":"result","is_error":false,"terminal_reason":"completed","result":"ok"}'
+"""
+
+
+def test_a_line_over_max_line_is_logged_but_not_parsed_and_the_reason_says_so(
+        tmp_path: Path) -> None:
+    fake = tmp_path / "claude"
+    fake.write_text(LONG_LINE_CLAUDE)
+    fake.chmod(0o755)
+    backend = ClaudeBackend(ClaudeSettings(bin=str(fake), max_line=4096), environ={})
+    [task] = build_tasks([{"prompt": "p"}], base=str(tmp_path))
+    worker = backend.start(Launch(task, "p", {"PATH": os.environ["PATH"]}))
+    assert not isinstance(worker, WorkerEnd)
+    seen = bytearray()
+    end = anyio.run(lambda: worker.run(seen.extend))
+    assert end.clean, end.reason
+    assert end.details["result"] == "ok"
+    assert "1 stream-json line(s) longer than [claude] max_line (4096 bytes)" in end.reason
+    assert "logged but not parsed" in end.reason
+    assert seen.count(b"x") == 300000
+
+
+OK_RESULT = {"type": "result", "subtype": "success", "is_error": False,
+             "terminal_reason": "completed", "api_error_status": None, "result": "done"}
+
+
+@pytest.mark.parametrize(("result", "exit_code", "clean", "says"), [
+    (OK_RESULT, 0, True, ""),
+    (None, 0, False, "no result event"),
+    ({**OK_RESULT, "is_error": True, "terminal_reason": "api_error", "api_error_status": 500},
+     1, False, "api_error_status=500"),
+    ({**OK_RESULT, "api_error_status": 429}, 0, False, "429"),
+    ({**OK_RESULT, "terminal_reason": "max_turns", "subtype": "error_max_turns"}, 1, False,
+     "max_turns"),
+    ({**OK_RESULT, "terminal_reason": "hook_stopped"}, 0, False, "hook_stopped"),
+    ({**OK_RESULT, "subtype": "error_during_execution"}, 0, True, ""),
+    (OK_RESULT, -9, False, "signal 9"),
+])
+def test_claude_result_is_judged_by_is_error_terminal_reason_and_status_not_subtype(
+        result: dict[str, Any] | None, exit_code: int, clean: bool, says: str) -> None:
+    end = judge_result(result, exit_code)
+    assert end.clean is clean
+    assert says in end.reason
+
+
+def test_denied_tool_calls_are_counted_from_the_result_event() -> None:
+    denials = [{"tool_name": "Write", "tool_use_id": "t1", "tool_input": {}}]
+    assert judge_result({**OK_RESULT, "permission_denials": denials}, 0).denials == 1
+    assert judge_result(OK_RESULT, 0).denials == 0
+
+
+def test_unreachable_api_is_flagged_for_the_circuit_breaker() -> None:
+    result = {**OK_RESULT, "is_error": True, "terminal_reason": "api_error",
+              "api_error": "connection_failed"}
+    assert judge_result(result, 1).unreachable
+    assert not judge_result(OK_RESULT, 0).unreachable

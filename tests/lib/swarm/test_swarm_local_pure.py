@@ -171,7 +171,7 @@ def test_an_openai_stream_without_a_finish_reason_was_cut_off(events: list[str],
                                                               ok: bool) -> None:
     import anyio
 
-    from hookswarm.lib.swarm.http import CUT_OFF, EndpointFailed, stream_answer
+    from hookswarm.lib.swarm.chat import CUT_OFF, EndpointFailed, stream_answer
 
     async def ask() -> str:
         async with _sse_stream(*events) as client:

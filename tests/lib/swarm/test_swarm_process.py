@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 import pytest
 
-from hookswarm.lib import process
+from hookswarm.lib import process, process_async, process_scan
 from tests.lib.swarm.swarm_support import gone, wait_until
 
 IGNORES_TERM = """
@@ -29,8 +29,8 @@ def test_pump_delivers_both_streams_and_feeds_stdin() -> None:
     chunks: list[tuple[int, bytes]] = []
 
     async def main() -> int:
-        child = process.start_async([sys.executable, "-c", script], stdin=b"hello")
-        assert isinstance(child, process.AsyncChild)
+        child = process_async.start_async([sys.executable, "-c", script], stdin=b"hello")
+        assert isinstance(child, process_async.AsyncChild)
         return await child.pump(lambda stream, data: chunks.append((stream, data)))
 
     assert anyio.run(main) == 0
@@ -39,7 +39,7 @@ def test_pump_delivers_both_streams_and_feeds_stdin() -> None:
 
 
 def test_a_launch_failure_is_an_outcome() -> None:
-    outcome = process.start_async(["/no/such/binary"])
+    outcome = process_async.start_async(["/no/such/binary"])
     assert isinstance(outcome, process.ProcessOutcome)
     assert "No such file" in outcome.launch_error
 
@@ -52,7 +52,7 @@ def test_a_launch_failure_is_an_outcome() -> None:
 ])
 def test_arguments_popen_refuses_are_a_launch_failure_too(
         argv: list[str], env: dict[str, Any] | None, says: str) -> None:
-    outcome = process.start_async(argv, env=env)
+    outcome = process_async.start_async(argv, env=env)
     assert isinstance(outcome, process.ProcessOutcome)
     assert says in outcome.launch_error
 
@@ -61,8 +61,8 @@ def test_stop_kills_a_sigterm_ignoring_child_and_grandchild() -> None:
     output = bytearray()
 
     async def main() -> tuple[int, int]:
-        child = process.start_async([sys.executable, "-c", IGNORES_TERM])
-        assert isinstance(child, process.AsyncChild)
+        child = process_async.start_async([sys.executable, "-c", IGNORES_TERM])
+        assert isinstance(child, process_async.AsyncChild)
         ready = anyio.Event()
 
         def sink(_stream: int, data: bytes) -> None:
@@ -87,8 +87,8 @@ def test_stop_while_the_pump_reads_a_flood_leaves_the_pipes_to_the_pump() -> Non
     received = bytearray()
 
     async def main() -> int:
-        child = process.start_async(["/bin/sh", "-c", "trap '' TERM; exec yes"])
-        assert isinstance(child, process.AsyncChild)
+        child = process_async.start_async(["/bin/sh", "-c", "trap '' TERM; exec yes"])
+        assert isinstance(child, process_async.AsyncChild)
         flowing = anyio.Event()
 
         def sink(_stream: int, data: bytes) -> None:
@@ -112,8 +112,8 @@ def test_a_child_stopped_after_its_pump_was_cancelled_can_still_write() -> None:
     script = "trap 'echo bye; exit 0' TERM; echo ready; while :; do sleep 0.05; done"
 
     async def main() -> int:
-        child = process.start_async(["/bin/sh", "-c", script])
-        assert isinstance(child, process.AsyncChild)
+        child = process_async.start_async(["/bin/sh", "-c", script])
+        assert isinstance(child, process_async.AsyncChild)
         ready = anyio.Event()
 
         def sink(stream: int, data: bytes) -> None:
@@ -131,8 +131,8 @@ def test_a_child_stopped_after_its_pump_was_cancelled_can_still_write() -> None:
 
 def test_a_grandchild_holding_the_pipe_does_not_hold_the_end() -> None:
     async def main() -> int:
-        child = process.start_async(["sh", "-c", "sleep 60 & echo started"])
-        assert isinstance(child, process.AsyncChild)
+        child = process_async.start_async(["sh", "-c", "sleep 60 & echo started"])
+        assert isinstance(child, process_async.AsyncChild)
         with anyio.fail_after(10):
             return await child.pump(lambda _s, _d: None, drain=0.2)
 
@@ -144,11 +144,30 @@ def test_session_helpers_find_a_marked_process() -> None:
     child = subprocess.Popen(["sleep", "60"], env=env, start_new_session=True)
     try:
         # Popen returns once exec has begun; /proc shows the new environment when it is done.
-        wait_until(lambda: child.pid in process.processes_with_env("SWARM_TEST_MARK=m1"))
-        assert process.session_members(child.pid) == [child.pid]
-        assert process.start_ticks(child.pid) is not None
-        process.kill_pids([child.pid])
+        wait_until(lambda: child.pid in process_scan.processes_with_env("SWARM_TEST_MARK=m1"))
+        assert process_scan.session_members(child.pid) == [child.pid]
+        assert process_scan.start_ticks(child.pid) is not None
+        process_scan.kill_pids([child.pid])
         assert child.wait(timeout=10) == -9
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_scan_since_a_pid_skips_older_processes_unless_pids_wrapped(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {"SWARM_TEST_MARK": "m2", "PATH": "/usr/bin:/bin"}
+    child = subprocess.Popen(["sleep", "60"], env=env, start_new_session=True)
+    try:
+        wait_until(lambda: child.pid in process_scan.processes_with_env("SWARM_TEST_MARK=m2"))
+        assert process_scan.processes_with_env("SWARM_TEST_MARK=m2", since=child.pid) == [
+            child.pid]
+        later = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True,
+                               check=True)
+        newer = int(later.stdout)
+        assert process_scan.processes_with_env("SWARM_TEST_MARK=m2", since=newer) == []
+        monkeypatch.setattr(process_scan, "_last_pid", lambda: newer - 1)  # the pids wrapped
+        assert process_scan.processes_with_env("SWARM_TEST_MARK=m2", since=newer) == [child.pid]
     finally:
         child.kill()
         child.wait()

@@ -82,7 +82,7 @@ def test_kill_9_of_a_server_mid_batch_loses_and_doubles_no_task(in_background: B
 def test_a_server_carries_its_coordinators_mark_for_recovery(in_background: Background,
                                                            swarm_dir: Store) -> None:
     """A coordinator killed with SIGKILL cannot stop its servers; the next one finds them."""
-    from hookswarm.lib import process
+    from hookswarm.lib import process_scan
     from hookswarm.lib.swarm.lease import OWNER_ENV
 
     slow = fake_server("slow", "--words", "10", "--token-delay", "0.1")
@@ -90,7 +90,8 @@ def test_a_server_carries_its_coordinators_mark_for_recovery(in_background: Back
     wait_until(lambda: "generating" in server_log(swarm_dir, "slow"), timeout=40)
     pid = int((swarm_dir.root / "servers" / "slow.pid").read_text())
     owners = [p.name[:-5] for p in (swarm_dir.root / "coordinators").glob("*.lock")]
-    marked = [p for owner in owners for p in process.processes_with_env(f"{OWNER_ENV}={owner}")]
+    marked = [p for owner in owners
+              for p in process_scan.processes_with_env(f"{OWNER_ENV}={owner}")]
     finished()
     assert pid in marked
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from hookswarm.lib import process
+from hookswarm.lib import process_scan
 from hookswarm.lib.swarm import lease
 from hookswarm.lib.swarm.errors import StoreError
+from hookswarm.lib.swarm.evidence import Status
 from hookswarm.lib.swarm.recovery import recover
 from hookswarm.lib.swarm.report import status_report
 from hookswarm.lib.swarm.store import DamagedFile, Store
@@ -149,7 +150,7 @@ def test_a_coordinator_that_died_inside_a_claim_block_loses_nothing(swarm_dir: S
     worker = subprocess.Popen(["sleep", "60"], env={lease.OWNER_ENV: dead, "PATH": "/usr/bin:/bin"},
                               start_new_session=True)
     try:
-        wait_until(lambda: process.processes_with_env(marker) == [worker.pid])  # exec done
+        wait_until(lambda: process_scan.processes_with_env(marker) == [worker.pid])  # exec done
         found = recover(swarm_dir, max_attempts=2)
         assert (found.requeued, found.killed) == (("t0",), 1)
         assert worker.wait(timeout=10) == -9
@@ -247,11 +248,12 @@ def test_a_request_that_cannot_be_read_is_moved_aside_and_its_task_fails(
     with pytest.raises(DamagedFile, match=problem) as damage:
         swarm_dir.request("g")
     result = swarm_dir.reject("requests", "g", damage.value)
-    assert result is not None and result["status"] == "failed"
-    assert str(path) in result["reason"] and problem in result["reason"]
+    assert result is not None and result.status is Status.FAILED
+    assert str(path) in result.reason and problem in result.reason
     [moved] = (swarm_dir.root / "rejected").iterdir()
-    assert moved.read_text() == text and str(moved) in result["reason"]
-    assert swarm_dir.pending() == [] and swarm_dir.result("g") == {"version": 1, **result}
+    assert moved.read_text() == text and str(moved) in result.reason
+    assert swarm_dir.pending() == []
+    assert swarm_dir.result("g") == {"version": 1, **result.to_json()}
     assert swarm_dir.reject("requests", "g", damage.value) is None  # already moved
 
 

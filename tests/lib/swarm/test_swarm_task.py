@@ -144,7 +144,7 @@ def test_config_values_that_would_hang_or_break_a_run_are_rejected(
     ('[[tasks]]\nprompt = "a"\nexpect = ["x"]\n', "expect",
      "unknown key (allowed: id, prompt, context, backend, model, cwd, owns, expects, "
      "complexity, timeouts, env, max_turns, argv, allowed_tools, endpoint, pool, system, "
-     "options, output)"),
+     "options, output, allow_outside)"),
     ('[[tasks]]\nprompt = "a"\ntimeouts = { initail = 3 }\n', "timeouts.initail",
      "unknown key (allowed: initial, extend, cap, silence_warn, silence_kill, grace)"),
     ('[[task]]\nprompt = "a"\n', "task",
@@ -162,7 +162,7 @@ def test_task_file_errors_are_in_plain_words(tmp_path: Path, body: str, key: str
 @pytest.mark.parametrize(("body", "key", "says"), [
     ("max_paralel = 3\n", "max_paralel",
      "unknown key (allowed: max_parallel, caps, inline_context, retention_days, max_attempts, "
-     "poll_interval, timeouts, heartbeat, health, claude, pools, servers)"),
+     "poll_interval, log_max, timeouts, heartbeat, health, claude, pools, servers)"),
     ("[claude]\nallowed_tools = \"Read\"\n", "claude.allowed_tools", "must be a list of strings"),
     ("[timeouts]\ninitial = [60, 120]\n", "timeouts.initial", "must be a list of 3 numbers"),
     ("[health]\non_unhealthy = \"later\"\n", "health.on_unhealthy",

@@ -1,0 +1,321 @@
+"""The coordinator under faults: requests it cannot read, damaged bookkeeping, a second
+coordinator on the same store, escaping processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from hookswarm.lib import process_scan
+from hookswarm.lib.swarm.cli import main as swarm_main
+from hookswarm.lib.swarm.config import SwarmConfig
+from hookswarm.lib.swarm.coordinator import Coordinator
+from hookswarm.lib.swarm.settle import TASK_ID_ENV
+from hookswarm.lib.swarm.store import Store
+from hookswarm.lib.swarm.task import build_tasks
+from tests.lib.swarm.swarm_support import (
+    as_nobody,
+    coordinate,
+    pids_alive,
+)
+
+TRUE: dict[str, object] = {"backend": "command", "argv": ["true"]}
+TRUE = {"backend": "command", "argv": ["true"]}
+
+
+@pytest.fixture
+def nobody_project() -> Iterator[Path]:
+    """A project directory outside pytest's private tmp folder, so that nobody can reach it."""
+    with tempfile.TemporaryDirectory(prefix="swarm-nobody-") as name:
+        Path(name).chmod(0o755)
+        yield Path(name)
+
+
+def serve_until_idle(store: Store) -> None:
+    anyio.run(lambda: Coordinator(store, SwarmConfig()).run(until_idle=True))
+
+
+def test_a_directory_in_place_of_a_request_is_rejected_and_serve_carries_on(
+        swarm_dir: Store, tmp_path: Path) -> None:
+    swarm_dir.path("requests", "zz").mkdir()
+    _, events, _ = coordinate(swarm_dir, [{"id": "fine", **TRUE}], tmp_path, only=False)
+    ended = {e["id"]: e for e in events if e["kind"] == "ended"}
+    assert ended["fine"]["status"] == "succeeded"
+    assert ended["zz"]["status"] == "failed"
+    assert str(swarm_dir.path("requests", "zz")) in ended["zz"]["reason"]
+    assert "rejected" in ended["zz"]["reason"]
+    assert (swarm_dir.result("zz") or {})["status"] == "failed"
+    assert swarm_dir.pending() == []
+    [moved] = (swarm_dir.root / "rejected").iterdir()
+    assert moved.is_dir()
+
+
+def test_a_request_nobody_may_read_is_rejected_and_the_others_run(nobody_project: Path) -> None:
+    store = Store.for_project(nobody_project)
+    store.submit(build_tasks([{"id": "locked", **TRUE}, {"id": "fine", **TRUE}],
+                             base=str(nobody_project)))
+    store.path("requests", "locked").chmod(0)
+    assert as_nobody(lambda: serve_until_idle(store), tree=nobody_project) == 0
+    assert (store.result("fine") or {})["status"] == "succeeded"
+    locked = store.result("locked") or {}
+    assert locked["status"] == "failed"
+    assert "Permission denied" in locked["reason"]
+    assert str(store.path("requests", "locked")) in locked["reason"]
+    assert store.pending() == []
+
+
+def held(release: Path, **extra: object) -> dict[str, object]:
+    """A task that runs until ``release`` exists."""
+    wait = f"until [ -e {release} ]; do sleep 0.01; done"
+    return {"backend": "command", "argv": ["sh", "-c", wait], **extra}
+
+
+def side_by_side(project: Path, first: list[dict[str, object]], second: list[dict[str, object]],
+                 config: SwarmConfig, *, first_starts: int) -> list[tuple[str, str]]:
+    """Run a coordinator over ``first``; once it has started ``first_starts`` held workers, a
+    second coordinator (its own Store on the same .swarm/) over ``second``.
+
+    The held workers are released right after the second coordinator's first admission (the
+    probe of its backend answers at once, so its loop admits before the releasing task runs).
+    Returns the ``(kind, id)`` of both coordinators' started and ended events in order, with
+    ``("released", "")`` where the release happened.
+    """
+    release = project / "release"
+    spans: list[tuple[str, str]] = []
+    first_started, second_probed = anyio.Event(), anyio.Event()
+
+    def on_first(event: dict[str, object]) -> None:
+        if event["kind"] in ("started", "ended"):
+            spans.append((str(event["kind"]), str(event["id"])))
+        if sum(kind == "started" for kind, _ in spans) == first_starts:
+            first_started.set()
+
+    def on_second(event: dict[str, object]) -> None:
+        on_first(event)
+        if event["kind"] == "health":
+            second_probed.set()
+
+    async def release_after_admission() -> None:
+        await second_probed.wait()
+        spans.append(("released", ""))
+        release.touch()
+
+    async def both() -> None:
+        stores = [Store.for_project(project) for _ in range(2)]
+        ids = [s.submit(build_tasks(b, base=str(project)))
+               for s, b in zip(stores, (first, second), strict=True)]
+        async with anyio.create_task_group() as group:
+            group.start_soon(lambda: Coordinator(stores[0], config, on_event=on_first)
+                             .run(only=ids[0]))
+            await first_started.wait()
+            group.start_soon(release_after_admission)
+            await Coordinator(stores[1], config, on_event=on_second).run(only=ids[1])
+
+    anyio.run(both)
+    return spans
+
+
+def started_before_release(spans: list[tuple[str, str]]) -> list[str]:
+    return [i for kind, i in spans[:spans.index(("released", ""))] if kind == "started"]
+
+
+def test_two_coordinators_on_one_store_share_the_global_cap(tmp_path: Path) -> None:
+    release = tmp_path / "release"
+    spans = side_by_side(tmp_path, [held(release, id=f"a{i}") for i in range(2)],
+                         [held(release, id=f"b{i}") for i in range(2)],
+                         SwarmConfig(max_parallel=2), first_starts=2)
+    assert started_before_release(spans) == ["a0", "a1"]
+    assert len(spans) == 9
+
+
+def test_two_coordinators_share_a_backend_cap(tmp_path: Path) -> None:
+    release = tmp_path / "release"
+    spans = side_by_side(tmp_path, [held(release, id="a")], [held(release, id="b")],
+                         SwarmConfig(max_parallel=4, caps={"command": 1}), first_starts=1)
+    assert started_before_release(spans) == ["a"]
+    assert len(spans) == 5
+
+
+def test_two_coordinators_never_run_tasks_owning_the_same_file_at_once(tmp_path: Path) -> None:
+    release = tmp_path / "release"
+    spans = side_by_side(tmp_path, [held(release, id="a-shared", owns=["shared.txt"])],
+                         [held(release, id="b-shared", owns=["shared.txt"]),
+                          held(release, id="b-other", owns=["other.txt"])],
+                         SwarmConfig(max_parallel=4), first_starts=1)
+    assert started_before_release(spans) == ["a-shared", "b-other"]
+    assert len(spans) == 7
+
+
+ESCAPES = """
+touch pids
+setsid sh -c 'echo $$ >> pids; exec sleep 300' &
+(setsid sh -c 'echo $$ >> pids; exec sleep 300' &)
+nohup setsid sh -c 'echo $$ >> pids; exec sleep 300' > /dev/null 2>&1 &
+(sh -c 'echo $$ >> pids; exec sleep 300' &)
+while [ "$(wc -l < pids)" -lt 4 ]; do sleep 0.01; done
+"""
+
+
+def test_no_process_a_task_started_outlives_it(swarm_dir: Store, tmp_path: Path) -> None:
+    coordinate(swarm_dir, [{"id": "escaper", "backend": "command", "argv": ["sh", "-c", ESCAPES]}],
+               tmp_path)
+    assert (swarm_dir.result("escaper") or {})["status"] == "succeeded"
+    pids = [int(line) for line in (tmp_path / "pids").read_text().split()]
+    assert len(pids) == 4
+    assert process_scan.processes_with_env(f"{TASK_ID_ENV}=escaper") == []
+    assert pids_alive(pids) == []
+    assert not set(pids) & set(children_of_this_process())
+
+
+def children_of_this_process() -> list[int]:
+    found: list[int] = []
+    for tid in os.listdir("/proc/self/task"):
+        found += [int(p) for p in Path(f"/proc/self/task/{tid}/children").read_text().split()]
+    return found
+
+
+def damaging_run(damage: str, count: int = 8) -> list[dict[str, object]]:
+    """``count`` tasks, one at a time; the first one damages the store's bookkeeping."""
+    return [{"id": "t0", "backend": "command", "argv": ["sh", "-c", damage]},
+            *({"id": f"t{i}", **TRUE} for i in range(1, count))]
+
+
+def run_one_at_a_time(store: Store, project: Path, entries: list[dict[str, object]]) -> None:
+    ids = store.submit(build_tasks(entries, base=str(project)))
+    anyio.run(lambda: Coordinator(store, SwarmConfig(max_parallel=1)).run(only=ids))
+
+
+def test_state_json_replaced_by_a_directory_mid_run_is_rebuilt(swarm_dir: Store,
+                                                               tmp_path: Path) -> None:
+    damage = "until mkdir .swarm/state.json 2>/dev/null; do rm -f .swarm/state.json; done"
+    run_one_at_a_time(swarm_dir, tmp_path, damaging_run(damage))
+    assert [r["status"] for r in swarm_dir.results()] == ["succeeded"] * 8
+    assert swarm_dir.pending() == [] and swarm_dir.processing() == []
+    assert (swarm_dir.root / "state.json").is_file()
+    assert swarm_dir.state()["finished"] == 8
+    assert [p.name[:10] for p in (swarm_dir.root / "rejected").iterdir()] == ["state.json"]
+
+
+@pytest.mark.parametrize("damaged", ["state.json", "state.lock"])
+def test_an_unreadable_state_file_mid_run_does_not_stop_the_run(nobody_project: Path,
+                                                                 damaged: str) -> None:
+    store = Store.for_project(nobody_project)
+    (store.root / damaged).touch()
+    entries = damaging_run(f"chmod 000 .swarm/{damaged}")
+    assert as_nobody(lambda: run_one_at_a_time(store, nobody_project, entries),
+                     tree=nobody_project) == 0
+    assert [r["status"] for r in store.results()] == ["succeeded"] * 8
+    assert store.pending() == [] and store.processing() == []
+
+
+ONCE = "[ -e damaged-once ] || {{ touch damaged-once; {}; }}"
+
+
+def test_unwritable_results_fail_the_task_stop_admission_and_lose_no_queued_work(
+        nobody_project: Path) -> None:
+    store = Store.for_project(nobody_project)
+    report = nobody_project / "report.json"
+
+    def run_and_report() -> None:
+        ids = store.submit(build_tasks(damaging_run(ONCE.format("chmod 000 .swarm/results"), 4),
+                                       base=str(nobody_project)))
+        coordinator = Coordinator(store, SwarmConfig(max_parallel=1))
+        anyio.run(lambda: coordinator.run(only=ids))
+        report.write_text(json.dumps({"halted": coordinator.halted, "results": {
+            i: r.to_json() for i, r in coordinator.results.items()}}))
+
+    assert as_nobody(run_and_report, tree=nobody_project) == 0
+    seen = json.loads(report.read_text())
+    assert "cannot write results to" in seen["halted"] and "Permission denied" in seen["halted"]
+    first = seen["results"]["t0"]
+    assert first["status"] == "failed" and "its result could not be written" in first["reason"]
+    for later in ("t1", "t2", "t3"):
+        assert seen["results"][later]["reason"].startswith("not started: cannot write results")
+    assert store.pending() == ["t1", "t2", "t3"]
+    assert store.processing() == ["t0"]
+    (store.root / "results").chmod(0o700)
+    assert as_nobody(lambda: serve_until_idle(store), tree=nobody_project) == 0
+    assert {r["id"]: r["status"] for r in store.results()} == dict.fromkeys(
+        ["t0", "t1", "t2", "t3"], "succeeded")
+
+
+def test_recovery_into_unwritable_results_halts_instead_of_crashing(nobody_project: Path) -> None:
+    store = Store.for_project(nobody_project)
+    store.submit(build_tasks([{"id": "orphan", **TRUE}, {"id": "queued", **TRUE}],
+                             base=str(nobody_project)))
+    store.claim(["orphan"], owner="a-coordinator-that-died")
+    (store.root / "results").chmod(0)
+    halted = nobody_project / "halted.txt"
+
+    def serve() -> None:
+        coordinator = Coordinator(store, SwarmConfig(max_attempts=1))
+        anyio.run(lambda: coordinator.run(until_idle=True))
+        halted.write_text(coordinator.halted)
+
+    assert as_nobody(serve, tree=nobody_project) == 0
+    assert "cannot write results to" in halted.read_text()
+    assert store.processing() == ["orphan"] and store.pending() == ["queued"]
+
+
+ORPHAN_THAT_EXITS = """
+sh -c 'setsid sh -c "echo \\$\\$ > orphan; touch orphan-done" &'
+until [ -e orphan-done ]; do sleep 0.01; done
+"""
+
+
+def test_an_orphan_that_exits_on_its_own_is_adopted_and_reaped(swarm_dir: Store,
+                                                              tmp_path: Path) -> None:
+    coordinate(swarm_dir, [{"id": "orphaner", "backend": "command",
+                            "argv": ["sh", "-c", ORPHAN_THAT_EXITS]}], tmp_path)
+    assert (swarm_dir.result("orphaner") or {})["status"] == "succeeded"
+    orphan = int((tmp_path / "orphan").read_text())
+    assert orphan not in children_of_this_process()
+    assert not Path(f"/proc/{orphan}").exists()
+
+
+def test_serve_says_why_it_stopped_admitting_and_exits_1(nobody_project: Path,
+                                                         capfd: pytest.CaptureFixture[str]) -> None:
+    store = Store.for_project(nobody_project)
+    store.submit(build_tasks(damaging_run(ONCE.format("chmod 000 .swarm/results"), 2),
+                             base=str(nobody_project)))
+    exit_code = nobody_project / "exit-code"
+
+    def serve_cli() -> None:
+        try:
+            swarm_main(["--dir", str(nobody_project), "--max-parallel", "1", "serve",
+                        "--exit-when-idle"])
+        except SystemExit as stop:
+            exit_code.write_text(str(stop.code))
+
+    assert as_nobody(serve_cli, tree=nobody_project) == 0
+    assert exit_code.read_text() == "1"
+    err = capfd.readouterr().err
+    assert "swarm serve: stopped admitting: cannot write results to" in err
+    assert (store.processing(), store.pending()) == (["t0"], ["t1"])  # none lost
+
+
+def test_a_state_json_that_cannot_be_rebuilt_is_done_without_and_said_once(
+        nobody_project: Path) -> None:
+    store = Store.for_project(nobody_project)
+    damage = ("chmod 000 .swarm/rejected; "
+              "until mkdir .swarm/state.json 2>/dev/null; do rm -f .swarm/state.json; done")
+    warnings = nobody_project / "warnings.json"
+
+    def run() -> None:
+        ids = store.submit(build_tasks(damaging_run(damage, 4), base=str(nobody_project)))
+        seen: list[dict[str, object]] = []
+        coordinator = Coordinator(store, SwarmConfig(max_parallel=1), on_event=seen.append)
+        anyio.run(lambda: coordinator.run(only=ids))
+        warnings.write_text(json.dumps([e for e in seen if e["kind"] == "warned"]))
+
+    assert as_nobody(run, tree=nobody_project) == 0
+    assert [r["status"] for r in store.results()] == ["succeeded"] * 4
+    [warned] = json.loads(warnings.read_text())
+    assert "state.json could not be updated" in warned["problem"]
+    assert store.state()["finished"] == 4  # recounted on demand
