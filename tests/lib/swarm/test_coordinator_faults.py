@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -20,21 +18,12 @@ from hookswarm.lib.swarm.settle import TASK_ID_ENV
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.task import build_tasks
 from tests.lib.swarm.swarm_support import (
-    as_nobody,
     coordinate,
     pids_alive,
+    unprivileged,
 )
 
 TRUE: dict[str, object] = {"backend": "command", "argv": ["true"]}
-TRUE = {"backend": "command", "argv": ["true"]}
-
-
-@pytest.fixture
-def nobody_project() -> Iterator[Path]:
-    """A project directory outside pytest's private tmp folder, so that nobody can reach it."""
-    with tempfile.TemporaryDirectory(prefix="swarm-nobody-") as name:
-        Path(name).chmod(0o755)
-        yield Path(name)
 
 
 def serve_until_idle(store: Store) -> None:
@@ -56,12 +45,12 @@ def test_a_directory_in_place_of_a_request_is_rejected_and_serve_carries_on(
     assert moved.is_dir()
 
 
-def test_a_request_nobody_may_read_is_rejected_and_the_others_run(nobody_project: Path) -> None:
-    store = Store.for_project(nobody_project)
+def test_a_request_no_one_may_read_is_rejected_and_the_others_run(tmp_path: Path) -> None:
+    store = Store.for_project(tmp_path)
     store.submit(build_tasks([{"id": "locked", **TRUE}, {"id": "fine", **TRUE}],
-                             base=str(nobody_project)))
+                             base=str(tmp_path)))
     store.path("requests", "locked").chmod(0)
-    assert as_nobody(lambda: serve_until_idle(store), tree=nobody_project) == 0
+    assert unprivileged(lambda: serve_until_idle(store)) == 0
     assert (store.result("fine") or {})["status"] == "succeeded"
     locked = store.result("locked") or {}
     assert locked["status"] == "failed"
@@ -203,13 +192,12 @@ def test_state_json_replaced_by_a_directory_mid_run_is_rebuilt(swarm_dir: Store,
 
 
 @pytest.mark.parametrize("damaged", ["state.json", "state.lock"])
-def test_an_unreadable_state_file_mid_run_does_not_stop_the_run(nobody_project: Path,
+def test_an_unreadable_state_file_mid_run_does_not_stop_the_run(tmp_path: Path,
                                                                  damaged: str) -> None:
-    store = Store.for_project(nobody_project)
+    store = Store.for_project(tmp_path)
     (store.root / damaged).touch()
     entries = damaging_run(f"chmod 000 .swarm/{damaged}")
-    assert as_nobody(lambda: run_one_at_a_time(store, nobody_project, entries),
-                     tree=nobody_project) == 0
+    assert unprivileged(lambda: run_one_at_a_time(store, tmp_path, entries)) == 0
     assert [r["status"] for r in store.results()] == ["succeeded"] * 8
     assert store.pending() == [] and store.processing() == []
 
@@ -218,19 +206,19 @@ ONCE = "[ -e damaged-once ] || {{ touch damaged-once; {}; }}"
 
 
 def test_unwritable_results_fail_the_task_stop_admission_and_lose_no_queued_work(
-        nobody_project: Path) -> None:
-    store = Store.for_project(nobody_project)
-    report = nobody_project / "report.json"
+        tmp_path: Path) -> None:
+    store = Store.for_project(tmp_path)
+    report = tmp_path / "report.json"
 
     def run_and_report() -> None:
         ids = store.submit(build_tasks(damaging_run(ONCE.format("chmod 000 .swarm/results"), 4),
-                                       base=str(nobody_project)))
+                                       base=str(tmp_path)))
         coordinator = Coordinator(store, SwarmConfig(max_parallel=1))
         anyio.run(lambda: coordinator.run(only=ids))
         report.write_text(json.dumps({"halted": coordinator.halted, "results": {
             i: r.to_json() for i, r in coordinator.results.items()}}))
 
-    assert as_nobody(run_and_report, tree=nobody_project) == 0
+    assert unprivileged(run_and_report) == 0
     seen = json.loads(report.read_text())
     assert "cannot write results to" in seen["halted"] and "Permission denied" in seen["halted"]
     first = seen["results"]["t0"]
@@ -240,25 +228,25 @@ def test_unwritable_results_fail_the_task_stop_admission_and_lose_no_queued_work
     assert store.pending() == ["t1", "t2", "t3"]
     assert store.processing() == ["t0"]
     (store.root / "results").chmod(0o700)
-    assert as_nobody(lambda: serve_until_idle(store), tree=nobody_project) == 0
+    assert unprivileged(lambda: serve_until_idle(store)) == 0
     assert {r["id"]: r["status"] for r in store.results()} == dict.fromkeys(
         ["t0", "t1", "t2", "t3"], "succeeded")
 
 
-def test_recovery_into_unwritable_results_halts_instead_of_crashing(nobody_project: Path) -> None:
-    store = Store.for_project(nobody_project)
+def test_recovery_into_unwritable_results_halts_instead_of_crashing(tmp_path: Path) -> None:
+    store = Store.for_project(tmp_path)
     store.submit(build_tasks([{"id": "orphan", **TRUE}, {"id": "queued", **TRUE}],
-                             base=str(nobody_project)))
+                             base=str(tmp_path)))
     store.claim(["orphan"], owner="a-coordinator-that-died")
     (store.root / "results").chmod(0)
-    halted = nobody_project / "halted.txt"
+    halted = tmp_path / "halted.txt"
 
     def serve() -> None:
         coordinator = Coordinator(store, SwarmConfig(max_attempts=1))
         anyio.run(lambda: coordinator.run(until_idle=True))
         halted.write_text(coordinator.halted)
 
-    assert as_nobody(serve, tree=nobody_project) == 0
+    assert unprivileged(serve) == 0
     assert "cannot write results to" in halted.read_text()
     assert store.processing() == ["orphan"] and store.pending() == ["queued"]
 
@@ -279,21 +267,21 @@ def test_an_orphan_that_exits_on_its_own_is_adopted_and_reaped(swarm_dir: Store,
     assert not Path(f"/proc/{orphan}").exists()
 
 
-def test_serve_says_why_it_stopped_admitting_and_exits_1(nobody_project: Path,
+def test_serve_says_why_it_stopped_admitting_and_exits_1(tmp_path: Path,
                                                          capfd: pytest.CaptureFixture[str]) -> None:
-    store = Store.for_project(nobody_project)
+    store = Store.for_project(tmp_path)
     store.submit(build_tasks(damaging_run(ONCE.format("chmod 000 .swarm/results"), 2),
-                             base=str(nobody_project)))
-    exit_code = nobody_project / "exit-code"
+                             base=str(tmp_path)))
+    exit_code = tmp_path / "exit-code"
 
     def serve_cli() -> None:
         try:
-            swarm_main(["--dir", str(nobody_project), "--max-parallel", "1", "serve",
+            swarm_main(["--dir", str(tmp_path), "--max-parallel", "1", "serve",
                         "--exit-when-idle"])
         except SystemExit as stop:
             exit_code.write_text(str(stop.code))
 
-    assert as_nobody(serve_cli, tree=nobody_project) == 0
+    assert unprivileged(serve_cli) == 0
     assert exit_code.read_text() == "1"
     err = capfd.readouterr().err
     assert "swarm serve: stopped admitting: cannot write results to" in err
@@ -301,20 +289,20 @@ def test_serve_says_why_it_stopped_admitting_and_exits_1(nobody_project: Path,
 
 
 def test_a_state_json_that_cannot_be_rebuilt_is_done_without_and_said_once(
-        nobody_project: Path) -> None:
-    store = Store.for_project(nobody_project)
+        tmp_path: Path) -> None:
+    store = Store.for_project(tmp_path)
     damage = ("chmod 000 .swarm/rejected; "
               "until mkdir .swarm/state.json 2>/dev/null; do rm -f .swarm/state.json; done")
-    warnings = nobody_project / "warnings.json"
+    warnings = tmp_path / "warnings.json"
 
     def run() -> None:
-        ids = store.submit(build_tasks(damaging_run(damage, 4), base=str(nobody_project)))
+        ids = store.submit(build_tasks(damaging_run(damage, 4), base=str(tmp_path)))
         seen: list[dict[str, object]] = []
         coordinator = Coordinator(store, SwarmConfig(max_parallel=1), on_event=seen.append)
         anyio.run(lambda: coordinator.run(only=ids))
         warnings.write_text(json.dumps([e for e in seen if e["kind"] == "warned"]))
 
-    assert as_nobody(run, tree=nobody_project) == 0
+    assert unprivileged(run) == 0
     assert [r["status"] for r in store.results()] == ["succeeded"] * 4
     [warned] = json.loads(warnings.read_text())
     assert "state.json could not be updated" in warned["problem"]
