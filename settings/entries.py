@@ -73,8 +73,7 @@ def hookrun_executable() -> str:
 
 def run_command(executable: str, event: str, config_path: str | None, *,
                 if_configured: bool = False) -> str:
-    """The shell command of an entry: ``'<hookrun>' run EVENT [--config PATH | --if-configured]``.
-    """
+    """An entry's shell command: ``'<hookrun>' run EVENT [--config PATH | --if-configured]``."""
     words = [shlex.quote(executable), "run", event]
     if config_path:
         words += ["--config", shlex.quote(config_path)]
@@ -133,9 +132,10 @@ def runs_hookrun(command: str) -> bool:
 
 def _run_shape(rest: Sequence[str]) -> bool:
     """``EVENT``, ``EVENT --if-configured`` or ``EVENT --config PATH``."""
-    return (len(rest) in (1, 2, 3) and rest[0] in EVENTS
-            and (len(rest) == 1 or (len(rest) == 2 and rest[1] == IF_CONFIGURED)
-                 or (rest[1] == "--config" and bool(rest[2]))))
+    options = list(rest[1:])
+    return (len(rest) >= 1 and rest[0] in EVENTS
+            and (options in ([], [IF_CONFIGURED])
+                 or (len(options) == 2 and options[0] == "--config" and bool(options[1]))))
 
 
 def _rebuilt(words: Sequence[str]) -> str:

@@ -119,6 +119,9 @@ def test_a_covering_matcher_fires_wherever_the_covered_one_does(outer: str, inne
     ("/x/.venv/bin/hookrun run PreToolUse", True),
     ("'/opt/hook swarm/bin/hookrun' run Stop --config /c.toml", True),
     ("/opt/tools/hookrun-dev run Stop", True),
+    ("/opt/tools/hookrun-dev run Stop --if-configured", True),
+    ("/opt/tools/hookrun-dev run Stop --config", False),
+    ("/opt/tools/hookrun-dev run Stop --if-configured --config /c.toml", False),
     ("'/opt/tools/my hookrun.sh' run PreToolUse --config '/a b/h.toml'", True),
     ("./bin/hr run Stop", False),
     ("./gradlew run Stop", False),
@@ -146,6 +149,19 @@ def test_a_covering_matcher_fires_wherever_the_covered_one_does(outer: str, inne
 ])
 def test_recognizing_hookrun_run(command: str, ours: bool) -> None:
     assert entries.is_hookrun_run(command) is ours
+
+
+@pytest.mark.parametrize(("command", "ours"), [
+    ("/bin/hookrun run Stop # hookrun install", True),
+    ("/bin/hookrun run Stop --if-configured # hookrun install", True),
+    ("/bin/hookrun run Stop --config /c.toml # hookrun install", True),
+    ("/bin/hookrun run Stop --config # hookrun install", False),
+    ("/bin/hookrun run Stop --if-configured --config /c.toml # hookrun install", False),
+    ("/bin/hookrun run Stop  --if-configured # hookrun install", False),
+    ("/bin/hookrun run Stop --if-configured", False),
+])
+def test_recognizing_what_install_wrote(command: str, ours: bool) -> None:
+    assert entries.is_installed(command) is ours
 
 
 @pytest.mark.parametrize(("group", "ours"), [
