@@ -151,17 +151,15 @@ def test_recognizing_hookrun_run(command: str, ours: bool) -> None:
     assert entries.is_hookrun_run(command) is ours
 
 
-@pytest.mark.parametrize(("command", "ours"), [
-    ("/bin/hookrun run Stop # hookrun install", True),
-    ("/bin/hookrun run Stop --if-configured # hookrun install", True),
-    ("/bin/hookrun run Stop --config /c.toml # hookrun install", True),
-    ("/bin/hookrun run Stop --config # hookrun install", False),
-    ("/bin/hookrun run Stop --if-configured --config /c.toml # hookrun install", False),
-    ("/bin/hookrun run Stop  --if-configured # hookrun install", False),
-    ("/bin/hookrun run Stop --if-configured", False),
-])
-def test_recognizing_what_install_wrote(command: str, ours: bool) -> None:
-    assert entries.is_installed(command) is ours
+def test_install_knows_exactly_the_three_forms_it_writes() -> None:
+    written = [entries.installed_command("/bin/hookrun", "Stop", config, if_configured=quiet)
+               for config, quiet in ((None, False), (None, True), ("/c.toml", False))]
+    assert written[1] == "/bin/hookrun run Stop --if-configured # hookrun install"
+    others = ["/bin/hookrun run Stop --config # hookrun install",
+              "/bin/hookrun run Stop --if-configured --config /c.toml # hookrun install",
+              "/bin/hookrun run Stop  --if-configured # hookrun install",
+              "/bin/hookrun run Stop --if-configured"]
+    assert [entries.is_installed(c) for c in written + others] == [True] * 3 + [False] * 4
 
 
 @pytest.mark.parametrize(("group", "ours"), [
