@@ -39,8 +39,14 @@ class Profile(NamedTuple):
     def as_json(self) -> dict[str, Any]:
         data = self._asdict()
         data["hooks"] = [hook._asdict() for hook in self.hooks]
-        data["timeline"] = [bar._asdict() for bar in self.timeline]
+        data["timeline"] = [_bar_ms(bar) for bar in self.timeline]
         return data
+
+
+def _bar_ms(bar: Bar) -> dict[str, Any]:
+    """A timeline bar in milliseconds, like every other figure of the report."""
+    return {"name": bar.name, "start_ms": bar.start * 1000, "end_ms": bar.end * 1000,
+            "status": bar.status}
 
 
 def run_profile(event: str, payload: Mapping[str, Any], *, runs: int, config_path: str | None,

@@ -38,6 +38,7 @@ from hookswarm.lib.schedule import longest_chain
 # hook's own timeout; Claude Code must not give up on hookrun before that answer arrives.
 TIMEOUT_MARGIN = 2.0
 MARK = " # hookrun install"  # a shell comment: /bin/sh ignores it, uninstall looks for it
+IF_CONFIGURED = "--if-configured"
 
 SHELL_OPERATORS = frozenset({"&&", "||", ";", "|", "&"})
 
@@ -70,17 +71,21 @@ def hookrun_executable() -> str:
                         "install hookswarm (./install.sh) or pass --hookrun PATH")
 
 
-def run_command(executable: str, event: str, config_path: str | None) -> str:
-    """The shell command of an entry: ``'<hookrun>' run EVENT [--config PATH]``."""
+def run_command(executable: str, event: str, config_path: str | None, *,
+                if_configured: bool = False) -> str:
+    """An entry's shell command: ``'<hookrun>' run EVENT [--config PATH | --if-configured]``."""
     words = [shlex.quote(executable), "run", event]
     if config_path:
         words += ["--config", shlex.quote(config_path)]
+    elif if_configured:
+        words.append(IF_CONFIGURED)
     return " ".join(words)
 
 
-def installed_command(executable: str, event: str, config_path: str | None) -> str:
+def installed_command(executable: str, event: str, config_path: str | None, *,
+                      if_configured: bool = False) -> str:
     """The command install writes: ``run_command`` plus the mark that says install wrote it."""
-    return run_command(executable, event, config_path) + MARK
+    return run_command(executable, event, config_path, if_configured=if_configured) + MARK
 
 
 def is_installed(command: Any) -> bool:
@@ -88,8 +93,7 @@ def is_installed(command: Any) -> bool:
     if not isinstance(command, str) or not command.endswith(MARK):
         return False
     words = shell_words(command)
-    return (len(words) in (3, 5) and _run_shape(words[2:]) and command == installed_command(
-        words[0], words[2], words[4] if len(words) == 5 else None))
+    return _run_shape(words[2:]) and command == _rebuilt(words) + MARK
 
 
 def is_hookrun_run(command: Any) -> bool:
@@ -106,7 +110,7 @@ def is_hookrun_run(command: Any) -> bool:
     # Another program is hookrun only as a --hookrun PATH whose file name says so, in exactly
     # the text install writes: `./gradlew run Stop` stays the user's.
     return ("/" in words[0] and "hookrun" in name and _run_shape(words[2:])
-            and command == run_command(words[0], words[2], words[4] if len(words) == 5 else None))
+            and command == _rebuilt(words))
 
 
 def shell_words(command: str) -> list[str]:
@@ -127,8 +131,17 @@ def runs_hookrun(command: str) -> bool:
 
 
 def _run_shape(rest: Sequence[str]) -> bool:
-    return (len(rest) in (1, 3) and rest[0] in EVENTS
-            and (len(rest) == 1 or (rest[1] == "--config" and bool(rest[2]))))
+    """``EVENT``, ``EVENT --if-configured`` or ``EVENT --config PATH``."""
+    options = list(rest[1:])
+    return (len(rest) >= 1 and rest[0] in EVENTS
+            and (options in ([], [IF_CONFIGURED])
+                 or (len(options) == 2 and options[0] == "--config" and bool(options[1]))))
+
+
+def _rebuilt(words: Sequence[str]) -> str:
+    """The ``run_command`` text of an entry's words, to tell install's exact text apart."""
+    return run_command(words[0], words[2], words[4] if len(words) == 5 else None,
+                       if_configured=len(words) == 4)
 
 
 def is_hookrun_group(group: Any) -> bool:
@@ -150,11 +163,17 @@ def _single_command(group: Any, test: Callable[[Any], bool]) -> bool:
             and test(handler.get("command")))
 
 
-def desired(config: Config, *, executable: str, config_path: str | None) -> tuple[Entry, ...]:
-    """One entry per event of ``config``, in Claude Code's event order."""
+def desired(config: Config, *, executable: str, config_path: str | None,
+            if_configured: bool = False) -> tuple[Entry, ...]:
+    """One entry per event of ``config``, in Claude Code's event order.
+
+    ``if_configured``: the entries stay silent in a project without a hookrun.toml (user
+    settings without ``--config`` apply to every project, as the plugin's entries do).
+    """
     _check_recognisable(executable)
     return tuple(
-        Entry(event=event, command=installed_command(executable, event, config_path),
+        Entry(event=event, command=installed_command(executable, event, config_path,
+                                                     if_configured=if_configured),
               timeout=entry_timeout(config.for_event(event)),
               matcher=combined_matcher(event, [h.matcher for h in config.for_event(event)]))
         for event in config.events()

@@ -123,7 +123,8 @@ def _install(*, scope: str, project: str, environ: Mapping[str, str], config_pat
              executable: str | None, found: str) -> Report:
     config = configuration.load(found)
     wanted = entries.desired(config, executable=executable or entries.hookrun_executable(),
-                             config_path=os.path.abspath(config_path) if config_path else None)
+                             config_path=os.path.abspath(config_path) if config_path else None,
+                             if_configured=scope == "user" and not config_path)
     path = files.settings_path(scope, project=project, environ=environ)
 
     def compute(data: bytes | None, text: str, state: Manifest) -> Edit:

@@ -61,8 +61,10 @@ class _Env:
         return Store.for_project(self.project)
 
     def existing_store(self) -> Store | None:
-        """The store for a read-only verb, or None when the project has no ``.swarm/`` yet."""
-        return self.store() if (self.project / SWARM_DIR).is_dir() else None
+        """The store for a verb that creates nothing, or None when there is no ``.swarm/``."""
+        if not (self.project / SWARM_DIR).is_dir():
+            return None
+        return Store.for_project(self.project, create=False)
 
 
 pass_env = click.make_pass_decorator(_Env)

@@ -96,19 +96,24 @@ class Envelope:
 
 
 class Store:
-    """One project's ``.swarm/`` directory."""
+    """One project's ``.swarm/`` directory.
 
-    def __init__(self, root: str | Path) -> None:
+    ``create=False`` makes no folder and no file on opening, for the verbs that only read
+    (``status``, ``logs``, ``health``) or only remove (``clean``): its folders may be missing.
+    """
+
+    def __init__(self, root: str | Path, *, create: bool = True) -> None:
         self.root = Path(root)
-        for name in _DIRS:
-            (self.root / name).mkdir(parents=True, exist_ok=True)
-        ignore_in_git(str(self.root))
+        if create:
+            for name in _DIRS:
+                (self.root / name).mkdir(parents=True, exist_ok=True)
+            ignore_in_git(str(self.root))
         self._lock = _StateLock(self.root)
         self.state_problem = ""
 
     @classmethod
-    def for_project(cls, project: str | Path) -> Store:
-        return cls(Path(project) / SWARM_DIR)
+    def for_project(cls, project: str | Path, *, create: bool = True) -> Store:
+        return cls(Path(project) / SWARM_DIR, create=create)
 
     # ------------------------------------------------------------ paths
 
@@ -443,7 +448,8 @@ class Store:
                         with contextlib.suppress(FileNotFoundError):
                             self.path(kind, task_id).unlink()
                 _drop_stale_tmp(self.root, min(cutoff, stamp - _TMP_MIN_AGE))
-                self._refresh_state()
+                if (self.root / "state.json").exists():  # else counts are made on demand
+                    self._refresh_state()
         except TimeoutError:
             return None
         return removed
@@ -544,17 +550,23 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def _ids_by_age(directory: Path) -> list[str]:
     entries = []
-    with os.scandir(directory) as it:
-        for entry in it:
-            if entry.name.endswith(".json") and not entry.name.startswith("."):
-                with contextlib.suppress(FileNotFoundError):
-                    entries.append((entry.stat().st_mtime_ns, entry.name[:-5]))
+    for entry in _json_entries(directory):
+        with contextlib.suppress(FileNotFoundError):
+            entries.append((entry.stat().st_mtime_ns, entry.name[:-5]))
     return [name for _, name in sorted(entries)]
 
 
 def _count(directory: Path) -> int:
-    with os.scandir(directory) as it:
-        return sum(1 for e in it if e.name.endswith(".json") and not e.name.startswith("."))
+    return len(_json_entries(directory))
+
+
+def _json_entries(directory: Path) -> list[os.DirEntry[str]]:
+    """The JSON files of a store folder; none when a read-only store lacks the folder."""
+    try:
+        with os.scandir(directory) as it:
+            return [e for e in it if e.name.endswith(".json") and not e.name.startswith(".")]
+    except FileNotFoundError:
+        return []
 
 
 def _mtime(path: Path) -> float:

@@ -42,6 +42,18 @@ def test_profile_summary_reports_spread_sequential_and_speedup() -> None:
     assert [bar.name for bar in profile.timeline] == ["a", "b"]
 
 
+def test_profile_json_gives_every_time_in_milliseconds() -> None:
+    profile = summarize("Stop", [[result("a", 0.005, 0.015), result("b", 0.015, 0.045)]],
+                        {"b": ["a"]})
+    data = profile.as_json()
+    assert data["timeline"] == [
+        {"name": "a", "start_ms": pytest.approx(5), "end_ms": pytest.approx(15), "status": "ok"},
+        {"name": "b", "start_ms": pytest.approx(15), "end_ms": pytest.approx(45), "status": "ok"}]
+    assert data["wall_p50_ms"] == pytest.approx(data["timeline"][-1]["end_ms"])
+    times = [key for key in [*data, *data["hooks"][0]] if key.endswith(("_s", "start", "end"))]
+    assert times == []
+
+
 @pytest.mark.parametrize(("text_value", "seconds"), [
     ("90s", 90), ("30m", 1800), ("12h", 43200), ("7d", 604800), ("1.5h", 5400), ("2w", 1209600)])
 def test_durations(text_value: str, seconds: float) -> None:

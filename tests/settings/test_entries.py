@@ -119,6 +119,9 @@ def test_a_covering_matcher_fires_wherever_the_covered_one_does(outer: str, inne
     ("/x/.venv/bin/hookrun run PreToolUse", True),
     ("'/opt/hook swarm/bin/hookrun' run Stop --config /c.toml", True),
     ("/opt/tools/hookrun-dev run Stop", True),
+    ("/opt/tools/hookrun-dev run Stop --if-configured", True),
+    ("/opt/tools/hookrun-dev run Stop --config", False),
+    ("/opt/tools/hookrun-dev run Stop --if-configured --config /c.toml", False),
     ("'/opt/tools/my hookrun.sh' run PreToolUse --config '/a b/h.toml'", True),
     ("./bin/hr run Stop", False),
     ("./gradlew run Stop", False),
@@ -146,6 +149,17 @@ def test_a_covering_matcher_fires_wherever_the_covered_one_does(outer: str, inne
 ])
 def test_recognizing_hookrun_run(command: str, ours: bool) -> None:
     assert entries.is_hookrun_run(command) is ours
+
+
+def test_install_knows_exactly_the_three_forms_it_writes() -> None:
+    written = [entries.installed_command("/bin/hookrun", "Stop", config, if_configured=quiet)
+               for config, quiet in ((None, False), (None, True), ("/c.toml", False))]
+    assert written[1] == "/bin/hookrun run Stop --if-configured # hookrun install"
+    others = ["/bin/hookrun run Stop --config # hookrun install",
+              "/bin/hookrun run Stop --if-configured --config /c.toml # hookrun install",
+              "/bin/hookrun run Stop  --if-configured # hookrun install",
+              "/bin/hookrun run Stop --if-configured"]
+    assert [entries.is_installed(c) for c in written + others] == [True] * 3 + [False] * 4
 
 
 @pytest.mark.parametrize(("group", "ours"), [

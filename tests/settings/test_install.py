@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import pytest
 from hookswarm.lib.errors import ConfigError, SettingsError
 from hookswarm.settings import files, manifest
 from hookswarm.settings import install as installer
-from hookswarm.settings.entries import MARK
+from hookswarm.settings.entries import MARK, hookrun_executable
 from hookswarm.settings.merge import ADD, KEEP, REMOVE, UPDATE
 from tests.settings.workspace import FAKE_HOOKRUN, Workspace
 
@@ -243,6 +244,32 @@ def test_user_scope_follows_claude_config_dir_then_home(configured: Workspace) -
     configured.environ["CLAUDE_CONFIG_DIR"] = str(configured.home / "elsewhere")
     install(configured, "user")
     assert (configured.home / "elsewhere" / "settings.json").exists()
+
+
+def test_user_entries_without_a_config_are_silent_in_projects_without_hookrun_toml(
+        configured: Workspace, tmp_path: Path) -> None:
+    exe = hookrun_executable()
+    install(configured, "user", exe=exe)
+    settings = configured.home / ".claude" / "settings.json"
+    command = json.loads(settings.read_text())["hooks"]["UserPromptSubmit"][0]["hooks"][0][
+        "command"]
+    assert command == f"{shlex.quote(exe)} run UserPromptSubmit --if-configured{MARK}"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert run_entry(command, elsewhere, configured.environ) == (0, "", "")
+    code, out, _ = run_entry(command, configured.project, configured.environ)
+    assert code == 0 and "hi" in out
+    uninstall(configured, "user")  # install's own entries: removed, with the file it made
+    assert not settings.exists()
+
+
+def run_entry(command: str, project: Path, environ: dict[str, str]) -> tuple[int, str, str]:
+    payload = {"hook_event_name": "UserPromptSubmit", "prompt": "go", "session_id": "s",
+               "cwd": str(project)}
+    proc = subprocess.run(["/bin/sh", "-c", command], cwd=project, input=json.dumps(payload),
+                          env={**environ, "CLAUDE_PROJECT_DIR": str(project)},
+                          capture_output=True, text=True, timeout=60)
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 def test_an_explicit_config_is_passed_on_to_hookrun_run(workspace: Workspace,

@@ -210,13 +210,13 @@ def test_install_is_idempotent_and_uninstall_restores_every_byte(case: Case) -> 
         installed = w.read()
         assert not w.install().written.changed
         assert w.read() == installed  # a second install changes no byte
-        check_entries(installed, case.first)
+        check_entries(installed, case.first, scope=case.scope)
         check_foreign_kept(before, installed)
         assert first.written.backup_written == (before is not None and installed != before)
 
         w.configure(case.second)
         w.install()
-        check_entries(w.read(), case.second)
+        check_entries(w.read(), case.second, scope=case.scope)
         check_foreign_kept(before, w.read())
 
         w.uninstall()
@@ -263,8 +263,9 @@ def handlers_in(data: bytes | None) -> Counter[tuple[str, str]]:
                    value.get("hooks", {}).items() for group in groups for handler in group["hooks"])
 
 
-def check_entries(data: bytes | None, hooks: list[tuple[str, str, int]]) -> None:
-    """Exactly one hookrun entry per configured event, none elsewhere."""
+def check_entries(data: bytes | None, hooks: list[tuple[str, str, int]], *, scope: str) -> None:
+    """Exactly one hookrun entry per configured event, none elsewhere; user-wide entries
+    without --config stay silent where there is no hookrun.toml."""
     value = json.loads(data or b"{}") if (data or b"").strip() else {}
     found = {event: [g for g in groups if is_hookrun_group(g)]
              for event, groups in value.get("hooks", {}).items()}
@@ -274,7 +275,8 @@ def check_entries(data: bytes | None, hooks: list[tuple[str, str, int]]) -> None
         (group,) = found[event]
         timeout = max(t for e, _, t in hooks if e == event)
         assert group["hooks"][0]["timeout"] >= timeout
-        assert group["hooks"][0]["command"] == f"'{HOOKRUN}' run {event}{MARK}"
+        quiet = " --if-configured" if scope == "user" else ""
+        assert group["hooks"][0]["command"] == f"'{HOOKRUN}' run {event}{quiet}{MARK}"
 
 
 def check_foreign_kept(before: bytes | None, after: bytes | None) -> None:

@@ -332,6 +332,39 @@ def test_a_mistyped_dir_is_refused_and_read_only_verbs_create_nothing(tmp_path: 
     assert not (tmp_path / ".swarm").exists()
 
 
+def tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+SWARM_DIR_ALREADY_THERE = {
+    "a config": {".swarm/config.toml": "max_parallel = 2\n"},
+    "hookrun's records": {".swarm/.gitignore": "*\n", ".swarm/hooks/runs.jsonl": "{}\n"},
+}
+
+
+@pytest.mark.parametrize("setup", sorted(SWARM_DIR_ALREADY_THERE))
+@pytest.mark.parametrize("verb", [["status"], ["status", "--all", "--json"], ["logs", "x1"],
+                                  ["clean", "--all"], ["health", "--json"]],
+                         ids=lambda verb: " ".join(verb))
+def test_verbs_that_only_read_or_remove_create_nothing_in_an_existing_swarm_dir(
+        tmp_path: Path, setup: str, verb: list[str]) -> None:
+    for name, text in SWARM_DIR_ALREADY_THERE[setup].items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    before = tree(tmp_path)
+    code, _, err = swarm(tmp_path, *verb)
+    assert code == (2 if verb[0] == "logs" else 0), err
+    assert tree(tmp_path) == before
+
+
+def test_clean_removes_finished_tasks_and_keeps_the_counts_true(tmp_path: Path) -> None:
+    assert swarm(tmp_path, "spawn", "--id", "gone", "--", "true")[0] == 0
+    assert swarm(tmp_path, "clean", "--all")[1] == "removed 1 finished task(s)\n"
+    state = json.loads((tmp_path / ".swarm" / "state.json").read_text())
+    assert state["finished"] == 0
+    assert json.loads(swarm(tmp_path, "status", "--json")[1])["finished"] == 0
+
+
 @pytest.mark.parametrize("setup", ["task file", "config", "context file"])
 def test_text_that_is_not_utf8_is_one_line_naming_the_file(tmp_path: Path, setup: str) -> None:
     marker = tmp_path / "ran.txt"
