@@ -467,6 +467,43 @@ def bench(env: _Env, backend: str, target: str | None, pool: str | None, model: 
         click.echo(measure.table(rows))
 
 
+@cli.command("map")
+@click.argument("url")
+@click.option("--items", "items_file", type=click.File("r"), default="-", show_default=True,
+              help="One item a line ('-': stdin); with POST each line is a JSON value.")
+@click.option("--method", type=click.Choice(["GET", "POST", "PUT"]), default="GET",
+              show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--retries", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
+              show_default=True, help="Seconds per request.")
+@click.option("--fail-fast", is_flag=True, help="Skip the remaining items after a failure.")
+@click.option("--json", "as_json", is_flag=True, help="One report instead of JSON lines.")
+def map_items(url: str, items_file: Any, method: str, workers: int, retries: int,
+              timeout: float, fail_fast: bool, as_json: bool) -> None:
+    """Call URL once per item ({item} in URL is the item); results in input order."""
+    import json
+
+    from hookswarm.lib import fanout
+
+    lines = [line.rstrip("\n") for line in items_file if line.strip()]
+    try:
+        items = [json.loads(line) for line in lines] if method != "GET" else lines
+    except ValueError as exc:
+        _fail_input(HookswarmError(f"--items: a line is not JSON ({exc}); with {method} each "
+                                   "line is a JSON value"))
+    with fanout.HttpCall(url, method=method, timeout=timeout, connections=workers) as call:
+        outcomes, seconds = fanout.timed(lambda: fanout.fanout(
+            call, items, workers=workers, retries=retries, fail_fast=fail_fast))
+    if as_json:
+        click.echo(json_report("map", {**fanout.summary(outcomes, seconds),
+                                       "results": [o.as_json() for o in outcomes]}))
+    else:
+        for outcome in outcomes:
+            click.echo(json.dumps(outcome.as_json()))
+    sys.exit(EXIT_OK if all(o.state is fanout.State.OK for o in outcomes) else EXIT_FAILED)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     cli.main(args=list(argv) if argv is not None else None, prog_name="swarm")
 
