@@ -467,6 +467,55 @@ def bench(env: _Env, backend: str, target: str | None, pool: str | None, model: 
         click.echo(measure.table(rows))
 
 
+@cli.group()
+def plan() -> None:
+    """Phased plans: tasks in phases, contracts checksummed and gates run between phases."""
+
+
+@plan.command("run")
+@click.argument("planfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_env
+def plan_run(env: _Env, planfile: Path, as_json: bool) -> None:
+    """Run PLANFILE from its first phase (a previous run's state is replaced)."""
+    sys.exit(_plan(env, planfile, as_json=as_json, resume=False))
+
+
+@plan.command("resume")
+@click.argument("planfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_env
+def plan_resume(env: _Env, planfile: Path, as_json: bool) -> None:
+    """Continue PLANFILE after its last passed gate, rerunning only what did not succeed."""
+    sys.exit(_plan(env, planfile, as_json=as_json, resume=True))
+
+
+def _plan(env: _Env, planfile: Path, *, as_json: bool, resume: bool) -> int:
+    import anyio
+
+    from hookswarm.lib.swarm.batch import StoreRunner
+    from hookswarm.lib.swarm.plan import load_plan
+    from hookswarm.lib.swarm.plan_report import markdown, plan_report
+    from hookswarm.lib.swarm.plan_run import PlanRun
+    from hookswarm.lib.swarm.progress import Progress
+
+    progress = Progress(total=0, stream=sys.stderr, quiet=as_json, lines=True)
+    with _input_errors():
+        config = env.config()
+        store = env.store()
+        run = PlanRun(load_plan(planfile, base=str(env.project)), store.root,
+                      StoreRunner(store, config, on_event=progress.on_event))
+        run.load() if resume else run.fresh()
+
+    async def work() -> None:
+        await run.run()
+
+    anyio.run(_until_signalled, work)
+    report = plan_report(run.state)
+    click.echo(json_report("plan", report) if as_json else markdown(report))
+    return EXIT_OK if report["status"] == "passed" else EXIT_FAILED
+
+
 @cli.command("map")
 @click.argument("url")
 @click.option("--items", "items_file", type=click.File("r"), default="-", show_default=True,
