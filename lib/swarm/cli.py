@@ -516,6 +516,48 @@ def _plan(env: _Env, planfile: Path, *, as_json: bool, resume: bool) -> int:
     return EXIT_OK if report["status"] == "passed" else EXIT_FAILED
 
 
+@cli.command()
+@click.argument("reviewfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_env
+def review(env: _Env, reviewfile: Path, as_json: bool) -> None:
+    """Map subtasks to findings, then reduce over only the verified ones."""
+    from hookswarm.lib.swarm import review as reviews
+
+    store, runner = _pattern_runner(env, quiet=as_json)
+    with _input_errors():
+        loaded = reviews.load_review(reviewfile, base=str(env.project))
+    report = _run_pattern(lambda: reviews.run_review(loaded, runner, store.root))
+    click.echo(json_report("review", report) if as_json else reviews.markdown(report))
+    sys.exit(EXIT_OK if report["reduce"]["status"] == "succeeded" else EXIT_FAILED)
+
+
+def _pattern_runner(env: _Env, *, quiet: bool) -> tuple[Any, Any]:
+    from hookswarm.lib.swarm.batch import StoreRunner
+    from hookswarm.lib.swarm.progress import Progress
+
+    progress = Progress(total=0, stream=sys.stderr, quiet=quiet, lines=True)
+    with _input_errors():
+        store = env.store()
+        return store, StoreRunner(store, env.config(), on_event=progress.on_event)
+
+
+def _run_pattern(work: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    import anyio
+
+    box: list[dict[str, Any]] = []
+
+    async def keep() -> None:
+        box.append(await work())
+
+    anyio.run(_until_signalled, keep)
+    if not box:
+        click.echo("swarm: stopped by a signal before the end; results so far are in .swarm/",
+                   err=True)
+        sys.exit(EXIT_FAILED)
+    return box[0]
+
+
 @cli.command("map")
 @click.argument("url")
 @click.option("--items", "items_file", type=click.File("r"), default="-", show_default=True,
