@@ -532,6 +532,32 @@ def review(env: _Env, reviewfile: Path, as_json: bool) -> None:
     sys.exit(EXIT_OK if report["reduce"]["status"] == "succeeded" else EXIT_FAILED)
 
 
+@cli.command()
+@click.argument("councilfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--speculate/--no-speculate", default=None,
+              help="Start the next round while the arbiter works (default: the file's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_env
+def council(env: _Env, councilfile: Path, speculate: bool | None, as_json: bool) -> None:
+    """Personas answer in rounds, an arbiter synthesizes, until they converge."""
+    import dataclasses
+
+    from hookswarm.lib.swarm.council import CouncilRun, load_council
+
+    store, runner = _pattern_runner(env, quiet=as_json)
+    with _input_errors():
+        loaded = load_council(councilfile, base=str(env.project))
+    if speculate is not None:
+        loaded = dataclasses.replace(loaded, speculate=speculate)
+    report = _run_pattern(CouncilRun(loaded, runner, store.root).run)
+    if as_json:
+        click.echo(json_report("council", report))
+    else:
+        click.echo(f"{report['result']}\n\n({report['decision']} after {report['rounds']} "
+                   f"round(s); transcript: {report['transcript']})")
+    sys.exit(EXIT_OK if report["decision"].startswith("converged") else EXIT_FAILED)
+
+
 def _pattern_runner(env: _Env, *, quiet: bool) -> tuple[Any, Any]:
     from hookswarm.lib.swarm.batch import StoreRunner
     from hookswarm.lib.swarm.progress import Progress
