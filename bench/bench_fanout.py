@@ -3,8 +3,8 @@
 Run: ``.venv/bin/python bench/bench_fanout.py`` (``--calls 1000 --workers 50 --repeat 3``).
 
 The server (``tests/fakes/echo_http.py``) runs in its own process and answers a small JSON
-object at once, with keep-alive. Both sides share one httpx client per repeat, sized to the
-workers, and alternate within each repeat:
+object at once, with keep-alive. Both sides call through one ``HttpCall`` per repeat (one
+kept-alive connection per worker thread) and alternate within each repeat:
 
 - plain: ``ThreadPoolExecutor(workers).map(call, items)``: no retries, no timeouts, no order
   bookkeeping beyond ``map``'s;
@@ -43,7 +43,7 @@ def _fanout(call: HttpCall, items: list[str], workers: int) -> int:
 
 def _timed(run: Callable[[HttpCall, list[str], int], int], url: str, items: list[str],
            workers: int) -> float:
-    with HttpCall(url + "/item/{item}", timeout=10, connections=workers) as call:
+    with HttpCall(url + "/item/{item}", timeout=10) as call:
         start = time.perf_counter()
         done = run(call, items, workers)
         seconds = time.perf_counter() - start

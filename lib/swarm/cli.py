@@ -609,7 +609,12 @@ def map_items(url: str, items_file: Any, method: str, workers: int, retries: int
     except ValueError as exc:
         _fail_input(HookswarmError(f"--items: a line is not JSON ({exc}); with {method} each "
                                    "line is a JSON value"))
-    with fanout.HttpCall(url, method=method, timeout=timeout, connections=workers) as call:
+    try:
+        call = fanout.HttpCall(url, method=method, timeout=timeout)
+    except ValueError as exc:
+        _fail_input(HookswarmError(f"{exc}; give the URL to call, like "
+                                   "http://127.0.0.1:8080/items/{item}"))
+    with call:
         outcomes, seconds = fanout.timed(lambda: fanout.fanout(
             call, items, workers=workers, retries=retries, fail_fast=fail_fast))
     if as_json:

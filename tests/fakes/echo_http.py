@@ -43,6 +43,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # 50 workers connect at once; the default 5 drops connections
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)

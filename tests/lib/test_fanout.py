@@ -99,8 +99,8 @@ def test_nonsense_settings_are_refused(bad: dict[str, Any]) -> None:
 
 
 def test_http_calls_fan_out_over_a_loopback_server(echo_server: EchoHTTP) -> None:
-    items = [f"item{i}" for i in range(40)] + ["../fail/x"]
-    with HttpCall(echo_server.url + "/get/{item}", timeout=5, connections=8) as call:
+    items = [f"get/item{i}" for i in range(40)] + ["fail/x"]
+    with HttpCall(echo_server.url + "/{item}", timeout=5) as call:
         outcomes = fanout(call, items, workers=8)
     assert [o.value["path"] for o in outcomes[:40]] == [f"/get/item{i}" for i in range(40)]
     assert outcomes[40].state is State.FAILED and "500" in outcomes[40].error
@@ -130,6 +130,19 @@ def test_swarm_map_prints_json_lines_in_order_and_exits_by_outcome(echo_server: 
     assert failing.exit_code == 1
     report = json.loads(failing.stdout)
     assert report["by_state"] == {"ok": 0, "failed": 1, "timed_out": 0, "skipped": 1}
+
+
+def test_swarm_map_posts_each_json_line_and_refuses_a_url_that_is_not_http(
+        echo_server: EchoHTTP, tmp_path: Any) -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--dir", str(tmp_path), "map", echo_server.url + "/echo",
+                                 "--method", "POST"], input='{"a": 1}\n[2]\n')
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["value"] for line in result.stdout.splitlines()] == [
+        {"echo": {"a": 1}}, {"echo": [2]}]
+    bad = runner.invoke(cli, ["--dir", str(tmp_path), "map", "ftp://host/x"], input="a\n")
+    assert bad.exit_code == 2
+    assert "'ftp://host/x' is not an http:// or https:// URL" in bad.stderr
 
 
 def test_swarm_map_with_post_rejects_a_line_that_is_not_json(tmp_path: Any) -> None:
