@@ -4,7 +4,7 @@ Files written are the expected files the evidence found written during the task;
 and line count are read again from the disk when the report is made, and the lines added and
 removed come from ``git diff --numstat`` against the file as it was before the task (absent
 when the folder is not a git repository). Time saved is measured, never estimated: the task
-runs' wall time against the sum of the tasks' own durations.
+runs' wall time against the sum of the tasks' own durations (a model task's answer time).
 """
 
 from __future__ import annotations

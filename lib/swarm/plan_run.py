@@ -50,6 +50,13 @@ def to_rerun(tasks: Sequence[Task], before: Mapping[str, Any]) -> list[Task]:
     return [t for t in tasks if (before.get(t.id) or {}).get("status") != "succeeded"]
 
 
+def work_seconds(result: Mapping[str, Any]) -> float:
+    """How long a task worked: a model task's answer time (not its wait for an endpoint slot,
+    which would count the same wait twice), else its duration."""
+    answer = (result.get("worker") or {}).get("answer_s")
+    return float(answer if answer is not None else result.get("duration_s") or 0.0)
+
+
 def time_saved(batches: Sequence[Mapping[str, float]]) -> dict[str, float | None]:
     """Measured: the task runs' wall time against the sum of the tasks' own durations."""
     wall = sum(b["wall_s"] for b in batches)
@@ -144,8 +151,8 @@ class PlanRun:
         start = time.monotonic()
         results = await self.runner(copies)
         wall = time.monotonic() - start
-        record["batches"].append({"wall_s": round(wall, 6), "task_s": round(
-            sum(float(r.get("duration_s") or 0.0) for r in results), 6)})
+        record["batches"].append({"wall_s": round(wall, 6),
+                                  "task_s": round(sum(work_seconds(r) for r in results), 6)})
         for task, result in zip(tasks, results, strict=True):
             runs = (record["tasks"].get(task.id) or {}).get("runs", 0) + 1
             record["tasks"][task.id] = self._task_record(task, result, pre, runs)
@@ -155,7 +162,7 @@ class PlanRun:
         written = [_relative(e["path"], self.plan.root) for e in result.get("evidence") or ()
                    if e.get("exists") and e.get("fresh") and e.get("size")]
         return {"id": task.id, "store_id": result.get("id"), "status": result.get("status"),
-                "reason": result.get("reason", ""), "duration_s": result.get("duration_s", 0.0),
+                "reason": result.get("reason", ""), "duration_s": round(work_seconds(result), 6),
                 "log": result.get("log"), "runs": runs, "files_written": written,
                 "lines": {path: self._numstat(pre / task.id / path, path) for path in written}}
 

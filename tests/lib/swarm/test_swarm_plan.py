@@ -15,7 +15,7 @@ from hookswarm.lib.swarm.batch import StoreRunner
 from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.plan import PlanError, load_plan
 from hookswarm.lib.swarm.plan_report import markdown, plan_report
-from hookswarm.lib.swarm.plan_run import PlanRun, changed, time_saved, to_rerun
+from hookswarm.lib.swarm.plan_run import PlanRun, changed, time_saved, to_rerun, work_seconds
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.task import build_tasks
 from tests.lib.swarm.test_swarm_cli import swarm
@@ -89,6 +89,17 @@ def test_changed_contracts_table(recorded: dict[str, str], now: dict[str, str | 
 def test_time_saved_is_wall_against_the_sum_of_durations(batches: list[dict[str, float]],
                                                          expected: dict[str, Any]) -> None:
     assert time_saved(batches) == expected
+
+
+@pytest.mark.parametrize(("result", "seconds"), [
+    ({"duration_s": 2.5, "worker": {}}, 2.5),
+    ({"duration_s": 2.5, "worker": {"answer_s": 0.5}}, 0.5),
+    ({"duration_s": 2.5, "worker": {"answer_s": None}}, 2.5),
+    ({"status": "failed"}, 0.0),
+])
+def test_a_model_task_works_for_its_answer_time_not_its_wait_for_a_slot(
+        result: dict[str, Any], seconds: float) -> None:
+    assert work_seconds(result) == seconds
 
 
 def test_to_rerun_keeps_only_what_succeeded(tmp_path: Path) -> None:
