@@ -2,7 +2,7 @@
 
 A pattern hands its tasks to a :data:`Runner` and gets their results back in the tasks'
 order. The real runner submits them to the ``.swarm/`` store and runs a coordinator over
-exactly those ids; tests inject a fake one.
+exactly those ids; tests inject a fake one. ``read_spec`` reads the patterns' TOML files.
 """
 
 from __future__ import annotations
@@ -10,14 +10,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from hookswarm.lib.swarm.backend import Backend
     from hookswarm.lib.swarm.config import SwarmConfig
+    from hookswarm.lib.swarm.errors import SwarmError
     from hookswarm.lib.swarm.store import Store
     from hookswarm.lib.swarm.task import Task
 
+Spec = TypeVar("Spec", bound="BaseModel")
 Runner = Callable[[Sequence["Task"]], Awaitable[list[dict[str, Any]]]]
 OnEvent = Callable[[dict[str, Any]], None]
 
@@ -64,3 +68,21 @@ def answer_text(result: Mapping[str, Any]) -> str:
         return Path(str(log)).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
+
+
+def read_spec(path: Path, model: type[Spec], *, what: str, error: type[SwarmError]) -> Spec:
+    """A pattern's TOML file validated by ``model``; ``error`` names the file and the key."""
+    import tomllib
+
+    from pydantic import ValidationError
+
+    from hookswarm.lib.swarm.errors import first_problem
+    from hookswarm.lib.swarm.task import read_text
+
+    try:
+        return model.model_validate(tomllib.loads(read_text(path, what=what)))
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: not valid TOML: {exc}") from None
+    except ValidationError as exc:
+        key, reason = first_problem(exc, model)
+        raise error(f"{path}: key '{key}': {reason}") from None

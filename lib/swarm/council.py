@@ -31,17 +31,16 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from hookswarm.lib.swarm.batch import answer_text
-from hookswarm.lib.swarm.errors import SwarmError, TaskFileError, first_problem
-from hookswarm.lib.swarm.task import ID_PATTERN, Task, build_tasks, new_id, read_text
+from hookswarm.lib.swarm.batch import answer_text, read_spec
+from hookswarm.lib.swarm.errors import SwarmError, TaskFileError
+from hookswarm.lib.swarm.task import ID_PATTERN, Task, build_tasks, new_id
 
 _VERDICT = re.compile(r"^\W*verdict\W*:\W*(converged|continue)\b", re.IGNORECASE | re.MULTILINE)
 ARBITER_TAIL = ("\n\nEnd your answer with one line: `VERDICT: converged` if the council agrees "
@@ -84,13 +83,7 @@ class Council:
 
 def load_council(path: str | Path, *, base: str) -> Council:
     path = Path(path)
-    try:
-        spec = _CouncilSpec.model_validate(tomllib.loads(read_text(path, what="council file")))
-    except tomllib.TOMLDecodeError as exc:
-        raise CouncilError(f"{path}: not valid TOML: {exc}") from None
-    except ValidationError as exc:
-        key, reason = first_problem(exc, _CouncilSpec)
-        raise CouncilError(f"{path}: key '{key}': {reason}") from None
+    spec = read_spec(path, _CouncilSpec, what="council file", error=CouncilError)
     name = spec.name or path.stem
     personas = [{"id": f"persona-{n + 1}", **p} for n, p in enumerate(spec.personas)]
     try:

@@ -25,17 +25,17 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from hookswarm.lib.swarm.errors import SwarmError, TaskFileError, first_problem
+from hookswarm.lib.swarm.batch import read_spec
+from hookswarm.lib.swarm.errors import SwarmError, TaskFileError
 from hookswarm.lib.swarm.ownership import absolute_globs, overlapping, owned
-from hookswarm.lib.swarm.task import ID_PATTERN, Task, build_tasks, read_text
+from hookswarm.lib.swarm.task import ID_PATTERN, Task, build_tasks
 
 
 class PlanError(SwarmError):
@@ -84,14 +84,7 @@ def load_plan(path: str | Path, *, base: str) -> Plan:
     """Read PLAN.toml; :class:`PlanError` or :class:`TaskFileError` names what is wrong."""
     path = Path(path)
     source = str(path)
-    try:
-        raw = tomllib.loads(read_text(path, what="plan"))
-        spec = _PlanSpec.model_validate(raw)
-    except tomllib.TOMLDecodeError as exc:
-        raise PlanError(f"{source}: not valid TOML: {exc}") from None
-    except ValidationError as exc:
-        key, reason = first_problem(exc, _PlanSpec)
-        raise PlanError(f"{source}: key '{key}': {reason}") from None
+    spec = read_spec(path, _PlanSpec, what="plan", error=PlanError)
     phases = tuple(_phase(i, p, spec.defaults, base, source) for i, p in enumerate(spec.phases))
     plan = Plan(spec.name or path.stem, base, phases, spec.gate_timeout, source)
     problem = plan_problem(plan)

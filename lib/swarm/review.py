@@ -23,17 +23,16 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from hookswarm.lib.swarm.batch import Runner, answer_text
-from hookswarm.lib.swarm.errors import SwarmError, TaskFileError, first_problem
-from hookswarm.lib.swarm.task import HTTP_BACKENDS, ID_PATTERN, Task, build_tasks, read_text
+from hookswarm.lib.swarm.batch import Runner, answer_text, read_spec
+from hookswarm.lib.swarm.errors import SwarmError, TaskFileError
+from hookswarm.lib.swarm.task import HTTP_BACKENDS, ID_PATTERN, Task, build_tasks
 
 _SOURCE = re.compile(r"^\s*(?:[-*]\s*)?\**source\**\s*:\s*`?(?P<path>[^`\s]+)`?\s*$",
                      re.IGNORECASE | re.MULTILINE)
@@ -83,13 +82,7 @@ def findings_path(name: str, task_id: str) -> str:
 
 def load_review(path: str | Path, *, base: str) -> Review:
     path = Path(path)
-    try:
-        spec = _ReviewSpec.model_validate(tomllib.loads(read_text(path, what="review file")))
-    except tomllib.TOMLDecodeError as exc:
-        raise ReviewError(f"{path}: not valid TOML: {exc}") from None
-    except ValidationError as exc:
-        key, reason = first_problem(exc, _ReviewSpec)
-        raise ReviewError(f"{path}: key '{key}': {reason}") from None
+    spec = read_spec(path, _ReviewSpec, what="review file", error=ReviewError)
     name = spec.name or path.stem
     entries = [_subtask(name, n, entry) for n, entry in enumerate(spec.subtasks)]
     try:
