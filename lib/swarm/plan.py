@@ -76,9 +76,6 @@ class Plan:
     gate_timeout: float
     source: str
 
-    def phase(self, name: str) -> Phase:
-        return next(p for p in self.phases if p.name == name)
-
 
 def load_plan(path: str | Path, *, base: str) -> Plan:
     """Read PLAN.toml; :class:`PlanError` or :class:`TaskFileError` names what is wrong."""
