@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
+from urllib.parse import quote, urlsplit
 
 Call = Callable[[Any], Any]
 
@@ -176,15 +177,13 @@ class HttpStatusError(Exception):
 class HttpCall:
     """One HTTP request per item, on one kept-alive connection per worker thread.
 
-    ``{item}`` in the URL is the item; ``POST`` and ``PUT`` send the item as the JSON body. An
-    answer of HTTP 400 or above is a failure; the value is the decoded JSON, or the text when
-    the body is not JSON. The standard library's client: for many small calls it costs less
-    per call than a general-purpose client with its own pool.
+    ``{item}`` in the URL is the item, percent-encoded (``/`` kept); ``POST`` and ``PUT`` send
+    the item as the JSON body. An answer of HTTP 400 or above is a failure; the value is the
+    decoded JSON, or the text when the body is not JSON. The standard library's client: for
+    many small calls it costs less per call than a general-purpose client with its own pool.
     """
 
     def __init__(self, url: str, *, method: str = "GET", timeout: float = 10.0) -> None:
-        from urllib.parse import urlsplit
-
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"'{url}' is not an http:// or https:// URL")
@@ -198,7 +197,7 @@ class HttpCall:
         self._lock = threading.Lock()
 
     def __call__(self, item: Any) -> Any:
-        path = self._path.replace("{item}", str(item))
+        path = self._path.replace("{item}", quote(str(item), safe="/"))
         body, headers = None, {}
         if self.method in ("POST", "PUT", "PATCH"):
             body, headers = json.dumps(item).encode(), {"Content-Type": "application/json"}

@@ -217,9 +217,11 @@ class PlanRun:
             task = record["tasks"][task_id]
             task["status"] = CONTRACT_BROKEN
             task["reason"] = f"changed the contract {path} (diff: {diff})"
-        suspects = "task" if len(blamed) == 1 else "one of the tasks"
-        return (f"contract '{path}' changed during phase '{phase.name}' ({suspects} "
-                f"{', '.join(blamed)}); the diff is in {diff}; restore it (cp "
+        suspects = ("no task ran: it was changed by hand" if not blamed else
+                    f"task {blamed[0]}" if len(blamed) == 1 else
+                    f"one of the tasks {', '.join(blamed)}")
+        return (f"contract '{path}' changed during phase '{phase.name}' ({suspects}); the "
+                f"diff is in {diff}; restore it (cp "
                 f"{self.dir / 'contracts' / path} {path}), fix the task, then `swarm plan "
                 "resume`")
 

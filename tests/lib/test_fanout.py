@@ -99,10 +99,11 @@ def test_nonsense_settings_are_refused(bad: dict[str, Any]) -> None:
 
 
 def test_http_calls_fan_out_over_a_loopback_server(echo_server: EchoHTTP) -> None:
-    items = [f"get/item{i}" for i in range(40)] + ["fail/x"]
+    items = [f"get/item{i}" for i in range(39)] + ["get/a b?", "fail/x"]
     with HttpCall(echo_server.url + "/{item}", timeout=5) as call:
         outcomes = fanout(call, items, workers=8)
-    assert [o.value["path"] for o in outcomes[:40]] == [f"/get/item{i}" for i in range(40)]
+    assert [o.value["path"] for o in outcomes[:40]] == [
+        *(f"/get/item{i}" for i in range(39)), "/get/a%20b%3F"]
     assert outcomes[40].state is State.FAILED and "500" in outcomes[40].error
     assert summary(outcomes, 1.0)["by_state"] == {"ok": 40, "failed": 1, "timed_out": 0,
                                                   "skipped": 0}
