@@ -454,6 +454,165 @@ def bench(env: _Env, backend: str, target: str | None, pool: str | None, model: 
         click.echo(measure.table(rows))
 
 
+@cli.group()
+def plan() -> None:
+    """Phased plans: tasks in phases, contracts checksummed and gates run between phases."""
+
+
+@plan.command("run")
+@click.argument("planfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_env
+def plan_run(env: _Env, planfile: Path, as_json: bool) -> None:
+    """Run PLANFILE from its first phase (a previous run's state is replaced)."""
+    sys.exit(_plan(env, planfile, as_json=as_json, resume=False))
+
+
+@plan.command("resume")
+@click.argument("planfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_env
+def plan_resume(env: _Env, planfile: Path, as_json: bool) -> None:
+    """Continue PLANFILE after its last passed gate, rerunning only what did not succeed."""
+    sys.exit(_plan(env, planfile, as_json=as_json, resume=True))
+
+
+def _plan(env: _Env, planfile: Path, *, as_json: bool, resume: bool) -> int:
+    import anyio
+
+    from hookswarm.lib.swarm.batch import StoreRunner
+    from hookswarm.lib.swarm.plan import load_plan
+    from hookswarm.lib.swarm.plan_report import markdown, plan_report
+    from hookswarm.lib.swarm.plan_run import PlanRun
+    from hookswarm.lib.swarm.progress import Progress
+
+    progress = Progress(total=0, stream=sys.stderr, quiet=as_json, lines=True)
+    with _input_errors():
+        config = env.config()
+        store = env.store()
+        run = PlanRun(load_plan(planfile, base=str(env.project)), store.root,
+                      StoreRunner(store, config, on_event=progress.on_event))
+        run.load() if resume else run.fresh()
+
+    async def work() -> None:
+        await run.run()
+
+    anyio.run(_until_signalled, work)
+    report = plan_report(run.state)
+    click.echo(json_report("plan", report) if as_json else markdown(report))
+    return EXIT_OK if report["status"] == "passed" else EXIT_FAILED
+
+
+@cli.command()
+@click.argument("reviewfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_env
+def review(env: _Env, reviewfile: Path, as_json: bool) -> None:
+    """Map subtasks to findings, then reduce over only the verified ones."""
+    from hookswarm.lib.swarm import review as reviews
+
+    store, runner = _pattern_runner(env, quiet=as_json)
+    with _input_errors():
+        loaded = reviews.load_review(reviewfile, base=str(env.project))
+    report = _run_pattern(lambda: reviews.run_review(loaded, runner, store.root))
+    click.echo(json_report("review", report) if as_json else reviews.markdown(report))
+    sys.exit(EXIT_OK if report["reduce"]["status"] == "succeeded" else EXIT_FAILED)
+
+
+@cli.command()
+@click.argument("councilfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--speculate/--no-speculate", default=None,
+              help="Start the next round while the arbiter works (default: the file's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_env
+def council(env: _Env, councilfile: Path, speculate: bool | None, as_json: bool) -> None:
+    """Personas answer in rounds, an arbiter synthesizes, until they converge."""
+    import dataclasses
+
+    from hookswarm.lib.swarm.council import CouncilRun, load_council
+
+    store, runner = _pattern_runner(env, quiet=as_json)
+    with _input_errors():
+        loaded = load_council(councilfile, base=str(env.project))
+    if speculate is not None:
+        loaded = dataclasses.replace(loaded, speculate=speculate)
+    report = _run_pattern(CouncilRun(loaded, runner, store.root).run)
+    if as_json:
+        click.echo(json_report("council", report))
+    else:
+        click.echo(f"{report['result']}\n\n({report['decision']} after {report['rounds']} "
+                   f"round(s); transcript: {report['transcript']})")
+    sys.exit(EXIT_OK if report["decision"].startswith("converged") else EXIT_FAILED)
+
+
+def _pattern_runner(env: _Env, *, quiet: bool) -> tuple[Any, Any]:
+    from hookswarm.lib.swarm.batch import StoreRunner
+    from hookswarm.lib.swarm.progress import Progress
+
+    progress = Progress(total=0, stream=sys.stderr, quiet=quiet, lines=True)
+    with _input_errors():
+        store = env.store()
+        return store, StoreRunner(store, env.config(), on_event=progress.on_event)
+
+
+def _run_pattern(work: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    import anyio
+
+    box: list[dict[str, Any]] = []
+
+    async def keep() -> None:
+        box.append(await work())
+
+    anyio.run(_until_signalled, keep)
+    if not box:
+        click.echo("swarm: stopped by a signal before the end; results so far are in .swarm/",
+                   err=True)
+        sys.exit(EXIT_FAILED)
+    return box[0]
+
+
+@cli.command("map")
+@click.argument("url")
+@click.option("--items", "items_file", type=click.File("r"), default="-", show_default=True,
+              help="One item a line ('-': stdin); with POST each line is a JSON value.")
+@click.option("--method", type=click.Choice(["GET", "POST", "PUT"]), default="GET",
+              show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--retries", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
+              show_default=True, help="Seconds per request.")
+@click.option("--fail-fast", is_flag=True, help="Skip the remaining items after a failure.")
+@click.option("--json", "as_json", is_flag=True, help="One report instead of JSON lines.")
+def map_items(url: str, items_file: Any, method: str, workers: int, retries: int,
+              timeout: float, fail_fast: bool, as_json: bool) -> None:
+    """Call URL once per item ({item} in URL is the item); results in input order."""
+    import json
+
+    from hookswarm.lib import fanout
+
+    lines = [line.rstrip("\n") for line in items_file if line.strip()]
+    try:
+        items = [json.loads(line) for line in lines] if method != "GET" else lines
+    except ValueError as exc:
+        _fail_input(HookswarmError(f"--items: a line is not JSON ({exc}); with {method} each "
+                                   "line is a JSON value"))
+    try:
+        call = fanout.HttpCall(url, method=method, timeout=timeout)
+    except ValueError as exc:
+        _fail_input(HookswarmError(f"{exc}; give the URL to call, like "
+                                   "http://127.0.0.1:8080/items/{item}"))
+    with call:
+        outcomes, seconds = fanout.timed(lambda: fanout.fanout(
+            call, items, workers=workers, retries=retries, fail_fast=fail_fast))
+    if as_json:
+        click.echo(json_report("map", {**fanout.summary(outcomes, seconds),
+                                       "results": [o.as_json() for o in outcomes]}))
+    else:
+        for outcome in outcomes:
+            click.echo(json.dumps(outcome.as_json()))
+    sys.exit(EXIT_OK if all(o.state is fanout.State.OK for o in outcomes) else EXIT_FAILED)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     cli.main(args=list(argv) if argv is not None else None, prog_name="swarm")
 

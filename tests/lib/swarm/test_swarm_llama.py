@@ -134,3 +134,67 @@ def test_auto_finds_the_real_server_runs_one_request_at_a_time(run_swarm: Runner
     memory = json.loads((tmp_path / ".swarm" / "sweetspot.json").read_text())
     assert memory[f"openai {llama} gemma"]["concurrency"] == 1
     assert memory[f"openai {llama} gemma"]["why"] == SERIAL_REASON
+
+
+CALC_APP = {
+    "api.md": "add: a + b\nsub: a - b\nmul: a * b\ndiv: a / b\n",
+    "calc/__init__.py": "from calc.ops import add, div, mul, sub\n",
+    "calc/ops.py": "from calc.add import add\nfrom calc.sub import sub\n"
+                   "from calc.mul import mul\nfrom calc.div import div\n",
+    **{f"calc/{op}.py": f"def {op}(a, b):\n    return a {sign} b\n"
+       for op, sign in (("add", "+"), ("sub", "-"), ("mul", "*"), ("div", "/"))},
+    "tests/test_calc.py": "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
+}
+CALC_PHASES = (("contract", ["api.md", "calc/__init__.py"]),
+               ("ops", ["calc/add.py", "calc/sub.py", "calc/mul.py", "calc/div.py"]),
+               ("finish", ["calc/ops.py", "tests/test_calc.py"]))
+
+
+def _calc_plan(llama: str) -> str:
+    gate = json.dumps(f"{sys.executable} -m pytest -q -p no:cacheprovider tests")
+    text = ('name = "calc"\n[defaults]\nbackend = "openai"\nmodel = "gemma"\n'
+            f'endpoint = "{llama}"\noutput = "files"\n'
+            'options = { max_tokens = 40, temperature = 0, seed = 1 }\n')
+    for phase, paths in CALC_PHASES:
+        text += f'[[phases]]\nname = "{phase}"\n'
+        text += 'contracts = ["api.md"]\n' if phase == "contract" else ""
+        text += f"gates = [{gate}]\n" if phase == "finish" else ""
+        for path in paths:
+            fence = "markdown" if path.endswith(".md") else "python"
+            prompt = (f"Reply with exactly this and nothing else:\n```{fence} path={path}\n"
+                      f"{CALC_APP[path]}```")
+            text += (f'[[phases.tasks]]\nid = "{path.replace("/", "-")}"\n'
+                     f"prompt = {json.dumps(prompt)}\nowns = [\"{path}\"]\n"
+                     f'expects = ["{path}"]\n')
+    return text
+
+
+def test_the_calculator_plan_on_the_real_model_reports_the_truth(tmp_path: Path,
+                                                                 llama: str) -> None:
+    """Whatever the 270M model writes, the report says what is on disk and what the gate did."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "plan.toml").write_text(_calc_plan(llama))
+    code, out, err = swarm(tmp_path, "plan", "run", str(tmp_path / "plan.toml"), "--json")
+    report = json.loads(out)
+    assert code == (0 if report["status"] == "passed" else 1), err
+    on_disk = {p for p in CALC_APP if (tmp_path / p).is_file() and (tmp_path / p).stat().st_size}
+    reported = {f["path"] for p in report["phases"] for t in p["tasks"] for f in t["files"]}
+    assert reported == on_disk
+    for phase in report["phases"]:
+        for task in phase["tasks"]:
+            [path] = [p for p in CALC_APP if p.replace("/", "-") == task["id"]]
+            assert (task["status"] == "succeeded") == (path in on_disk), task
+            for fact in task["files"]:
+                data = (tmp_path / fact["path"]).read_bytes()
+                assert (fact["bytes"], fact["added"]) == (len(data), len(data.splitlines()))
+    ran = [p for p in report["phases"] if p["runs"]]
+    assert all(p["status"] == "passed" for p in ran[:-1])
+    assert [p["status"] for p in report["phases"][len(ran):]] == ["pending"] * (3 - len(ran))
+    if report["phases"][2]["gates"]:
+        [gate] = report["phases"][2]["gates"]
+        again = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                "tests"], cwd=tmp_path, capture_output=True)
+        assert gate["passed"] == (again.returncode == 0)
+        assert report["status"] == ("passed" if gate["passed"] else "failed")
+    else:
+        assert report["status"] == "failed" and ran[-1]["reason"]
