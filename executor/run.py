@@ -38,6 +38,7 @@ class Invocation(NamedTuple):
     cwd: str
     record: bool = True
     if_configured: bool = False  # a missing config is silent (the plugin runs in every project)
+    config: Config | None = None  # already loaded (``hookrun serve`` keeps one between events)
 
 
 class Outcome(NamedTuple):
@@ -136,7 +137,8 @@ def _for_event(invocation: Invocation, payload: dict[str, Any], event: str, cloc
     if invocation.if_configured and not os.path.exists(path):
         return Outcome(Response(), [])
     try:
-        config = configuration.load(path, cache_dir=records.records_dir(project))
+        config = invocation.config or configuration.load(path,
+                                                         cache_dir=records.records_dir(project))
     except ConfigError as exc:
         return Outcome(_broken_config(event, path, exc), [])
     hooks = [h for h in config.for_event(event) if matches(h.matcher, event, payload)]

@@ -210,6 +210,29 @@ def start(
     return Child(proc)
 
 
+def start_detached(argv: Sequence[str], *, cwd: str, env: Mapping[str, str], log: str,
+                   ready_within: float) -> int | str:
+    """Start a long-lived ``argv`` in its own session, its stderr appended to ``log``; return
+    its pid once it prints a line on stdout, or why not (``ready_within`` seconds at most)."""
+    try:
+        with open(log, "ab") as errors:
+            proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=errors, cwd=cwd, env=dict(env),
+                                    start_new_session=True)
+    except (OSError, ValueError) as exc:
+        return f"{argv[0]}: {getattr(exc, 'strerror', None) or exc}"
+    assert proc.stdout is not None
+    with proc.stdout, selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        line = proc.stdout.readline() if selector.select(ready_within) else b""
+    if line.strip():
+        return proc.pid
+    with contextlib.suppress(ProcessLookupError):
+        kill_group(proc.pid)
+    proc.wait()
+    return f"{argv[0]} did not say it was ready within {ready_within:g} s (see {log})"
+
+
 def shell_argv(command: str) -> list[str]:
     """How Claude Code runs a command hook: ``/bin/sh -c COMMAND``."""
     return [SHELL, "-c", command]
