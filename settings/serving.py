@@ -28,6 +28,9 @@ URL = re.compile(r"^http://127\.0\.0\.1:(\d{1,5})/hookrun-install/([A-Za-z]+)"
                  + re.escape(IF_DOWN) + "$")
 
 
+SESSION_START = re.compile(r" serve --session-start --port (\d{1,5})\b")
+
+
 def url(port: int, event: str) -> str:
     return f"http://127.0.0.1:{port}/hookrun-install/{event}{IF_DOWN}"
 
@@ -42,7 +45,7 @@ def token_file(scope: str, *, project: str, environ: Mapping[str, str]) -> str:
 def _json(path: str) -> dict[str, Any]:
     try:
         data = json.loads(files.read(path) or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, SettingsError):  # unreadable: no port or token from this file
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -58,16 +61,21 @@ def new_token() -> str:
 
 
 def stored_port(path: str) -> int:
-    """The port of the http entries install wrote into ``path`` (0: none)."""
+    """The port of the entries ``install --serve`` wrote into ``path`` (0: none)."""
     hooks = _json(path).get("hooks")
     for groups in hooks.values() if isinstance(hooks, dict) else ():
         for group in groups if isinstance(groups, list) else ():
             for handler in group.get("hooks", []) if isinstance(group, dict) else ():
-                found = URL.match(str(handler.get("url", ""))) if isinstance(
-                    handler, dict) else None
+                found = _port_in(handler) if isinstance(handler, dict) else 0
                 if found:
-                    return int(found.group(1))
+                    return found
     return 0
+
+
+def _port_in(handler: dict[str, Any]) -> int:
+    found = (URL.match(str(handler.get("url", ""))) if handler.get("type") == "http"
+             else SESSION_START.search(str(handler.get("command", ""))))
+    return int(found.group(1)) if found else 0
 
 
 def free_port() -> int:
@@ -81,6 +89,8 @@ def find(*, project: str, environ: Mapping[str, str]) -> tuple[int, str]:
     """The installed port and token: the project's files first, then the user's."""
     port, token = 0, environ.get(TOKEN_ENV, "")
     for scope in ("local", "project", "user"):
+        if port and token:
+            break
         path = files.settings_path(scope, project=project, environ=environ)
         port = port or stored_port(path)
         token = token or stored_token(path)

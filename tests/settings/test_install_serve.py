@@ -135,3 +135,13 @@ def test_local_scope_keeps_entries_and_token_in_one_file(workspace: Workspace) -
     local = str(workspace.settings("settings.local.json"))
     assert serving.stored_token(local) and serving.stored_port(local)
     assert not workspace.settings().exists()
+
+
+def test_the_port_is_found_with_only_session_start_installed(workspace: Workspace) -> None:
+    workspace.config('[[hooks]]\nname = "s"\nevent = "SessionStart"\ncommand = "true"\n')
+    install(workspace)
+    entries = handlers(workspace)
+    assert set(entries) == {"SessionStart"}
+    port = serving.stored_port(str(workspace.settings()))
+    assert f"--port {port} " in entries["SessionStart"]["command"]
+    assert serving.find(project=str(workspace.project), environ=workspace.environ)[0] == port
