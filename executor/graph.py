@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from hookswarm.executor.engine import Action
     from hookswarm.lib.hookconfig import HookSpec
     from hookswarm.lib.process import Child
+    from hookswarm.lib.warm import Pool
 
 # (result, start, end): what a runner reports for one hook, times from the shell's clock.
 Report = Callable[[HookResult, float, float], None]
@@ -157,8 +158,10 @@ class _Threads:
 class ThreadRunner:
     """The real runner: a thread per running hook; command hooks go through ``lib.process``."""
 
-    def __init__(self, *, cwd: str, environ: Mapping[str, str], clock: Clock) -> None:
+    def __init__(self, *, cwd: str, environ: Mapping[str, str], clock: Clock,
+                 warm: Pool | None = None) -> None:
         guard_exit()
+        self._warm = warm
         self._threads = _Threads()
         self._cwd = cwd
         self._environ = environ
@@ -201,7 +204,8 @@ class ThreadRunner:
         if isinstance(request, dict):
             return run_call(hook, request)
         return run_command(hook, request, cwd=self._cwd, environ=self._environ,
-                           on_start=lambda child: self._register(hook.name, child))
+                           on_start=lambda child: self._register(hook.name, child),
+                           warm=self._warm)
 
     def _register(self, name: str, child: Child) -> None:
         with self._lock:

@@ -26,6 +26,7 @@ from hookswarm.lib.matcher import matches
 
 if TYPE_CHECKING:
     from hookswarm.lib.hookconfig import Config, HookSpec
+    from hookswarm.lib.warm import Pool
 
 
 class Invocation(NamedTuple):
@@ -39,6 +40,7 @@ class Invocation(NamedTuple):
     record: bool = True
     if_configured: bool = False  # a missing config is silent (the plugin runs in every project)
     config: Config | None = None  # already loaded (``hookrun serve`` keeps one between events)
+    warm: Pool | None = None  # ``hookrun serve``'s zygotes for Python script hooks
 
 
 class Outcome(NamedTuple):
@@ -213,7 +215,8 @@ def _run_hooks(event: str, hooks: list[HookSpec], invocation: Invocation, projec
     if runner is not None:
         return graph(runner=runner)
     environ = {"CLAUDE_PROJECT_DIR": project, **invocation.environ}
-    threads = ThreadRunner(cwd=invocation.cwd, environ=environ, clock=clock)
+    threads = ThreadRunner(cwd=invocation.cwd, environ=environ, clock=clock,
+                           warm=invocation.warm)
     try:
         return graph(runner=threads)
     finally:

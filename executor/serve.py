@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from hookswarm.lib.hookconfig import Config
+    from hookswarm.lib.warm import Pool
 
 ROUTE = "/hookrun-install/"
 STATUS_ROUTE = "/hookrun-status"
@@ -45,6 +46,7 @@ class ServeOptions(NamedTuple):
     token: str
     environ: Mapping[str, str]
     idle: float = DEFAULT_IDLE
+    warm: bool = True  # Python script hooks start from zygotes
 
 
 class Notes:
@@ -102,12 +104,12 @@ def _file_key(path: str) -> tuple[int, int, int] | None:
 
 
 def answer(options: ServeOptions, watch: ConfigWatch, notes: Notes, event: str,
-           raw: bytes) -> bytes:
+           raw: bytes, *, warm: Pool | None = None) -> bytes:
     """The JSON body for one event: the merged answer, with pending notes as systemMessage."""
     config = watch.current()
     outcome = execute(Invocation(raw=raw, event=event, config_path=options.config_path,
                                  environ=options.environ, cwd=_cwd(raw, options.project),
-                                 config=config))
+                                 config=config, warm=warm))
     response = outcome.response
     body: dict[str, Any] = json.loads(response.stdout) if response.stdout else {}
     lines = notes.take()
@@ -143,6 +145,11 @@ class Server(ThreadingHTTPServer):
         self.requests = 0
         self.started = time.time()
         self.stopping = threading.Event()
+        self.warm: Pool | None = None
+        if options.warm:
+            from hookswarm.lib.warm import Pool
+
+            self.warm = Pool(os.path.join(options.project, ".swarm", "hooks"))
 
     def touch(self) -> None:
         self.last_active = time.monotonic()
@@ -183,7 +190,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(404, b'{"error": "hookrun serve: unknown path"}')
         event = self.path[len(ROUTE):].split("?", 1)[0]
         server = self.server
-        self._send(200, answer(server.options, server.watch, server.notes, event, raw))
+        self._send(200, answer(server.options, server.watch, server.notes, event, raw,
+                               warm=server.warm))
 
     def do_GET(self) -> None:
         if self.path != STATUS_ROUTE or not self._authorised():
@@ -264,6 +272,8 @@ def serve(options: ServeOptions, *, ready: Any = None, on_sigterm: bool = False)
         server.serve_forever(poll_interval=0.5)
     finally:
         server.server_close()
+        if server.warm is not None:
+            server.warm.close()
 
 
 def _idle_watch(server: Server) -> None:

@@ -2,9 +2,10 @@
 
 Each case runs the real CLI twice against the scripted model — once with the hooks in
 ``.claude/settings.json``, once through hookrun — and compares what the model received, whether
-the tool ran and how the run ended. hookrun is reached two ways: one ``hookrun run`` command
-entry per event, and the http entries of ``hookrun install --serve`` (a warm server that
-SessionStart's entry starts). The intended differences
+the tool ran and how the run ended. hookrun is reached three ways: one ``hookrun run`` command
+entry per event; the http entries of ``hookrun install --serve`` (a warm server that
+SessionStart's entry starts) with every hook ``warm = false``; and the same with the Python
+script hooks forked from the server's warm zygote. The intended differences
 (config-order context, the first deny deciding, piped ``updatedInput``) are asserted
 explicitly at the end.
 """
@@ -196,7 +197,7 @@ CASES = [
 ]
 
 
-MODES = ("run", "serve")
+MODES = ("run", "serve-cold", "serve")
 
 
 def write_project(root: Path, hooks: Sequence[Hook], *, through_hookrun: bool,
@@ -207,8 +208,8 @@ def write_project(root: Path, hooks: Sequence[Hook], *, through_hookrun: bool,
         (root / "hooks" / f"{hook.name}.py").write_text(hook.source)
     if not through_hookrun:
         write_settings(root, {"hooks": native_hooks(hooks)})
-    elif mode == "serve":
-        write_config(root, hooks)
+    elif mode.startswith("serve"):
+        write_config(root, hooks, warm=mode == "serve")
         hookrun_in(root, "install", "--serve")
     else:
         write_hookrun(root, hooks)
@@ -245,14 +246,14 @@ def write_hookrun(root: Path, hooks: Sequence[Hook]) -> None:
         {"type": "command", "command": f"{HOOKRUN} run", "timeout": 60}]}] for event in events}})
 
 
-def write_config(root: Path, hooks: Sequence[Hook]) -> None:
+def write_config(root: Path, hooks: Sequence[Hook], *, warm: bool = True) -> None:
     lines = []
     for hook in hooks:
         lines += ["[[hooks]]", f"name = {json.dumps(hook.name)}",
                   f"event = {json.dumps(hook.event)}", f"command = {json.dumps(command(hook))}",
                   f"timeout = {hook.timeout}", f"matcher = {json.dumps(hook.matcher)}",
                   f"after = {json.dumps(list(hook.after))}",
-                  f"on_error = {json.dumps(hook.on_error)}", ""]
+                  f"on_error = {json.dumps(hook.on_error)}", f"warm = {json.dumps(warm)}", ""]
     (root / ".claude" / "hookrun.toml").write_text("\n".join(lines))
 
 

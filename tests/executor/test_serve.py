@@ -220,3 +220,32 @@ def test_hookrun_run_does_not_import_the_server(project: Project) -> None:
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           cwd=Path(project.root), timeout=30)
     assert proc.stderr.strip().splitlines()[-1] == "False"
+
+
+def test_python_script_hooks_start_warm_unless_they_opt_out(project: Project) -> None:
+    # A hook forked from the zygote has a fork of the zygote as its parent, not /bin/sh.
+    script = project.script("parent.py", "import os\nparent = open(f'/proc/{os.getppid()}/"
+                                         "cmdline', 'rb').read().split(b'\\0')\n"
+                                         "print(os.path.basename(parent[0].decode()), "
+                                         "'zygote' in parent[2].decode() if len(parent) > 2 "
+                                         "else False)\n")
+    project.config(f"""
+        [[hooks]]
+        name = "warm"
+        event = "UserPromptSubmit"
+        command = "{script}"
+
+        [[hooks]]
+        name = "cold"
+        event = "UserPromptSubmit"
+        command = "{script}"
+        warm = false
+    """)
+    server = Running(project)
+    try:
+        _, body = server.post("UserPromptSubmit", prompt())
+    finally:
+        server.stop()
+    warm_parent, cold_parent = body["hookSpecificOutput"]["additionalContext"].split("\n\n")
+    assert cold_parent == "sh False"
+    assert warm_parent.endswith(" True")
