@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 import click
 
@@ -29,22 +29,38 @@ IDLE_HELP = "Exit after this many seconds without an event."
 @click.option("--session-start", is_flag=True,
               help="What SessionStart's entry runs: start the server unless it runs, then run "
                    "the SessionStart hooks (payload on stdin).")
+@click.option("--user", is_flag=True,
+              help="The one server of a user-scope install (`install --serve --scope user`), "
+                   "serving every project; its state is kept in the user's Claude directory.")
 def serve(port: int | None, config_path: str | None, idle: float, status: bool, stop: bool,
-          session_start: bool) -> None:
-    from hookswarm.settings import serving
+          session_start: bool, user: bool) -> None:
+    from hookswarm.settings import files, serving
 
     project = os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd()
-    found_port, token = serving.find(project=project, environ=os.environ)
+    home = os.path.dirname(files.settings_path("user", project=project, environ=os.environ))
+    found_port, token = serving.find(project=project, environ=os.environ,
+                                     scopes=("user",) if user else serving.SCOPES)
     port = port or found_port
     if not port or not token:
         _exit(2, "hookrun serve: no port or token installed for this project; run "
                  "`hookrun install --serve` first")
     if status or stop:
         _exit(_status(port, token, stop=stop))
-    config = configuration.find(config_path, environ=os.environ, cwd=project)
+    config = (config_path or os.path.join(home, "hookrun.toml") if user
+              else configuration.find(config_path, environ=os.environ, cwd=project))
+    served = Served(home if user else project, config, idle, user)
     if session_start:
-        _exit(_session_start(port, token, project, config, idle))
-    _foreground(port, token, project, config, idle)
+        _exit(_session_start(port, token, served))
+    _foreground(port, token, served)
+
+
+class Served(NamedTuple):
+    """Whose server: its state directory's owner, the config, idle time, user scope or not."""
+
+    owner: str
+    config: str
+    idle: float
+    user: bool
 
 
 def _status(port: int, token: str, *, stop: bool) -> int:
@@ -62,20 +78,20 @@ def _status(port: int, token: str, *, stop: bool) -> int:
     return 0
 
 
-def _session_start(port: int, token: str, project: str, config: str, idle: float) -> int:
+def _session_start(port: int, token: str, served: Served) -> int:
     from hookswarm.executor.serve_start import ensure
     from hookswarm.settings.entries import hookrun_executable
 
-    argv = [hookrun_executable(), "serve", "--port", str(port), "--config", config,
-            "--idle", f"{idle:g}"]
-    problem = ensure(argv, project=project, port=port, token=token, environ=os.environ)
+    argv = [hookrun_executable(), "serve", "--port", str(port), "--config", served.config,
+            "--idle", f"{served.idle:g}", *(["--user"] if served.user else [])]
+    problem = ensure(argv, project=served.owner, port=port, token=token, environ=os.environ)
     if problem:
         os.write(2, f"{problem}; the http hooks fail open until it runs (`hookrun serve`)\n"
                  .encode())
-    return run_fast(["SessionStart", "--config", config, "--if-configured"])
+    return run_fast(["SessionStart", "--config", served.config, "--if-configured"])
 
 
-def _foreground(port: int, token: str, project: str, config: str, idle: float) -> None:
+def _foreground(port: int, token: str, served: Served) -> None:
     from hookswarm.executor.serve import ServeOptions
     from hookswarm.executor.serve import serve as run_server
 
@@ -86,8 +102,11 @@ def _foreground(port: int, token: str, project: str, config: str, idle: float) -
         os.dup2(null, 1)  # stdout was the starter's pipe; call hooks' prints go nowhere
         os.close(null)
 
-    options = ServeOptions(project=project, config_path=config, port=port, token=token,
-                           environ=dict(os.environ), idle=idle)
+    environ = dict(os.environ)
+    if served.user:  # each event's project is its payload's, as for `hookrun run`
+        environ.pop("CLAUDE_PROJECT_DIR", None)
+    options = ServeOptions(project=served.owner, config_path=served.config, port=port,
+                           token=token, environ=environ, idle=served.idle)
     try:
         run_server(options, ready=ready, on_sigterm=True)
     except OSError as exc:

@@ -97,12 +97,14 @@ def installed_command(executable: str, event: str, config_path: str | None) -> s
     return run_command(executable, event, config_path) + MARK
 
 
-def serve_command(executable: str, port: int, config_path: str | None) -> str:
-    """SessionStart's entry under ``install --serve``: start the server, run the event's hooks."""
+def serve_command(executable: str, port: int, config_path: str | None, *,
+                  user: bool = False) -> str:
+    """SessionStart's entry under ``install --serve``: start the server, run the event's hooks
+    (``user``: one server for every project, from a user-scope install)."""
     words = [shlex.quote(executable), "serve", "--session-start", "--port", str(port)]
     if config_path:
         words += ["--config", shlex.quote(config_path)]
-    return " ".join(words) + MARK
+    return " ".join(words + (["--user"] if user else [])) + MARK
 
 
 def is_installed(command: Any) -> bool:
@@ -110,9 +112,11 @@ def is_installed(command: Any) -> bool:
     if not isinstance(command, str) or not command.endswith(MARK):
         return False
     words = shell_words(command)
-    if words[1:3] == ["serve", "--session-start"] and len(words) in (5, 7):
+    if words[1:3] == ["serve", "--session-start"] and len(words) in (5, 6, 7, 8):
+        user = words[-1] == "--user"
+        config = words[6] if len(words) - user == 7 else None
         return words[4].isdigit() and command == serve_command(
-            words[0], int(words[4]), words[6] if len(words) == 7 else None)
+            words[0], int(words[4]), config, user=user)
     return (len(words) in (3, 5) and _run_shape(words[2:]) and command == installed_command(
         words[0], words[2], words[4] if len(words) == 5 else None))
 
@@ -184,24 +188,24 @@ def _single_command(group: Any, test: Callable[[Any], bool]) -> bool:
 
 
 def desired(config: Config, *, executable: str, config_path: str | None,
-            port: int = 0) -> tuple[Entry, ...]:
+            port: int = 0, user: bool = False) -> tuple[Entry, ...]:
     """One entry per event of ``config``, in Claude Code's event order; with a ``port``, http
     entries for ``hookrun serve`` where an http answer can say everything, and a SessionStart
     entry that starts the server."""
     _check_recognisable(executable)
     events = set(config.events()) | ({"SessionStart"} if port else set())
     return tuple(_entry(config, event, executable=executable, config_path=config_path,
-                        port=port)
+                        port=port, user=user)
                  for event in EVENTS if event in events)
 
 
 def _entry(config: Config, event: str, *, executable: str, config_path: str | None,
-           port: int) -> Entry:
+           port: int, user: bool) -> Entry:
     hooks = config.for_event(event)
     matcher = combined_matcher(event, [h.matcher for h in hooks])
     timeout = entry_timeout(hooks)
     if port and event == "SessionStart":
-        return Entry(event, serve_command(executable, port, config_path),
+        return Entry(event, serve_command(executable, port, config_path, user=user),
                      max(timeout, SERVER_START_TIMEOUT), matcher)
     if port and rules(event).http_entry:
         block = any(h.on_error == "block" for h in hooks) and not rules(

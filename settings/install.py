@@ -129,7 +129,7 @@ def _install(*, scope: str, project: str, environ: Mapping[str, str], config_pat
     port = (serving.stored_port(path) or serving.free_port()) if serve else 0
     wanted = entries.desired(config, executable=executable or entries.hookrun_executable(),
                              config_path=os.path.abspath(config_path) if config_path else None,
-                             port=port)
+                             port=port, user=scope == "user")
     token_file = serving.token_file(scope, project=project, environ=environ)
     if serve:
         _keep_token(token_file)

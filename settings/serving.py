@@ -85,10 +85,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def find(*, project: str, environ: Mapping[str, str]) -> tuple[int, str]:
+SCOPES = ("local", "project", "user")
+
+
+def find(*, project: str, environ: Mapping[str, str],
+         scopes: tuple[str, ...] = SCOPES) -> tuple[int, str]:
     """The installed port and token: the project's files first, then the user's."""
     port, token = 0, environ.get(TOKEN_ENV, "")
-    for scope in ("local", "project", "user"):
+    for scope in scopes:
         if port and token:
             break
         path = files.settings_path(scope, project=project, environ=environ)

@@ -112,3 +112,31 @@ def test_a_dead_server_fails_closed_where_asked_and_says_so_later(served: Path) 
     assert "CTX-START" in seen and "CTX-PROMPT" in seen, run.describe()
     assert errors == [False]
     assert "ended without stopping cleanly" in notices(run)
+
+
+def test_a_user_scope_install_serves_every_project_from_one_server(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    config = home / ".claude" / "hookrun.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[[hooks]]\nname = "where"\nevent = "UserPromptSubmit"\n'
+                      'command = "echo CTX-IN-$(basename \\"$CLAUDE_PROJECT_DIR\\")"\n')
+    env = {**os.environ, "HOME": str(home)}
+    done = subprocess.run([HOOKRUN, "install", "--serve", "--scope", "user", "--config",
+                           str(config)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=30)
+    assert done.returncode == 0, done.stderr
+    pids = []
+    try:
+        for name in ("alpha", "beta"):
+            project = tmp_path / name
+            project.mkdir()
+            with MessagesAPI(Script({PROMPT: [reply("hi")]})) as api:
+                run = run_claude(project, PROMPT, api=api, home=home)
+                seen = "\n".join(system_texts(api.conversation(PROMPT)[-1].body))
+            assert f"CTX-IN-{name}" in seen, run.describe()
+            state = json.loads((home / ".claude" / ".swarm" / "hooks" / "serve.json").read_text())
+            pids.append(state["pid"])
+    finally:
+        subprocess.run([HOOKRUN, "serve", "--stop", "--user"], cwd=tmp_path, env=env,
+                       capture_output=True, timeout=30)
+    assert pids[0] == pids[1]  # the second session found the first one's server

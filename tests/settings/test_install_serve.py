@@ -145,3 +145,23 @@ def test_the_port_is_found_with_only_session_start_installed(workspace: Workspac
     port = serving.stored_port(str(workspace.settings()))
     assert f"--port {port} " in entries["SessionStart"]["command"]
     assert serving.find(project=str(workspace.project), environ=workspace.environ)[0] == port
+
+
+def test_a_user_scope_install_starts_one_server_for_every_project(
+        workspace: Workspace) -> None:
+    config = workspace.home / ".claude" / "hookrun.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[[hooks]]\nname = "c"\nevent = "UserPromptSubmit"\ncommand = "true"\n')
+    installer.install(scope="user", project=str(workspace.project), environ=workspace.environ,
+                      config_path=str(config), executable=FAKE_HOOKRUN, serve=True)
+    user_file = workspace.home / ".claude" / "settings.json"
+    command = json.loads(user_file.read_text())["hooks"]["SessionStart"][0]["hooks"][0]["command"]
+    port = serving.stored_port(str(user_file))
+    assert command == (f"'{FAKE_HOOKRUN}' serve --session-start --port {port} --config "
+                       f"{config} --user{MARK}")
+    assert serving.stored_token(str(user_file))
+    assert not workspace.settings("settings.local.json").exists()
+    again = installer.install(scope="user", project=str(workspace.project),
+                              environ=workspace.environ, config_path=str(config),
+                              executable=FAKE_HOOKRUN, serve=True)
+    assert not again.written.changed  # the entry is recognised as install's own
