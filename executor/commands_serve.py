@@ -29,11 +29,13 @@ IDLE_HELP = "Exit after this many seconds without an event."
 @click.option("--session-start", is_flag=True,
               help="What SessionStart's entry runs: start the server unless it runs, then run "
                    "the SessionStart hooks (payload on stdin).")
+@click.option("--replacing", is_flag=True, hidden=True,
+              help="Started by a server whose call hook modules changed, to take its place.")
 @click.option("--user", is_flag=True,
               help="The one server of a user-scope install (`install --serve --scope user`), "
                    "serving every project; its state is kept in the user's Claude directory.")
 def serve(port: int | None, config_path: str | None, idle: float, status: bool, stop: bool,
-          session_start: bool, user: bool) -> None:
+          session_start: bool, replacing: bool, user: bool) -> None:
     from hookswarm.settings import files, serving
 
     project = os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd()
@@ -51,7 +53,7 @@ def serve(port: int | None, config_path: str | None, idle: float, status: bool, 
     served = Served(home if user else project, config, idle, user)
     if session_start:
         _exit(_session_start(port, token, served))
-    _foreground(port, token, served)
+    _foreground(port, token, served, replacing=replacing)
 
 
 class Served(NamedTuple):
@@ -78,12 +80,17 @@ def _status(port: int, token: str, *, stop: bool) -> int:
     return 0
 
 
-def _session_start(port: int, token: str, served: Served) -> int:
-    from hookswarm.executor.serve_start import ensure
+def _server_argv(port: int, served: Served) -> list[str]:
     from hookswarm.settings.entries import hookrun_executable
 
-    argv = [hookrun_executable(), "serve", "--port", str(port), "--config", served.config,
+    return [hookrun_executable(), "serve", "--port", str(port), "--config", served.config,
             "--idle", f"{served.idle:g}", *(["--user"] if served.user else [])]
+
+
+def _session_start(port: int, token: str, served: Served) -> int:
+    from hookswarm.executor.serve_start import ensure
+
+    argv = _server_argv(port, served)
     problem = ensure(argv, project=served.owner, port=port, token=token, environ=os.environ)
     if problem:
         os.write(2, f"{problem}; the http hooks fail open until it runs (`hookrun serve`)\n"
@@ -91,7 +98,7 @@ def _session_start(port: int, token: str, served: Served) -> int:
     return run_fast(["SessionStart", "--config", served.config, "--if-configured"])
 
 
-def _foreground(port: int, token: str, served: Served) -> None:
+def _foreground(port: int, token: str, served: Served, *, replacing: bool) -> None:
     from hookswarm.executor.serve import ServeOptions
     from hookswarm.executor.serve import serve as run_server
 
@@ -106,7 +113,8 @@ def _foreground(port: int, token: str, served: Served) -> None:
     if served.user:  # each event's project is its payload's, as for `hookrun run`
         environ.pop("CLAUDE_PROJECT_DIR", None)
     options = ServeOptions(project=served.owner, config_path=served.config, port=port,
-                           token=token, environ=environ, idle=served.idle)
+                           token=token, environ=environ, idle=served.idle,
+                           restart_argv=tuple(_server_argv(port, served)), replacing=replacing)
     try:
         run_server(options, ready=ready, on_sigterm=True)
     except OSError as exc:

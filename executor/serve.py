@@ -18,6 +18,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from hookswarm.executor.merge import Response
 from hookswarm.executor.run import Invocation, execute
 from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import ConfigError
@@ -35,6 +36,7 @@ STOP_ROUTE = "/hookrun-stop"
 TOKEN_ENV = "HOOKRUN_TOKEN"
 STATE_FILE = "serve.json"
 DEFAULT_IDLE = 8 * 3600.0
+FRESH_RUN_TIMEOUT = 600.0
 
 
 class ServeOptions(NamedTuple):
@@ -47,6 +49,9 @@ class ServeOptions(NamedTuple):
     environ: Mapping[str, str]
     idle: float = DEFAULT_IDLE
     warm: bool = True  # Python script hooks start from zygotes
+    restart_argv: tuple[str, ...] = ()  # starts a replacement (empty: changed modules only
+    # get fresh processes)
+    replacing: bool = False  # started to replace a server whose call modules changed
 
 
 class Notes:
@@ -95,6 +100,34 @@ class ConfigWatch:
                                 "run `hookrun validate` to see every problem")
 
 
+class ModuleWatch:
+    """The files of the modules ``call`` hooks imported, as they were when imported.
+
+    Python cannot unload a module, and ``importlib.reload`` leaves the old objects behind, so
+    a changed module means a new process: events go to a fresh ``hookrun run`` until the
+    server's replacement, started with the new code, takes over.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[str, tuple[int, int, int] | None] = {}
+
+    def note(self, config: Config | None) -> None:
+        """Remember the files of the call modules imported so far."""
+        import sys
+
+        modules = {h.call.partition(":")[0] for h in config.hooks if h.call} if config else set()
+        with self._lock:
+            for name in modules - set(self._seen):
+                path = getattr(sys.modules.get(name), "__file__", None)
+                if path:
+                    self._seen[path] = _file_key(path)
+
+    def changed(self) -> list[str]:
+        with self._lock:
+            return [path for path, key in self._seen.items() if _file_key(path) != key]
+
+
 def _file_key(path: str) -> tuple[int, int, int] | None:
     try:
         stat = os.stat(path)
@@ -104,13 +137,17 @@ def _file_key(path: str) -> tuple[int, int, int] | None:
 
 
 def answer(options: ServeOptions, watch: ConfigWatch, notes: Notes, event: str,
-           raw: bytes, *, warm: Pool | None = None) -> bytes:
+           raw: bytes, *, warm: Pool | None = None, modules: ModuleWatch | None = None) -> bytes:
     """The JSON body for one event: the merged answer, with pending notes as systemMessage."""
     config = watch.current()
-    outcome = execute(Invocation(raw=raw, event=event, config_path=options.config_path,
-                                 environ=options.environ, cwd=_cwd(raw, options.project),
-                                 config=config, warm=warm))
-    response = outcome.response
+    if modules is not None and modules.changed():
+        response = _fresh_run(options, event, raw)
+    else:
+        response = execute(Invocation(raw=raw, event=event, config_path=options.config_path,
+                                      environ=options.environ, cwd=_cwd(raw, options.project),
+                                      config=config, warm=warm)).response
+        if modules is not None:
+            modules.note(config)
     body: dict[str, Any] = json.loads(response.stdout) if response.stdout else {}
     lines = notes.take()
     if response.exit_code == 2:  # an exit-2 block has no JSON form here; install avoids it
@@ -119,6 +156,23 @@ def answer(options: ServeOptions, watch: ConfigWatch, notes: Notes, event: str,
         earlier = body.get("systemMessage")
         body["systemMessage"] = "\n".join([*lines, *([earlier] if earlier else [])])
     return json.dumps(body, ensure_ascii=False).encode("utf-8", "replace")
+
+
+def _fresh_run(options: ServeOptions, event: str, raw: bytes) -> Response:
+    """The event run by a new ``hookrun run`` process, which imports the call modules anew."""
+    from hookswarm.lib import process
+    from hookswarm.settings.entries import hookrun_executable
+
+    argv = [hookrun_executable(), "run", event, "--config", options.config_path]
+    cwd = _cwd(raw, options.project)
+    child = process.start(argv, cwd=cwd, env=options.environ)
+    if isinstance(child, process.ProcessOutcome):
+        return Response(stdout=json.dumps({"systemMessage": f"hookrun serve: {child.launch_error}"
+                                                            }))
+    outcome = child.communicate(raw, timeout=FRESH_RUN_TIMEOUT, max_output=1 << 24)
+    stdout = outcome.stdout.decode("utf-8", "replace").strip()
+    return Response(stdout=stdout, stderr=outcome.stderr.decode("utf-8", "replace"),
+                    exit_code=outcome.exit_code or 0)
 
 
 def _cwd(raw: bytes, project: str) -> str:
@@ -135,6 +189,7 @@ class Server(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    allow_reuse_port = True  # a replacement listens beside this one before it stops
 
     def __init__(self, options: ServeOptions) -> None:
         super().__init__(("127.0.0.1", options.port), _Handler)
@@ -145,6 +200,10 @@ class Server(ThreadingHTTPServer):
         self.requests = 0
         self.started = time.time()
         self.stopping = threading.Event()
+        self.modules = ModuleWatch()
+        self._in_flight = 0
+        self._idle_again = threading.Condition()
+        self.replaced = False
         self.warm: Pool | None = None
         if options.warm:
             from hookswarm.lib.warm import Pool
@@ -165,9 +224,46 @@ class Server(ThreadingHTTPServer):
         """Stop serving (from any thread but the one in ``serve_forever``)."""
         if not self.stopping.is_set():
             self.stopping.set()
-            write_state(self.options.project, {**self.status(), "stopped": round(time.time(), 3),
-                                               "reason": reason})
+            if not self.replaced:  # the replacement's state is the one that counts now
+                write_state(self.options.project, {**self.status(),
+                                                   "stopped": round(time.time(), 3),
+                                                   "reason": reason})
             threading.Thread(target=self.shutdown, daemon=True).start()
+
+    def begin(self) -> None:
+        with self._idle_again:
+            self._in_flight += 1
+
+    def end(self) -> None:
+        with self._idle_again:
+            self._in_flight -= 1
+            self._idle_again.notify_all()
+
+    def drain(self, timeout: float) -> None:
+        """Wait for the answers being worked on: exiting would cut them off."""
+        with self._idle_again:
+            self._idle_again.wait_for(lambda: self._in_flight == 0, timeout)
+
+    def replace_when_changed(self) -> None:
+        """Call modules changed: start a server with the new code on this port, then stop."""
+        if self.replaced or not self.options.restart_argv or not self.modules.changed():
+            return
+        self.replaced = True
+        threading.Thread(target=self._replace, daemon=True).start()
+
+    def _replace(self) -> None:
+        from hookswarm.lib.process import start_detached
+
+        log = os.path.join(os.path.dirname(state_path(self.options.project)), "serve.log")
+        started = start_detached([*self.options.restart_argv, "--replacing"],
+                                 cwd=self.options.project, env=self.options.environ, log=log,
+                                 ready_within=10.0)
+        if isinstance(started, str):
+            self.replaced = False
+            self.notes.add(f"hookrun serve: a changed call hook module needs a new server, "
+                           f"which did not start ({started}); events run in fresh processes")
+            return
+        self.stop("replaced by a server with the changed call hook modules")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -190,8 +286,13 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(404, b'{"error": "hookrun serve: unknown path"}')
         event = self.path[len(ROUTE):].split("?", 1)[0]
         server = self.server
-        self._send(200, answer(server.options, server.watch, server.notes, event, raw,
-                               warm=server.warm))
+        server.begin()
+        try:
+            self._send(200, answer(server.options, server.watch, server.notes, event, raw,
+                                   warm=server.warm, modules=server.modules))
+        finally:
+            server.end()
+        server.replace_when_changed()
 
     def do_GET(self) -> None:
         if self.path != STATUS_ROUTE or not self._authorised():
@@ -257,7 +358,7 @@ def serve(options: ServeOptions, *, ready: Any = None, on_sigterm: bool = False)
     which only the main thread can catch); ``ready(port)`` is called once it listens."""
     import signal
 
-    previous = read_state(options.project)
+    previous = {} if options.replacing else read_state(options.project)
     server = Server(options)
     note = downtime_note(previous, time.time())
     if note:
@@ -272,6 +373,7 @@ def serve(options: ServeOptions, *, ready: Any = None, on_sigterm: bool = False)
         server.serve_forever(poll_interval=0.5)
     finally:
         server.server_close()
+        server.drain(FRESH_RUN_TIMEOUT)
         if server.warm is not None:
             server.warm.close()
 

@@ -249,3 +249,51 @@ def test_python_script_hooks_start_warm_unless_they_opt_out(project: Project) ->
     warm_parent, cold_parent = body["hookSpecificOutput"]["additionalContext"].split("\n\n")
     assert cold_parent == "sh False"
     assert warm_parent.endswith(" True")
+
+
+def test_a_changed_call_module_is_run_by_a_fresh_process(project: Project) -> None:
+    project.module("ctxmod", "def hook(payload):\n    return 'OLD'\n")
+    project.config('[[hooks]]\nname = "c"\nevent = "UserPromptSubmit"\ncall = "ctxmod:hook"\n')
+    server = Running(project)
+    try:
+        _, before = server.post("UserPromptSubmit", prompt())
+        (project.root / "ctxmod.py").write_text("def hook(payload):\n    return 'NEW-CODE'\n")
+        _, after = server.post("UserPromptSubmit", prompt())
+    finally:
+        server.stop()
+    assert before["hookSpecificOutput"]["additionalContext"] == "OLD"
+    assert after["hookSpecificOutput"]["additionalContext"] == "NEW-CODE"
+    assert sys.modules["ctxmod"].hook({}) == "OLD"  # this process never reloaded it
+
+
+def test_a_changed_call_module_replaces_the_server(project: Project) -> None:
+    import subprocess
+
+    from hookswarm.settings.serving import free_port
+
+    project.module("ctxmod2", "def hook(payload):\n    return 'OLD'\n")
+    project.config('[[hooks]]\nname = "c"\nevent = "UserPromptSubmit"\ncall = "ctxmod2:hook"\n')
+    port = free_port()
+    env = {**os.environ, "CLAUDE_PROJECT_DIR": str(project.root), "HOOKRUN_TOKEN": TOKEN}
+    hookrun = str(Path(sys.executable).with_name("hookrun"))
+    first = subprocess.Popen([hookrun, "serve", "--port", str(port), "--idle", "60"],
+                             cwd=project.root, env=env, stdout=subprocess.PIPE)
+    try:
+        assert first.stdout is not None and first.stdout.readline().startswith(b"ready")
+        server = Running.__new__(Running)
+        server.project, server.port = project, port
+        assert server.post("UserPromptSubmit", prompt())[1]["hookSpecificOutput"][
+            "additionalContext"] == "OLD"
+        (project.root / "ctxmod2.py").write_text("def hook(payload):\n    return 'NEW'\n")
+        assert server.post("UserPromptSubmit", prompt())[1]["hookSpecificOutput"][
+            "additionalContext"] == "NEW"
+        assert first.wait(30) == 0  # it handed over and left
+        state = serve.call(port, TOKEN, serve.STATUS_ROUTE)
+        assert state is not None and state["pid"] != first.pid
+        _, body = server.post("UserPromptSubmit", prompt())
+        assert body["hookSpecificOutput"]["additionalContext"] == "NEW"
+        assert "systemMessage" not in body  # a replacement is no downtime
+    finally:
+        serve.call(port, TOKEN, serve.STOP_ROUTE, method="POST")
+        first.kill()
+        first.wait()
