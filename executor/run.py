@@ -25,6 +25,7 @@ from hookswarm.lib.events import rules
 from hookswarm.lib.matcher import matches
 
 if TYPE_CHECKING:
+    from hookswarm.executor.graph import Threads
     from hookswarm.lib.hookconfig import Config, HookSpec
     from hookswarm.lib.warm import Pool
 
@@ -41,6 +42,7 @@ class Invocation(NamedTuple):
     if_configured: bool = False  # a missing config is silent (the plugin runs in every project)
     config: Config | None = None  # already loaded (``hookrun serve`` keeps one between events)
     warm: Pool | None = None  # ``hookrun serve``'s zygotes for Python script hooks
+    threads: Threads | None = None  # ``hookrun serve``'s threads, kept across events
 
 
 class Outcome(NamedTuple):
@@ -216,7 +218,7 @@ def _run_hooks(event: str, hooks: list[HookSpec], invocation: Invocation, projec
         return graph(runner=runner)
     environ = {"CLAUDE_PROJECT_DIR": project, **invocation.environ}
     threads = ThreadRunner(cwd=invocation.cwd, environ=environ, clock=clock,
-                           warm=invocation.warm)
+                           warm=invocation.warm, threads=invocation.threads)
     try:
         return graph(runner=threads)
     finally:

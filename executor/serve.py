@@ -18,6 +18,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from hookswarm.executor.graph import Threads
 from hookswarm.executor.merge import Response
 from hookswarm.executor.run import Invocation, execute
 from hookswarm.lib import hookconfig as configuration
@@ -137,7 +138,8 @@ def _file_key(path: str) -> tuple[int, int, int] | None:
 
 
 def answer(options: ServeOptions, watch: ConfigWatch, notes: Notes, event: str,
-           raw: bytes, *, warm: Pool | None = None, modules: ModuleWatch | None = None) -> bytes:
+           raw: bytes, *, warm: Pool | None = None, modules: ModuleWatch | None = None,
+           threads: Threads | None = None) -> bytes:
     """The JSON body for one event: the merged answer, with pending notes as systemMessage."""
     config = watch.current()
     if modules is not None and modules.changed():
@@ -145,7 +147,7 @@ def answer(options: ServeOptions, watch: ConfigWatch, notes: Notes, event: str,
     else:
         response = execute(Invocation(raw=raw, event=event, config_path=options.config_path,
                                       environ=options.environ, cwd=_cwd(raw, options.project),
-                                      config=config, warm=warm)).response
+                                      config=config, warm=warm, threads=threads)).response
         if modules is not None:
             modules.note(config)
     body: dict[str, Any] = json.loads(response.stdout) if response.stdout else {}
@@ -201,6 +203,7 @@ class Server(ThreadingHTTPServer):
         self.started = time.time()
         self.stopping = threading.Event()
         self.modules = ModuleWatch()
+        self.threads = Threads()
         self._in_flight = 0
         self._idle_again = threading.Condition()
         self.replaced = False
@@ -289,7 +292,8 @@ class _Handler(BaseHTTPRequestHandler):
         server.begin()
         try:
             self._send(200, answer(server.options, server.watch, server.notes, event, raw,
-                                   warm=server.warm, modules=server.modules))
+                                   warm=server.warm, modules=server.modules,
+                                   threads=server.threads))
         finally:
             server.end()
         server.replace_when_changed()

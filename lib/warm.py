@@ -180,6 +180,7 @@ class Pool:
         self._zygotes: dict[tuple[Any, ...], Zygote] = {}
         self._interpreters: dict[tuple[Any, ...], Shim | None] = {}
         self._learned: dict[str, list[str]] = _read_learned(state_dir)
+        self._read: dict[str, tuple[int, int, int] | None] = {}  # scripts learned from, as read
         self._sockets = tempfile.mkdtemp(prefix="hookrun-warm-")
 
     def start(self, command: str, *, environ: Mapping[str, str],
@@ -237,7 +238,11 @@ class Pool:
 
     def _learn(self, interpreter: str, script: str) -> list[str]:
         known = self._learned.setdefault(interpreter, [])
-        new = [name for name in (preloadable(script) if script else []) if name not in known]
+        key = _stat_key(script) if script else None
+        if not script or self._read.get(script) == key:
+            return known  # parsed already, unchanged since
+        self._read[script] = key
+        new = [name for name in preloadable(script) if name not in known]
         if new:
             known += new
             _write_learned(self._state_dir, self._learned)
@@ -245,6 +250,14 @@ class Pool:
 
 
 _ASK = "import json, os, sys; print(json.dumps([sys.executable, dict(os.environ)]))"
+
+
+def _stat_key(path: str) -> tuple[int, int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 
 def _ask(shim: str, environ: Mapping[str, str], cwd: str) -> Shim | None:

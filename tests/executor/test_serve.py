@@ -36,7 +36,6 @@ class Running:
         ports: list[int] = []
         self.thread = threading.Thread(target=serve.serve, args=(options,),
                                        kwargs={"ready": ports.append}, daemon=True)
-        self.ready = threading.Event()
         self.thread.start()
         while not ports and self.thread.is_alive():
             self.thread.join(0.01)
@@ -297,3 +296,16 @@ def test_a_changed_call_module_replaces_the_server(project: Project) -> None:
         serve.call(port, TOKEN, serve.STOP_ROUTE, method="POST")
         first.kill()
         first.wait()
+
+
+def test_events_reuse_the_servers_threads(project: Project) -> None:
+    project.module("which", "import threading\ndef hook(payload):\n"
+                            "    return threading.current_thread().name\n")
+    project.config('[[hooks]]\nname = "w"\nevent = "UserPromptSubmit"\ncall = "which:hook"\n')
+    server = Running(project)
+    try:
+        names = [server.post("UserPromptSubmit", prompt())[1]["hookSpecificOutput"][
+            "additionalContext"] for _ in range(3)]
+    finally:
+        server.stop()
+    assert len(set(names)) == 1  # no event started a thread of its own
