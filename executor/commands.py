@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from hookswarm.executor.commands_serve import serve
 from hookswarm.executor.commands_settings import import_hooks, install, uninstall
 from hookswarm.executor.entry import run as run_fast
 from hookswarm.executor.entry import stdout_diverted
@@ -322,5 +323,5 @@ def _require_config(config_path: str | None) -> configuration.Config:
         sys.exit(2)
 
 
-for _command in (install, uninstall, import_hooks):
+for _command in (install, uninstall, import_hooks, serve):
     cli.add_command(_command)

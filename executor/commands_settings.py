@@ -66,7 +66,7 @@ def _chosen(flags: dict[str, bool]) -> tuple[str, ...]:
                     "flag first adds that guard's hooks to hookrun.toml.",
                epilog="\b\nExamples:\n  hookrun install\n  hookrun install --scope local --json\n"
                       "  hookrun install --scope user --config ~/.claude/hookrun.toml\n"
-                      "  hookrun install --agent-guard --mode warn")
+                      "  hookrun install --agent-guard --mode warn\n  hookrun install --serve")
 @_scope
 @_config
 @_hookrun
@@ -74,16 +74,19 @@ def _chosen(flags: dict[str, bool]) -> tuple[str, ...]:
 @click.option("--mode", type=click.Choice(MODES),
               help="The guards' mode: block (default), warn (allow, with a note to the model) "
                    "or off.")
+@click.option("--serve", is_flag=True,
+              help="Write type \"http\" entries that reach a warm `hookrun serve` (started by "
+                   "the SessionStart entry) instead of starting hookrun per event.")
 @_json
 def install(scope: str, config_path: str | None, executable: str | None, mode: str | None,
-            as_json: bool, **flags: bool) -> None:
+            serve: bool, as_json: bool, **flags: bool) -> None:
     project = _project()
     chosen = _chosen(flags)
     if mode and not chosen:
         raise click.UsageError("--mode goes with a guard flag, such as --agent-guard")
     _respond("install", as_json, lambda: settings.install(
         scope=scope, project=project, environ=os.environ, config_path=config_path,
-        executable=executable, guards=chosen, mode=mode or "block"),
+        executable=executable, guards=chosen, mode=mode or "block", serve=serve),
         lambda r: report.install_lines(r, project=project))
 
 

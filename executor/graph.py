@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from hookswarm.executor.engine import Action
     from hookswarm.lib.hookconfig import HookSpec
     from hookswarm.lib.process import Child
+    from hookswarm.lib.warm import Pool
 
 # (result, start, end): what a runner reports for one hook, times from the shell's clock.
 Report = Callable[[HookResult, float, float], None]
@@ -121,10 +122,11 @@ class _Shell:
             self._piped_input(hook) if hook.after else None)
 
 
-class _Threads:
+class Threads:
     """Runs each job on a thread of its own at once, reusing threads whose job has ended.
 
     A new thread costs a hand-over of the interpreter lock; 10,000 quick hooks need a few.
+    ``hookrun serve`` keeps one across events, so an event starts no thread it has had before.
     """
 
     def __init__(self) -> None:
@@ -157,9 +159,12 @@ class _Threads:
 class ThreadRunner:
     """The real runner: a thread per running hook; command hooks go through ``lib.process``."""
 
-    def __init__(self, *, cwd: str, environ: Mapping[str, str], clock: Clock) -> None:
+    def __init__(self, *, cwd: str, environ: Mapping[str, str], clock: Clock,
+                 warm: Pool | None = None, threads: Threads | None = None) -> None:
         guard_exit()
-        self._threads = _Threads()
+        self._warm = warm
+        self._owns_threads = threads is None
+        self._threads = threads or Threads()
         self._cwd = cwd
         self._environ = environ
         self._clock = clock
@@ -171,8 +176,9 @@ class ThreadRunner:
         self._threads.submit(lambda: self._work(hook, request, report))
 
     def close(self) -> None:
-        """The run is over: no more hooks start, idle threads end."""
-        self._threads.close()
+        """The run is over: no more hooks start, idle threads end (unless they are shared)."""
+        if self._owns_threads:
+            self._threads.close()
 
     def cancel(self, name: str) -> None:
         with self._lock:
@@ -201,7 +207,8 @@ class ThreadRunner:
         if isinstance(request, dict):
             return run_call(hook, request)
         return run_command(hook, request, cwd=self._cwd, environ=self._environ,
-                           on_start=lambda child: self._register(hook.name, child))
+                           on_start=lambda child: self._register(hook.name, child),
+                           warm=self._warm)
 
     def _register(self, name: str, child: Child) -> None:
         with self._lock:

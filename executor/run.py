@@ -25,7 +25,9 @@ from hookswarm.lib.events import rules
 from hookswarm.lib.matcher import matches
 
 if TYPE_CHECKING:
+    from hookswarm.executor.graph import Threads
     from hookswarm.lib.hookconfig import Config, HookSpec
+    from hookswarm.lib.warm import Pool
 
 
 class Invocation(NamedTuple):
@@ -38,6 +40,9 @@ class Invocation(NamedTuple):
     cwd: str
     record: bool = True
     if_configured: bool = False  # a missing config is silent (the plugin runs in every project)
+    config: Config | None = None  # already loaded (``hookrun serve`` keeps one between events)
+    warm: Pool | None = None  # ``hookrun serve``'s zygotes for Python script hooks
+    threads: Threads | None = None  # ``hookrun serve``'s threads, kept across events
 
 
 class Outcome(NamedTuple):
@@ -136,7 +141,8 @@ def _for_event(invocation: Invocation, payload: dict[str, Any], event: str, cloc
     if invocation.if_configured and not os.path.exists(path):
         return Outcome(Response(), [])
     try:
-        config = configuration.load(path, cache_dir=records.records_dir(project))
+        config = invocation.config or configuration.load(path,
+                                                         cache_dir=records.records_dir(project))
     except ConfigError as exc:
         return Outcome(_broken_config(event, path, exc), [])
     hooks = [h for h in config.for_event(event) if matches(h.matcher, event, payload)]
@@ -211,7 +217,8 @@ def _run_hooks(event: str, hooks: list[HookSpec], invocation: Invocation, projec
     if runner is not None:
         return graph(runner=runner)
     environ = {"CLAUDE_PROJECT_DIR": project, **invocation.environ}
-    threads = ThreadRunner(cwd=invocation.cwd, environ=environ, clock=clock)
+    threads = ThreadRunner(cwd=invocation.cwd, environ=environ, clock=clock,
+                           warm=invocation.warm, threads=invocation.threads)
     try:
         return graph(runner=threads)
     finally:

@@ -14,17 +14,21 @@ from hookswarm.lib.protocol import Block
 if TYPE_CHECKING:
     from hookswarm.lib.hookconfig import HookSpec
     from hookswarm.lib.process import Child
+    from hookswarm.lib.warm import Pool
 
 
 def run_command(
     hook: HookSpec, stdin: bytes, *, cwd: str, environ: Mapping[str, str],
-    on_start: Callable[[Child], None],
+    on_start: Callable[[Child], None], warm: Pool | None = None,
 ) -> HookResult:
-    """Run a command hook as Claude Code would: ``/bin/sh -c`` in the project, payload on stdin."""
+    """Run a command hook as Claude Code would: ``/bin/sh -c`` in the project, payload on stdin
+    (a Python script hook forked from ``warm``'s zygote when it can start exactly so)."""
     from hookswarm.lib import process
 
     env = {**environ, **hook.env}
-    child = process.start(process.shell_argv(hook.command), cwd=cwd, env=env)
+    child = warm.start(hook.command, environ=env, cwd=cwd) if warm and hook.warm else None
+    if child is None:
+        child = process.start(process.shell_argv(hook.command), cwd=cwd, env=env)
     if isinstance(child, process.ProcessOutcome):
         return HookResult.from_process(hook, child)
     on_start(child)

@@ -23,18 +23,22 @@ class EventRules(NamedTuple):
     decision_block: bool = False  # takes {"decision": "block", "reason": ...}
     on_failure_ignored: bool = False  # onFailure: "block" has no effect
     tool_event: bool = False  # about one tool call (tool_name, tool_input)
+    http_entry: bool = True  # a type "http" entry can carry every answer (hookrun serve)
 
 
 def _row(name: str, matches_on: str | None = None, flags: str = "") -> EventRules:
-    """One row; ``flags`` are words: stops, noblock, context, plain, decision, nofail, tool."""
+    """One row; ``flags`` are words: stops, noblock, context, plain, decision, nofail, tool,
+    nohttp (Claude Code sends it no http hook, or only exit 2 / plain stdout can answer)."""
     words = set(flags.split())
-    unknown = words - {"stops", "noblock", "context", "plain", "decision", "nofail", "tool"}
+    unknown = words - {"stops", "noblock", "context", "plain", "decision", "nofail", "tool",
+                       "nohttp"}
     if unknown:
         raise ValueError(f"unknown flags {sorted(unknown)} for {name}")
     return EventRules(name, matches_on, can_block="noblock" not in words,
                       block_stops="stops" in words, takes_context="context" in words,
                       plain_text_context="plain" in words, decision_block="decision" in words,
-                      on_failure_ignored="nofail" in words, tool_event="tool" in words)
+                      on_failure_ignored="nofail" in words, tool_event="tool" in words,
+                      http_entry="nohttp" not in words)
 
 
 # In Claude Code's own order (the binary's event list).
@@ -45,27 +49,27 @@ TABLE: tuple[EventRules, ...] = (
     _row("PostToolBatch", None, "context decision"),
     _row("Notification", "notification_type", "noblock context"),
     _row("UserPromptSubmit", None, "stops context plain decision"),
-    _row("UserPromptExpansion", None, "stops context"),
-    _row("SessionStart", "source", "noblock context plain"),
+    _row("UserPromptExpansion", None, "stops context nohttp"),
+    _row("SessionStart", "source", "noblock context plain nohttp"),
     _row("SessionEnd", "reason", "noblock"),
     _row("Stop", None, "context decision nofail"),
     _row("StopFailure", "error", "noblock"),
     _row("SubagentStart", "agent_type", "noblock context"),
     _row("SubagentStop", "agent_type", "context decision nofail"),
-    _row("PreCompact", "trigger", "stops"),
+    _row("PreCompact", "trigger", "stops nohttp"),
     _row("PostCompact", "trigger", "noblock"),
-    _row("PreModelSwitch"),
+    _row("PreModelSwitch", None, "nohttp"),
     _row("PostModelSwitch", None, "noblock context"),
     _row("PermissionRequest", "tool_name", "stops tool"),
     _row("PermissionDenied", "tool_name", "noblock tool"),
     _row("Setup", "trigger", "noblock context"),
-    _row("TeammateIdle", None, "nofail"),
-    _row("TaskCreated"),
-    _row("TaskCompleted", None, "nofail"),
-    _row("Elicitation"),
-    _row("ElicitationResult"),
-    _row("ConfigChange", "source", "stops"),
-    _row("WorktreeCreate"),
+    _row("TeammateIdle", None, "nofail nohttp"),
+    _row("TaskCreated", None, "nohttp"),
+    _row("TaskCompleted", None, "nofail nohttp"),
+    _row("Elicitation", None, "nohttp"),
+    _row("ElicitationResult", None, "nohttp"),
+    _row("ConfigChange", "source", "stops nohttp"),
+    _row("WorktreeCreate", None, "nohttp"),
     _row("WorktreeRemove", None, "noblock"),
     _row("InstructionsLoaded", "load_reason", "noblock"),
     _row("CwdChanged", None, "noblock"),

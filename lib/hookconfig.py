@@ -24,14 +24,14 @@ DEFAULT_TIMEOUT = 30.0
 MAX_TIMEOUT = 86400.0  # a day; far larger values overflow the waits that enforce them
 ON_ERROR = ("allow", "block")
 DEFAULT_BUDGET = 9_000  # characters of merged context: below Claude Code's own cut
-CACHE_VERSION = 4  # 2: timeouts are capped; 3: context_budget; 4: cancel_on_block
+CACHE_VERSION = 5  # 2: timeouts are capped; 3: context_budget; 4: cancel_on_block; 5: warm
 
 EVENTS = NAMES
 _TOP_KEYS = frozenset({"defaults", "hooks"})
 _DEFAULT_KEYS = frozenset({"timeout", "on_error", "context_budget", "cancel_on_block"})
 MIN_BUDGET = 500
 _HOOK_KEYS = frozenset({"name", "event", "matcher", "command", "call", "after", "timeout",
-                        "on_error", "env", "options", "cancel_on_block"})
+                        "on_error", "env", "options", "cancel_on_block", "warm"})
 
 
 class HookSpec(NamedTuple):
@@ -49,6 +49,7 @@ class HookSpec(NamedTuple):
     env: Mapping[str, str] = {}
     options: Mapping[str, Any] = {}
     cancel_on_block: bool = False  # a block stops it: only for hooks without side effects
+    warm: bool = True  # under hookrun serve, a Python script may start from the warm zygote
 
     @property
     def kind(self) -> str:
@@ -186,6 +187,7 @@ def _hook(index: int, raw: Any, *, path: str, defaults: HookDefaults) -> HookSpe
         options=_options(raw.get("options", {}), path=path, hook=name),
         cancel_on_block=_flag(raw.get("cancel_on_block", defaults.cancel_on_block), path=path,
                               hook=name, key="cancel_on_block"),
+        warm=_flag(raw.get("warm", True), path=path, hook=name, key="warm"),
     )
 
 
@@ -350,7 +352,7 @@ def _to_json(config: Config) -> dict[str, Any]:
             {"position": h.position, "name": h.name, "event": h.event, "command": h.command,
              "call": h.call, "matcher": h.matcher, "after": list(h.after), "timeout": h.timeout,
              "on_error": h.on_error, "env": dict(h.env), "options": dict(h.options),
-             "cancel_on_block": h.cancel_on_block}
+             "cancel_on_block": h.cancel_on_block, "warm": h.warm}
             for h in config.hooks
         ],
         "cancel_on_block": config.cancel_on_block,

@@ -11,6 +11,7 @@ three are the process layer, and nothing else in the package starts a process.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import selectors
 import signal
@@ -19,7 +20,10 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import socket
 
 SHELL = "/bin/sh"
 READ_CHUNK = 65536
@@ -51,7 +55,7 @@ def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
 class Child:
     """A started child process that one thread drives and any thread may cancel."""
 
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes] | _WarmProc) -> None:
         self._proc = proc
         self._cancelled = threading.Event()
 
@@ -94,7 +98,8 @@ class Child:
 class _PipeIO:
     """Non-blocking stdin/stdout/stderr pumping for one child, ended by its exit (pidfd)."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], stdin: bytes, max_output: int) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes] | _WarmProc, stdin: bytes,
+                 max_output: int) -> None:
         self.stdout = bytearray()
         self.stderr = bytearray()
         self.oversize = False
@@ -133,7 +138,7 @@ class _PipeIO:
             proc.stdin.close()
         self._sel.register(proc.stdout, selectors.EVENT_READ, self.stdout)
         self._sel.register(proc.stderr, selectors.EVENT_READ, self.stderr)
-        pidfd = os.pidfd_open(proc.pid)
+        pidfd = proc.exit_fd() if isinstance(proc, _WarmProc) else os.pidfd_open(proc.pid)
         self._sel.register(pidfd, selectors.EVENT_READ)
         return pidfd
 
@@ -191,7 +196,8 @@ class _PipeIO:
 
     def _close(self, pidfd: int) -> None:
         self._sel.close()
-        os.close(pidfd)
+        if not isinstance(self._proc, _WarmProc):
+            os.close(pidfd)
         for stream in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
             if stream is not None:
                 with contextlib.suppress(OSError):
@@ -210,6 +216,150 @@ def start(
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte in an argument or env value
         return ProcessOutcome.not_started(f"{argv[0]}: {getattr(exc, 'strerror', None) or exc}")
     return Child(proc)
+
+
+def start_detached(argv: Sequence[str], *, cwd: str, env: Mapping[str, str], log: str,
+                   ready_within: float) -> int | str:
+    """Start a long-lived ``argv`` in its own session, its stderr appended to ``log``; return
+    its pid once it prints a line on stdout, or why not (``ready_within`` seconds at most)."""
+    try:
+        with open(log, "ab") as errors:
+            proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=errors, cwd=cwd, env=dict(env),
+                                    start_new_session=True)
+    except (OSError, ValueError) as exc:
+        return f"{argv[0]}: {getattr(exc, 'strerror', None) or exc}"
+    assert proc.stdout is not None
+    with proc.stdout, selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        line = proc.stdout.readline() if selector.select(ready_within) else b""
+    if line.strip():
+        return proc.pid
+    with contextlib.suppress(ProcessLookupError):
+        kill_group(proc.pid)
+    proc.wait()
+    return f"{argv[0]} did not say it was ready within {ready_within:g} s (see {log})"
+
+
+class Zygote:
+    """A warm interpreter (``zygote_main``) that forks one child per hook, on a unix socket."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], socket_path: str,
+                 preloaded: tuple[str, ...]) -> None:
+        self._proc = proc
+        self.socket_path = socket_path
+        self.preloaded = preloaded
+
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+    def close(self) -> None:
+        """End it: its stdin closing is what it waits for; the kill is for a stuck one."""
+        if self._proc.stdin:
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()
+        try:
+            self._proc.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            kill_group(self._proc.pid)
+            self._proc.wait()
+        with contextlib.suppress(OSError):
+            os.unlink(self.socket_path)
+
+    def start(self, request: Mapping[str, Any]) -> Child | ProcessOutcome:
+        """A hook forked from the zygote: argv, env, cwd and ``__main__`` per ``request``."""
+        import array
+        import socket
+
+        pipes = [os.pipe() for _ in range(3)]
+        theirs = [pipes[0][0], pipes[1][1], pipes[2][1]]
+        ours = [pipes[0][1], pipes[1][0], pipes[2][0]]
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            conn.connect(self.socket_path)
+            conn.sendmsg([json.dumps(request).encode() + b"\n"],
+                         [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", theirs))])
+            pid = int(_line(conn, timeout=5.0))
+        except (OSError, ValueError) as exc:
+            conn.close()
+            for fd in ours:
+                os.close(fd)
+            return ProcessOutcome.not_started(f"warm start: {exc}")
+        finally:
+            for fd in theirs:
+                os.close(fd)
+        return Child(_WarmProc(pid, ours, conn))
+
+
+class _WarmProc:
+    """What ``Child`` needs of a Popen, for a hook the zygote forked (not our child)."""
+
+    def __init__(self, pid: int, fds: Sequence[int], conn: socket.socket) -> None:
+        self.pid = pid
+        self.stdin: Any = os.fdopen(fds[0], "wb", buffering=0)
+        self.stdout: Any = os.fdopen(fds[1], "rb", buffering=0)
+        self.stderr: Any = os.fdopen(fds[2], "rb", buffering=0)
+        self._conn = conn
+        self._code: int | None = None
+
+    def exit_fd(self) -> int:
+        """Readable once the zygote reports the exit code."""
+        return self._conn.fileno()
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self._code is None:
+            try:
+                text = _line(self._conn, timeout=timeout)
+            except TimeoutError:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0.0) from None
+            except OSError:
+                text = "-9"
+            self._code = int(text) if text.lstrip("-").isdigit() else -9
+            self._conn.close()
+        return self._code
+
+
+def _line(conn: socket.socket, *, timeout: float | None) -> str:
+    """One short line, read a byte at a time so nothing after it leaves the socket."""
+
+    conn.settimeout(timeout)
+    data = bytearray()
+    while not data.endswith(b"\n"):
+        try:
+            byte = conn.recv(1)
+        except TimeoutError:
+            raise TimeoutError from None
+        if not byte:
+            break
+        data += byte
+    return data.decode().strip()
+
+
+def start_zygote(interpreter: str, *, env: Mapping[str, str], socket_path: str,
+                 preload: Sequence[str], ready_within: float = 10.0) -> Zygote | str:
+    """Start ``zygote_main`` under ``interpreter``; the zygote, or why it did not start."""
+    source_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zygote_main.py")
+    with open(source_path, encoding="utf-8") as handle:
+        source = handle.read()
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(socket_path)
+    try:
+        proc = subprocess.Popen(
+            [interpreter, "-c", source, socket_path, json.dumps(list(preload))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/",
+            env=dict(env), start_new_session=True)
+    except (OSError, ValueError) as exc:
+        return f"{interpreter}: {getattr(exc, 'strerror', None) or exc}"
+    assert proc.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        line = proc.stdout.readline() if selector.select(ready_within) else b""
+    proc.stdout.close()
+    if line.strip() != b"ready":
+        kill_group(proc.pid)
+        proc.wait()
+        return f"{interpreter}: the warm zygote did not start"
+    return Zygote(proc, socket_path, tuple(preload))
 
 
 def shell_argv(command: str) -> list[str]:

@@ -28,15 +28,17 @@ from pathlib import Path
 from typing import Any
 
 from hookswarm.lib.errors import SettingsError
-from hookswarm.lib.events import matches_everything, plain_names
+from hookswarm.lib.events import matches_everything, plain_names, rules
 from hookswarm.lib.hookconfig import EVENTS, Config, HookSpec
 from hookswarm.lib.matcher import subject
 from hookswarm.lib.protocol import AGENT_TOOL_NAMES
 from hookswarm.lib.schedule import longest_chain
+from hookswarm.settings import serving
 
 # hookrun kills a timed-out hook's process group and answers within about a second of the
 # hook's own timeout; Claude Code must not give up on hookrun before that answer arrives.
 TIMEOUT_MARGIN = 2.0
+SERVER_START_TIMEOUT = 15  # seconds SessionStart's entry may take to start hookrun serve
 MARK = " # hookrun install"  # a shell comment: /bin/sh ignores it, uninstall looks for it
 IF_CONFIGURED = "--if-configured"
 
@@ -51,12 +53,24 @@ class Entry:
     command: str
     timeout: int
     matcher: str = ""
+    url: str = ""  # an http entry (``install --serve``) instead of a command
+    on_failure: str = ""
 
     def group(self) -> dict[str, Any]:
         """The matcher group as it goes into ``hooks[event]``."""
-        handler = {"type": "command", "command": self.command, "timeout": self.timeout}
+        handler = self._http() if self.url else {"type": "command", "command": self.command,
+                                                 "timeout": self.timeout}
         return {"matcher": self.matcher, "hooks": [handler]} if self.matcher else {
             "hooks": [handler]}
+
+    def _http(self) -> dict[str, Any]:
+        handler: dict[str, Any] = {
+            "type": "http", "url": self.url, "timeout": self.timeout,
+            "headers": {"Authorization": f"Bearer ${serving.TOKEN_ENV}"},
+            "allowedEnvVars": [serving.TOKEN_ENV]}
+        if self.on_failure:
+            handler["onFailure"] = self.on_failure
+        return handler
 
 
 def hookrun_executable() -> str:
@@ -88,11 +102,26 @@ def installed_command(executable: str, event: str, config_path: str | None, *,
     return run_command(executable, event, config_path, if_configured=if_configured) + MARK
 
 
+def serve_command(executable: str, port: int, config_path: str | None, *,
+                  user: bool = False) -> str:
+    """SessionStart's entry under ``install --serve``: start the server, run the event's hooks
+    (``user``: one server for every project, from a user-scope install)."""
+    words = [shlex.quote(executable), "serve", "--session-start", "--port", str(port)]
+    if config_path:
+        words += ["--config", shlex.quote(config_path)]
+    return " ".join(words + (["--user"] if user else [])) + MARK
+
+
 def is_installed(command: Any) -> bool:
-    """Is this exactly a command ``installed_command`` writes?"""
+    """Is this exactly a command ``installed_command`` or ``serve_command`` writes?"""
     if not isinstance(command, str) or not command.endswith(MARK):
         return False
     words = shell_words(command)
+    if words[1:3] == ["serve", "--session-start"] and len(words) in (5, 6, 7, 8):
+        user = words[-1] == "--user"
+        config = words[6] if len(words) - user == 7 else None
+        return words[4].isdigit() and command == serve_command(
+            words[0], int(words[4]), config, user=user)
     return _run_shape(words[2:]) and command == _rebuilt(words) + MARK
 
 
@@ -151,7 +180,15 @@ def is_hookrun_group(group: Any) -> bool:
 
 def is_installed_group(group: Any) -> bool:
     """Is this matcher group one that install wrote (and so may update or remove)?"""
-    return _single_command(group, is_installed)
+    return _single_command(group, is_installed) or _installed_http(group)
+
+
+def _installed_http(group: Any) -> bool:
+    handlers = group.get("hooks") if isinstance(group, dict) else None
+    if not isinstance(handlers, list) or len(handlers) != 1 or not isinstance(handlers[0], dict):
+        return False
+    return handlers[0].get("type") == "http" and bool(
+        serving.URL.match(str(handlers[0].get("url", ""))))
 
 
 def _single_command(group: Any, test: Callable[[Any], bool]) -> bool:
@@ -164,20 +201,37 @@ def _single_command(group: Any, test: Callable[[Any], bool]) -> bool:
 
 
 def desired(config: Config, *, executable: str, config_path: str | None,
-            if_configured: bool = False) -> tuple[Entry, ...]:
-    """One entry per event of ``config``, in Claude Code's event order.
+            if_configured: bool = False, port: int = 0, user: bool = False,
+            ) -> tuple[Entry, ...]:
+    """One entry per event of ``config``, in Claude Code's event order; with a ``port``, http
+    entries for ``hookrun serve`` where an http answer can say everything, and a SessionStart
+    entry that starts the server.
 
-    ``if_configured``: the entries stay silent in a project without a hookrun.toml (user
-    settings without ``--config`` apply to every project, as the plugin's entries do).
+    ``if_configured``: the command entries stay silent in a project without a hookrun.toml
+    (user settings without ``--config`` apply to every project, as the plugin's entries do).
     """
     _check_recognisable(executable)
-    return tuple(
-        Entry(event=event, command=installed_command(executable, event, config_path,
-                                                     if_configured=if_configured),
-              timeout=entry_timeout(config.for_event(event)),
-              matcher=combined_matcher(event, [h.matcher for h in config.for_event(event)]))
-        for event in config.events()
-    )
+    events = set(config.events()) | ({"SessionStart"} if port else set())
+    return tuple(_entry(config, event, executable=executable, config_path=config_path,
+                        if_configured=if_configured, port=port, user=user)
+                 for event in EVENTS if event in events)
+
+
+def _entry(config: Config, event: str, *, executable: str, config_path: str | None,
+           if_configured: bool, port: int, user: bool) -> Entry:
+    hooks = config.for_event(event)
+    matcher = combined_matcher(event, [h.matcher for h in hooks])
+    timeout = entry_timeout(hooks)
+    if port and event == "SessionStart":
+        return Entry(event, serve_command(executable, port, config_path, user=user),
+                     max(timeout, SERVER_START_TIMEOUT), matcher)
+    if port and rules(event).http_entry:
+        block = any(h.on_error == "block" for h in hooks) and not rules(
+            event).on_failure_ignored
+        return Entry(event, "", timeout, matcher, url=serving.url(port, event),
+                     on_failure="block" if block else "")
+    return Entry(event, installed_command(executable, event, config_path,
+                                          if_configured=if_configured), timeout, matcher)
 
 
 def _check_recognisable(executable: str) -> None:

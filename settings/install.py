@@ -18,7 +18,7 @@ from typing import Any
 
 from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import HookswarmError, SettingsError
-from hookswarm.settings import entries, files, guarding, manifest, merge, restore
+from hookswarm.settings import entries, files, guarding, manifest, merge, restore, serving
 from hookswarm.settings.document import Document, decode, parse
 from hookswarm.settings.guards import GUARDS
 from hookswarm.settings.manifest import Imported, Manifest
@@ -80,25 +80,28 @@ class Report:
 
 def change_json(change: Change) -> dict[str, Any]:
     handler = change.group["hooks"][0] if change.group else {}
-    return {"event": change.event, "action": change.action,
-            "matcher": change.group.get("matcher", "") if change.group else None,
-            "command": handler.get("command"), "timeout": handler.get("timeout")}
+    described = {"event": change.event, "action": change.action,
+                 "matcher": change.group.get("matcher", "") if change.group else None,
+                 "command": handler.get("command"), "timeout": handler.get("timeout")}
+    return {**described, "url": handler["url"]} if "url" in handler else described
 
 
 def install(*, scope: str, project: str, environ: Mapping[str, str], config_path: str | None,
             executable: str | None = None, guards: Sequence[str] = (),
-            mode: str = "block") -> Report:
-    """Give every event hookrun.toml uses exactly one ``hookrun run`` entry in the scope's file;
-    first add the ``guards``' hooks to hookrun.toml (taken out again if that fails)."""
+            mode: str = "block", serve: bool = False) -> Report:
+    """Give every event hookrun.toml uses exactly one ``hookrun run`` entry in the scope's file
+    (``serve``: http entries for ``hookrun serve`` where they can say everything); first add
+    the ``guards``' hooks to hookrun.toml (taken out again if that fails)."""
     found = configuration.find(config_path, environ=environ, cwd=project)
     if not guards:
         return _install(scope=scope, project=project, environ=environ, config_path=config_path,
-                        executable=executable, found=found)
+                        executable=executable, found=found, serve=serve)
     load(files.settings_path(scope, project=project, environ=environ))  # parses, or stops here
     before = guarding.add(found, guards, mode)
     try:
         report = _install(scope=scope, project=project, environ=environ,
-                          config_path=config_path, executable=executable, found=found)
+                          config_path=config_path, executable=executable, found=found,
+                          serve=serve)
     except HookswarmError:
         guarding.put_back(found, before)
         raise
@@ -120,12 +123,19 @@ def remove_guards(*, scope: str, project: str, environ: Mapping[str, str],
 
 
 def _install(*, scope: str, project: str, environ: Mapping[str, str], config_path: str | None,
-             executable: str | None, found: str) -> Report:
+             executable: str | None, found: str, serve: bool = False) -> Report:
     config = configuration.load(found)
+    path = files.settings_path(scope, project=project, environ=environ)
+    port = (serving.stored_port(path) or serving.free_port()) if serve else 0
     wanted = entries.desired(config, executable=executable or entries.hookrun_executable(),
                              config_path=os.path.abspath(config_path) if config_path else None,
-                             if_configured=scope == "user" and not config_path)
-    path = files.settings_path(scope, project=project, environ=environ)
+                             if_configured=scope == "user" and not config_path,
+                             port=port, user=scope == "user")
+    token_file = serving.token_file(scope, project=project, environ=environ)
+    if serve:
+        _keep_token(token_file)
+    else:
+        _drop_token(token_file)
 
     def compute(data: bytes | None, text: str, state: Manifest) -> Edit:
         merged = merge.install(text, wanted, path=path, original=reference(path, data, text),
@@ -145,6 +155,7 @@ def uninstall(*, scope: str, project: str, environ: Mapping[str, str],
     path = files.settings_path(scope, project=project, environ=environ)
     done, written = _edit(path, lambda data, text, state: _uninstalled(
         path, data, text, state, keep_imported=keep_imported))
+    _drop_token(serving.token_file(scope, project=project, environ=environ))
     found = configuration.find(config_path, environ=environ, cwd=project)
     notes = undo_config(done.undone) if written.changed or done.undone else ()
     if written.changed and not done.undone and not keep_imported:
@@ -153,6 +164,27 @@ def uninstall(*, scope: str, project: str, environ: Mapping[str, str],
     removed = guarding.remove(found, tuple(GUARDS))
     return Report("uninstall", scope, path, done.merged.changes, _tidy_backup(path, written),
                   notes=notes, restored=restored.exact, regrouped=restored.moved, guards=removed)
+
+
+def _keep_token(path: str) -> None:
+    """Give ``hookrun serve`` its token in ``path``'s ``env``, keeping one already there."""
+    token = serving.stored_token(path) or serving.new_token()
+    _edit(path, lambda data, text, state: _token_edit(
+        data, serving.put_token(text, token, path=path), state))
+
+
+def _drop_token(path: str) -> None:
+    if serving.stored_token(path):
+        _edit(path, lambda data, text, state: _token_edit(
+            data, serving.drop_token(text, path=path), state))
+
+
+def _token_edit(data: bytes | None, text: str, state: Manifest) -> Edit:
+    """The token file after an edit: one hookrun created and left empty goes again."""
+    root = parse(text, "").root
+    gone = state.created and (root is None or not root.members)
+    merged = Merged(None if gone else text, ())
+    return Edit(merged, created(state, data, merged))
 
 
 def _uninstalled(path: str, data: bytes | None, text: str, state: Manifest, *,

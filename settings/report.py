@@ -73,7 +73,8 @@ def entry_lines(changes: Sequence[Change]) -> list[str]:
         if change.group is not None and change.action != REMOVE:
             handler = change.group["hooks"][0]
             matcher = f"  matcher {change.group['matcher']}" if change.group.get("matcher") else ""
-            text += f"  timeout {handler['timeout']}{matcher}  {handler['command']}"
+            action = handler.get("command") or handler["url"]
+            text += f"  timeout {handler['timeout']}{matcher}  {action}"
         lines.append(text.rstrip())
     return lines
 

@@ -129,15 +129,28 @@ def commit(root: Path, message: str, *paths: str) -> None:
         message)
 
 
-def move_to_hookrun(root: Path) -> None:
+def move_to_hookrun(root: Path, mode: str) -> None:
+    """``run``: command entries; ``serve``: http entries, warm scripts; ``serve-cold``: http
+    entries with every hook ``warm = false``."""
     env = {"PATH": "/usr/bin:/bin", "HOME": str(root.parent / "home")}
-    for verb in (["import", "--write"], ["install"]):
+    install = ["install", "--serve"] if mode.startswith("serve") else ["install"]
+    for verb in (["import", "--write"], install):
         done = subprocess.run([HOOKRUN, *verb], cwd=root, env=env, text=True,
                               capture_output=True, timeout=60)
         assert done.returncode == 0, done.stdout + done.stderr
+    if mode == "serve-cold":
+        config = root / ".claude" / "hookrun.toml"
+        config.write_text(config.read_text().replace("[[hooks]]\n", "[[hooks]]\nwarm = false\n"))
     settings = (root / ".claude" / "settings.json").read_text()
-    assert ".claude/hooks/" not in settings and f"{HOOKRUN} run" in settings
+    entry = "/hookrun-install/PreToolUse" if mode.startswith("serve") else f"{HOOKRUN} run"
+    assert ".claude/hooks/" not in settings and entry in settings
     commit(root, "hooks through hookrun", ".claude")
+
+
+def stop_server(root: Path) -> None:
+    subprocess.run([HOOKRUN, "serve", "--stop"], cwd=root, capture_output=True, timeout=30,
+                   env={"PATH": "/usr/bin:/bin", "CLAUDE_PROJECT_DIR": str(root),
+                        "HOME": str(root.parent / "home")})
 
 
 def observe(root: Path) -> Seen:
@@ -156,14 +169,19 @@ def observe(root: Path) -> Seen:
                 results=tuple(r.is_error for r in results))
 
 
-def test_native_and_hookrun_agree_on_logs_context_and_denies(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["run", "serve-cold", "serve"])
+def test_native_and_hookrun_agree_on_logs_context_and_denies(tmp_path: Path, mode: str) -> None:
     require_claude()
     native = make_repo(tmp_path / "native")
     through = make_repo(tmp_path / "hookrun")
     (tmp_path / "home").mkdir()
-    move_to_hookrun(through)
+    move_to_hookrun(through, mode)
     for _ in range(RUNS):
-        before, after = observe(native), observe(through)
+        before = observe(native)
+        try:
+            after = observe(through)
+        finally:
+            stop_server(through)
         assert before.git_status == after.git_status == " M notes.txt;"
         assert before.results == after.results == (True, False)
         assert before.deny_reasons, "Claude Code showed no deny reason"

@@ -1,8 +1,11 @@
 """Parity with Claude Code: the same hooks, configured natively and run through ``hookrun run``.
 
 Each case runs the real CLI twice against the scripted model — once with the hooks in
-``.claude/settings.json``, once with one ``hookrun run`` entry per event — and compares what
-the model received, whether the tool ran and how the run ended. The intended differences
+``.claude/settings.json``, once through hookrun — and compares what the model received, whether
+the tool ran and how the run ended. hookrun is reached three ways: one ``hookrun run`` command
+entry per event; the http entries of ``hookrun install --serve`` (a warm server that
+SessionStart's entry starts) with every hook ``warm = false``; and the same with the Python
+script hooks forked from the server's warm zygote. The intended differences
 (config-order context, the first deny deciding, piped ``updatedInput``) are asserted
 explicitly at the end.
 """
@@ -10,6 +13,8 @@ explicitly at the end.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
@@ -192,15 +197,28 @@ CASES = [
 ]
 
 
-def write_project(root: Path, hooks: Sequence[Hook], *, through_hookrun: bool) -> None:
+MODES = ("run", "serve-cold", "serve")
+
+
+def write_project(root: Path, hooks: Sequence[Hook], *, through_hookrun: bool,
+                  mode: str = "run") -> None:
     (root / "hooks").mkdir(parents=True)
     (root / ".claude").mkdir()
     for hook in hooks:
         (root / "hooks" / f"{hook.name}.py").write_text(hook.source)
-    if through_hookrun:
-        write_hookrun(root, hooks)
-    else:
+    if not through_hookrun:
         write_settings(root, {"hooks": native_hooks(hooks)})
+    elif mode.startswith("serve"):
+        write_config(root, hooks, warm=mode == "serve")
+        hookrun_in(root, "install", "--serve")
+    else:
+        write_hookrun(root, hooks)
+
+
+def hookrun_in(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CLAUDE_PROJECT_DIR": str(root)}
+    return subprocess.run([HOOKRUN, *args], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=30, check=args[0] != "serve")
 
 
 def command(hook: Hook) -> str:
@@ -222,22 +240,30 @@ def native_hooks(hooks: Sequence[Hook]) -> dict[str, list[dict[str, Any]]]:
 
 
 def write_hookrun(root: Path, hooks: Sequence[Hook]) -> None:
+    write_config(root, hooks)
+    events = {hook.event for hook in hooks}
+    write_settings(root, {"hooks": {event: [{"hooks": [
+        {"type": "command", "command": f"{HOOKRUN} run", "timeout": 60}]}] for event in events}})
+
+
+def write_config(root: Path, hooks: Sequence[Hook], *, warm: bool = True) -> None:
     lines = []
     for hook in hooks:
         lines += ["[[hooks]]", f"name = {json.dumps(hook.name)}",
                   f"event = {json.dumps(hook.event)}", f"command = {json.dumps(command(hook))}",
                   f"timeout = {hook.timeout}", f"matcher = {json.dumps(hook.matcher)}",
                   f"after = {json.dumps(list(hook.after))}",
-                  f"on_error = {json.dumps(hook.on_error)}", ""]
+                  f"on_error = {json.dumps(hook.on_error)}", f"warm = {json.dumps(warm)}", ""]
     (root / ".claude" / "hookrun.toml").write_text("\n".join(lines))
-    events = {hook.event for hook in hooks}
-    write_settings(root, {"hooks": {event: [{"hooks": [
-        {"type": "command", "command": f"{HOOKRUN} run", "timeout": 60}]}] for event in events}})
 
 
 def observe(root: Path, case: Case) -> Observation:
     with MessagesAPI(Script({PROMPT: list(case.replies)})) as api:
-        run = run_claude(root, PROMPT, api=api, extra_args=["--allowedTools", case.tools])
+        try:
+            run = run_claude(root, PROMPT, api=api, extra_args=["--allowedTools", case.tools])
+        finally:
+            if (root / ".claude" / "settings.local.json").exists():
+                hookrun_in(root, "serve", "--stop")  # the server outlives the session
         conversation = api.conversation(PROMPT)
     last = conversation[-1].body if conversation else {}
     results = tool_results(last)
@@ -256,16 +282,17 @@ def observe(root: Path, case: Case) -> Observation:
     )
 
 
-def both(tmp_path: Path, case: Case) -> tuple[Observation, Observation]:
+def both(tmp_path: Path, case: Case, mode: str = "run") -> tuple[Observation, Observation]:
     native, hookrun = tmp_path / "native", tmp_path / "hookrun"
     write_project(native, case.hooks, through_hookrun=False)
-    write_project(hookrun, case.hooks, through_hookrun=True)
+    write_project(hookrun, case.hooks, through_hookrun=True, mode=mode)
     return observe(native, case), observe(hookrun, case)
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_hookrun_matches_claude_code(tmp_path: Path, case: Case) -> None:
-    native, hookrun = both(tmp_path, case)
+def test_hookrun_matches_claude_code(tmp_path: Path, case: Case, mode: str) -> None:
+    native, hookrun = both(tmp_path, case, mode)
     assert case.check(native), f"the case does not show what it claims natively: {native}"
     assert hookrun == native
 

@@ -1,0 +1,47 @@
+"""Starting ``hookrun serve`` from SessionStart's entry: once, under a lock, then ready.
+
+Every session's SessionStart runs the entry, and several sessions may start at once; the lock
+makes the second wait for the first and then find the server answering.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from hookswarm.executor.serve import STATUS_ROUTE, TOKEN_ENV, call
+from hookswarm.lib.flock import lock_within
+from hookswarm.lib.process import start_detached
+from hookswarm.lib.swarmdir import make_dirs
+
+READY_WITHIN = 10.0
+LOCK_WITHIN = 20.0
+
+
+def ensure(argv: list[str], *, project: str, port: int, token: str,
+           environ: Mapping[str, str]) -> str:
+    """Start the server ``argv`` runs unless one answers on ``port``; "" or what went wrong."""
+    directory = os.path.join(project, ".swarm", "hooks")
+    make_dirs(directory)
+    fd = os.open(os.path.join(directory, "serve.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if not lock_within(fd, LOCK_WITHIN):
+            return (f"another session has been starting hookrun serve for {project} for over "
+                    f"{LOCK_WITHIN:g} s; see .swarm/hooks/serve.log there")
+        return _start_unless_running(argv, project=project, port=port, token=token,
+                                     environ=environ, log=os.path.join(directory, "serve.log"))
+    finally:
+        os.close(fd)
+
+
+def _start_unless_running(argv: list[str], *, project: str, port: int, token: str,
+                          environ: Mapping[str, str], log: str) -> str:
+    running = call(port, token, STATUS_ROUTE)
+    if running is not None:
+        theirs = running.get("project")
+        return "" if theirs == project else (
+            f"port {port} is served by hookrun serve for {theirs}; give this project another "
+            "port: run `hookrun uninstall` and `hookrun install --serve` here")
+    started = start_detached(argv, cwd=project, env={**environ, TOKEN_ENV: token}, log=log,
+                             ready_within=READY_WITHIN)
+    return "" if isinstance(started, int) else f"hookrun serve did not start: {started}"

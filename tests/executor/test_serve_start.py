@@ -1,0 +1,61 @@
+"""SessionStart's entry starts ``hookrun serve`` once, however many sessions start together."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from hookswarm.executor import serve, serve_start
+from hookswarm.settings.serving import free_port
+from tests.executor.conftest import Project
+
+pytestmark = pytest.mark.timeout(90)
+HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
+TOKEN = "start-token"
+
+
+def test_sessions_starting_together_start_one_server(project: Project) -> None:
+    project.config('[[hooks]]\nname = "c"\nevent = "UserPromptSubmit"\ncommand = "echo hi"\n')
+    port = free_port()
+    argv = [HOOKRUN, "serve", "--port", str(port), "--idle", "60"]
+    environ = {**os.environ, "CLAUDE_PROJECT_DIR": str(project.root)}
+    problems: list[str] = []
+
+    def start() -> None:
+        problems.append(serve_start.ensure(argv, project=str(project.root), port=port,
+                                           token=TOKEN, environ=environ))
+
+    threads = [threading.Thread(target=start) for _ in range(3)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        # A second server could not bind the port and would have said so.
+        assert problems == ["", "", ""]
+        state = serve.call(port, TOKEN, serve.STATUS_ROUTE)
+        assert state is not None and state["project"] == str(project.root)
+        assert state["pid"] == serve.read_state(str(project.root))["pid"]
+    finally:
+        serve.call(port, TOKEN, serve.STOP_ROUTE, method="POST")
+
+
+def test_a_port_held_by_another_projects_server_is_named(project: Project,
+                                                          tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    port = free_port()
+    environ = {**os.environ, "CLAUDE_PROJECT_DIR": str(other)}
+    argv = [HOOKRUN, "serve", "--port", str(port), "--idle", "60"]
+    try:
+        assert serve_start.ensure(argv, project=str(other), port=port, token=TOKEN,
+                                  environ=environ) == ""
+        problem = serve_start.ensure(argv, project=str(project.root), port=port, token=TOKEN,
+                                     environ=environ)
+        assert f"port {port} is served by hookrun serve for {other}" in problem
+    finally:
+        serve.call(port, TOKEN, serve.STOP_ROUTE, method="POST")
