@@ -115,7 +115,7 @@ def _execute(invocation: Invocation, runner: Runner | None,
 def event_mismatch(argv_event: str | None, payload_event: Any) -> str:
     """A line for an event on the command line that is unknown or not the payload's, else ""."""
     if argv_event and argv_event not in configuration.EVENTS:
-        import difflib
+        import difflib  # only for a mistyped event
 
         near = difflib.get_close_matches(argv_event, configuration.EVENTS, n=1)
         problem = (f"unknown event {argv_event!r} on the command line"

@@ -21,7 +21,7 @@ def run_command(
     on_start: Callable[[Child], None],
 ) -> HookResult:
     """Run a command hook as Claude Code would: ``/bin/sh -c`` in the project, payload on stdin."""
-    from hookswarm.lib import process
+    from hookswarm.lib import process  # subprocess only with command hooks
 
     env = {**environ, **hook.env}
     child = process.start(process.shell_argv(hook.command), cwd=cwd, env=env)
