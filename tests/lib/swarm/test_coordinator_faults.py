@@ -19,11 +19,7 @@ from hookswarm.lib.swarm.coordinator import Coordinator
 from hookswarm.lib.swarm.settle import TASK_ID_ENV
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.task import build_tasks
-from tests.lib.swarm.swarm_support import (
-    as_nobody,
-    coordinate,
-    pids_alive,
-)
+from tests.helpers.swarm import as_nobody, coordinate, pids_alive
 
 TRUE: dict[str, object] = {"backend": "command", "argv": ["true"]}
 TRUE = {"backend": "command", "argv": ["true"]}

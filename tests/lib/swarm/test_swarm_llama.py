@@ -18,15 +18,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.servers import free_port
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.sweetspot import SERIAL_REASON
-from tests.lib.swarm.swarm_support import Background, Runner, wait_until
-from tests.lib.swarm.test_swarm_cli import swarm
-from tests.lib.swarm.test_swarm_servers import server_log
+from tests.helpers.processes import wait_until
+from tests.helpers.swarm import Background, Runner, server_log, swarm
 
 pytestmark = pytest.mark.timeout(240)
 MODEL = Path(sys.prefix) / "models" / "gemma-3-270m-q4_k_m.gguf"
@@ -44,8 +44,6 @@ def llama_command(port: str) -> list[str]:
 @pytest.fixture(scope="module")
 def llama() -> Iterator[str]:
     """One real llama.cpp server for the module; its OpenAI-compatible base URL."""
-    import httpx
-
     port = free_port()
     server = subprocess.Popen(llama_command(str(port)), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True)

@@ -9,23 +9,13 @@ import secrets
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from hookswarm.lib.swarm.cli import cli
-from tests.lib.swarm.swarm_support import gone, recorded_peak, wait_until
-
-
-def swarm(
-    project: Path, *args: str, env: Mapping[str, str | None] | None = None,
-) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["--dir", str(project), *args], env=env,
-                                catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
+from tests.helpers.processes import gone, wait_until
+from tests.helpers.swarm import recorded_peak, swarm
 
 
 def write_tasks(path: Path, tasks: list[dict[str, object]]) -> Path:
