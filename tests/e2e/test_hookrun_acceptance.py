@@ -38,7 +38,7 @@ pytestmark = pytest.mark.timeout(600)
 HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
 PROMPT = "clean up the secret dir"
 PYTHON = shlex.quote(sys.executable)
-RUNS = 3
+RUNS = 2
 DENY_MARKERS = ("DENY-RM", "DENY-SECRET")
 
 LOGGER = """

@@ -262,7 +262,7 @@ def group_members(pgid: int) -> list[int]:
 def test_signals_stop_the_workers_even_when_repeated_during_the_grace(tmp_path: Path,
                                                                      verb: str) -> None:
     tasks = write_tasks(tmp_path / "t.json", [
-        {"id": "stubborn", "argv": ["sh", "-c", STUBBORN], "timeouts": {"grace": 3}}])
+        {"id": "stubborn", "argv": ["sh", "-c", STUBBORN], "timeouts": {"grace": 1}}])
     if verb == "serve":
         assert swarm(tmp_path, "submit", "-f", str(tasks))[0] == 0
     argv = [sys.executable, "-m", "hookswarm.lib.swarm.cli", "--dir", str(tmp_path), verb,

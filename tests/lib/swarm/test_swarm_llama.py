@@ -100,20 +100,20 @@ def llama_pool() -> SwarmConfig:
         "backend": "openai", "endpoints": [{"server": "a"}, {"server": "b"}]}}})
 
 
-def test_eight_tasks_on_two_real_servers_survive_kill_9_of_one(in_background: Background,
-                                                               swarm_dir: Store) -> None:
+def test_four_tasks_on_two_real_servers_survive_kill_9_of_one(in_background: Background,
+                                                              swarm_dir: Store) -> None:
     tasks = [{"backend": "openai", "pool": "llama", "model": "gemma",
               "prompt": f"Count from {i} to 60, one number per line.",
-              "options": {"max_tokens": 48, "temperature": 0, "seed": i}} for i in range(8)]
+              "options": {"max_tokens": 24, "temperature": 0, "seed": i}} for i in range(4)]
     finished = in_background(tasks, llama_pool())
     wait_until(lambda: server_log(swarm_dir, "a").count('"POST /v1/chat/completions') >= 2,
                timeout=150)  # the warm-up, then a task's answer
     os.kill(int((swarm_dir.root / "servers" / "a.pid").read_text()), signal.SIGKILL)
     run = finished()
     assert sorted(run.results) == sorted(run.ids)
-    assert [r["status"] for r in run.results.values()] == ["succeeded"] * 8, [
+    assert [r["status"] for r in run.results.values()] == ["succeeded"] * 4, [
         r["reason"] for r in run.results.values()]
-    assert len(list((swarm_dir.root / "results").glob("*.json"))) == 8
+    assert len(list((swarm_dir.root / "results").glob("*.json"))) == 4
     assert "--- swarm: start #2" in server_log(swarm_dir, "a")
     retried = [r for r in run.results.values() if r["worker"]["retried_after"]]
     assert retried and all("server:a" in r["worker"]["retried_after"][0] for r in retried)
