@@ -32,6 +32,7 @@ from tests.fakes.messages_api import (
     tool_use,
 )
 from tests.helpers.claude_cli import require_claude, run_claude
+from tests.helpers.processes import ENDED_SOURCE
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -54,12 +55,7 @@ LOGGER = """
     # A slow logger: it writes only once both denying hooks have exited, so it is at work
     # when their denies arrive.
     pids = [os.path.join(claude, "pids", name) for name in ("no_rm", "no_secrets")]
-    def ended(pid_file):
-        try:
-            pid = int(open(pid_file).read())
-        except (OSError, ValueError):
-            return False
-        return not os.path.exists(f"/proc/{pid}")
+{ended}
     while not all(ended(p) for p in pids):
         time.sleep(0.01)
     for pid_file in pids:
@@ -67,7 +63,7 @@ LOGGER = """
     log.append({"tool": payload["tool_name"], "command": payload["tool_input"].get("command")})
     with open(path, "w") as handle:
         json.dump(log, handle)
-"""
+""".replace("{ended}\n", textwrap.indent(ENDED_SOURCE, "    "))
 NO_RM = """
     import json, os, sys
     pids = os.path.join(os.environ["CLAUDE_PROJECT_DIR"], ".claude", "pids")

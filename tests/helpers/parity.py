@@ -24,6 +24,7 @@ from tests.fakes.messages_api import (
     tool_use,
 )
 from tests.helpers.claude_cli import run_claude, write_settings
+from tests.helpers.processes import ENDED_SOURCE
 
 HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
 PROMPT = "please run the tool"
@@ -75,16 +76,8 @@ def after_exit(other: str, *lines: str) -> str:
     So it is still at work when ``other`` answers, on any machine: the order is made, not timed.
     """
     return py("\n".join([
-        "import json, os, sys, time", "payload = json.load(sys.stdin)",
-        "def ended():",
-        "    try:",
-        f"        pid = int(open({f'{PIDS}/{other}'!r}).read())",
-        "    except (OSError, ValueError):",
-        "        return False",
-        "    return not os.path.exists(f'/proc/{pid}')",
-        "while not ended():",
-        "    time.sleep(0.01)",
-        *lines]))
+        "import json, os, sys, time", "payload = json.load(sys.stdin)", ENDED_SOURCE,
+        f"while not ended({f'{PIDS}/{other}'!r}):", "    time.sleep(0.01)", *lines]))
 
 
 def _records_pid(name: str) -> str:

@@ -23,3 +23,15 @@ def wait_until(predicate: Callable[[], bool], *, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(0.01)
+
+
+# For hook scripts: whether the process whose pid a file holds has ended and been reaped (a
+# missing or half-written file means it has not started yet). Needs ``import os``.
+ENDED_SOURCE = """
+def ended(pid_file):
+    try:
+        pid = int(open(pid_file).read())
+    except (OSError, ValueError):
+        return False
+    return not os.path.exists(f"/proc/{pid}")
+"""
