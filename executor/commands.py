@@ -11,27 +11,27 @@ import io
 import os
 import sys
 import time
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from hookswarm.executor import golden, records, timeline
+from hookswarm.executor import records
 from hookswarm.executor.commands_settings import import_hooks, install, uninstall
-from hookswarm.executor.demo import run_demo
 from hookswarm.executor.entry import run as run_fast
 from hookswarm.executor.entry import stdout_diverted
-from hookswarm.executor.golden import FAIL, INVALID, MISSING
-from hookswarm.executor.profile import Profile, from_records, load_payload, run_profile
 from hookswarm.executor.profile_plan import Plan
 from hookswarm.executor.profile_plan import plan as make_plan
 from hookswarm.executor.stats import parse_duration, summarize
-from hookswarm.executor.timeline import Bar
 from hookswarm.executor.validate import validate as check
 from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import ConfigError, HookswarmError
 from hookswarm.lib.json_report import json_report
 
-Labelled = list[tuple[str, Profile]]  # each profile with the payload it ran with
+if TYPE_CHECKING:
+    from hookswarm.executor.profile import Profile
+    from hookswarm.executor.timeline import Bar
+
+Labelled = list[tuple[str, "Profile"]]  # each profile with the payload it ran with
 config_option = click.option("--config", "config_path", type=click.Path(),
                              help="hookrun.toml to use (default: $HOOKRUN_CONFIG, then "
                                   "$CLAUDE_PROJECT_DIR/.claude/hookrun.toml, then "
@@ -125,6 +125,9 @@ def profile(event: str, payload_path: str | None, runs: int, yes: bool, from_rec
 
 def _live_profiles(event: str, payload_path: str | None, *, runs: int, yes: bool,
                    config_path: str | None) -> tuple[Labelled, Plan]:
+    # lazy: call hooks named like its stdlib imports must load as under `hookrun run`
+    from hookswarm.executor.profile import load_payload, run_profile
+
     config = _require_config(config_path)
     try:
         payload = load_payload(payload_path) if payload_path else None
@@ -156,6 +159,9 @@ def _confirm(yes: bool) -> None:
 
 
 def _recorded_profiles(event: str, config_path: str | None) -> Labelled:
+    # lazy: call hooks named like its stdlib imports must load as under `hookrun run`
+    from hookswarm.executor.profile import from_records
+
     try:
         hooks = configuration.load(_config_path(config_path)).for_event(event)
     except ConfigError:
@@ -167,6 +173,9 @@ def _recorded_profiles(event: str, config_path: str | None) -> Labelled:
 
 def _report_profiles(event: str, profiles: Labelled, plan: Plan | None, *,
                      svg_path: str | None, as_json: bool) -> None:
+    # lazy: call hooks named like its stdlib imports must load as under `hookrun run`
+    from hookswarm.executor import timeline
+
     if svg_path:
         _write_svg(svg_path, timeline.svg(_bars(profiles), title=f"hookrun profile {event}"))
     if as_json:
@@ -211,6 +220,9 @@ def _fail(command: str, message: str) -> NoReturn:
 
 
 def _print_profile(result: Profile, title: str) -> None:
+    # lazy: call hooks named like its stdlib imports must load as under `hookrun run`
+    from hookswarm.executor import timeline
+
     width = max(len("hook"), *(len(hook.name) for hook in result.hooks))
     click.echo(f"{title}\n\n{'hook':{width}} {'min':>8} {'p50':>8} {'p95':>8} {'max':>8}  "
                f"(ms, {result.runs} runs)")
@@ -275,11 +287,14 @@ def _print_stats(summary: list[Any], top: int) -> None:
 @json_option
 def test_fixtures(fixtures: tuple[str, ...], update: bool, config_path: str | None,
                   as_json: bool) -> None:
+    # lazy: call hooks named like its stdlib imports must load as under `hookrun run`
+    from hookswarm.executor import golden
+
     _require_config(config_path)
     with stdout_diverted():  # what call hooks print must not end up in the report
         verdicts = [golden.check(f, update=update, config_path=config_path, environ=os.environ,
                           cwd=os.getcwd()) for f in fixtures if not f.endswith(".expected.json")]
-    failed = [v for v in verdicts if v.status in (FAIL, MISSING, INVALID)]
+    failed = [v for v in verdicts if v.status in (golden.FAIL, golden.MISSING, golden.INVALID)]
     if as_json:
         emit("test", {"ok": not failed, "results": [v._asdict() for v in verdicts]})
     else:
@@ -295,6 +310,9 @@ def test_fixtures(fixtures: tuple[str, ...], update: bool, config_path: str | No
 @click.option("--project", type=click.Path(file_okay=False, exists=True), default=None,
               help="Run the example hooks against this project (default: a scratch one).")
 def demo(project: str | None) -> None:
+    # lazy: call hooks named like its stdlib imports must load as under `hookrun run`
+    from hookswarm.executor.demo import run_demo
+
     click.echo(run_demo(project))
 
 

@@ -225,6 +225,7 @@ def _import_before_project(hooks: list[HookSpec]) -> None:
     ``selectors.py`` would shadow the standard library for hookrun's own late imports.
     """
     if any(h.command for h in hooks):
+        # subprocess, signal, selectors: before a project module can stand in for them
         import hookswarm.lib.process  # noqa: F401
 
 

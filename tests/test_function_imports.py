@@ -7,6 +7,7 @@ anywhere else they only hide a module's dependencies and cycles.
 from __future__ import annotations
 
 import ast
+import re
 import textwrap
 from collections.abc import Iterator
 
@@ -15,6 +16,7 @@ import pytest
 from tests.helpers.install import PACKAGE_FOLDERS, ROOT
 
 FOLDERS = [*PACKAGE_FOLDERS.values(), ROOT / "tests", ROOT / "bench"]
+PRAGMA = re.compile(r"(noqa|type: *ignore)(: *[\w, ]*|\[[\w, -]*\])?")
 
 
 def unexplained(source: str) -> list[str]:
@@ -34,7 +36,13 @@ def _function_imports(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
 
 def _explained(lines: list[str], lineno: int) -> bool:
     above = lines[lineno - 2].strip() if lineno > 1 else ""
-    return "#" in lines[lineno - 1] or above.startswith("#")
+    return _reason(lines[lineno - 1]) or (above.startswith("#") and _reason(above))
+
+
+def _reason(line: str) -> bool:
+    """A comment that says something: a bare ``noqa`` or ``type: ignore`` does not."""
+    comment = line.partition("#")[2]
+    return bool(PRAGMA.sub("", comment).strip(" #"))
 
 
 @pytest.mark.parametrize(("source", "found"), [
@@ -46,7 +54,12 @@ def _explained(lines: list[str], lineno: int) -> bool:
     ("def f():\n    import os  # only when asked\n", []),
     ("def f():\n    # only when asked\n    import os\n", []),
     ("def f():\n    x = 1  # a comment elsewhere\n\n    import os\n", ["4: import os"]),
-], ids=["top", "inside", "async", "method", "same-line", "line-above", "unrelated-comment"])
+    ("def f():\n    import os  # noqa: F401\n", ["2: import os  # noqa: F401"]),
+    ("def f():\n    import os  # type: ignore[import]\n",
+     ["2: import os  # type: ignore[import]"]),
+    ("def f():\n    # why\n    import os  # noqa: F401\n", []),
+], ids=["top", "inside", "async", "method", "same-line", "line-above", "unrelated-comment",
+        "noqa-alone", "type-ignore-alone", "noqa-with-a-reason-above"])
 def test_an_import_inside_a_function_needs_a_reason(source: str, found: list[str]) -> None:
     assert unexplained(textwrap.dedent(source)) == found
 
