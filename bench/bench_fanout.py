@@ -28,6 +28,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
+
 from hookswarm.lib.fanout import HttpCall, State, fanout
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +46,6 @@ def _fanout(call: HttpCall, items: list[str], workers: int) -> int:
 
 
 def _httpx_plain(url: str, items: list[str], workers: int) -> float:
-    import httpx
 
     limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
     with httpx.Client(timeout=10, limits=limits) as client:

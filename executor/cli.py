@@ -19,6 +19,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)  # abandoned call-hook threads must not hold the process open
-    from hookswarm.executor.commands import cli
+    from hookswarm.executor.commands import cli  # click only for verbs other than run
 
     cli.main(args=args, prog_name="hookrun")

@@ -15,17 +15,21 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from hookswarm.executor import records
 from hookswarm.executor.commands_serve import serve
 from hookswarm.executor.commands_settings import import_hooks, install, uninstall
 from hookswarm.executor.entry import run as run_fast
 from hookswarm.executor.entry import stdout_diverted
+from hookswarm.executor.profile_plan import Plan
+from hookswarm.executor.profile_plan import plan as make_plan
+from hookswarm.executor.stats import parse_duration, summarize
+from hookswarm.executor.validate import validate as check
 from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import ConfigError, HookswarmError
 from hookswarm.lib.json_report import json_report
 
 if TYPE_CHECKING:
     from hookswarm.executor.profile import Profile
-    from hookswarm.executor.profile_plan import Plan
     from hookswarm.executor.timeline import Bar
 
 Labelled = list[tuple[str, "Profile"]]  # each profile with the payload it ran with
@@ -68,8 +72,6 @@ def run(event: str | None, config_path: str | None, if_configured: bool) -> None
 @config_option
 @json_option
 def validate(config_path: str | None, as_json: bool) -> None:
-    from hookswarm.executor.validate import validate as check
-
     path = _config_path(config_path)
     findings = check(path, environ=os.environ, cwd=os.getcwd())
     errors = [f for f in findings if f.level == "error"]
@@ -124,8 +126,8 @@ def profile(event: str, payload_path: str | None, runs: int, yes: bool, from_rec
 
 def _live_profiles(event: str, payload_path: str | None, *, runs: int, yes: bool,
                    config_path: str | None) -> tuple[Labelled, Plan]:
+    # lazy: call hooks named like its stdlib imports must load as under `hookrun run`
     from hookswarm.executor.profile import load_payload, run_profile
-    from hookswarm.executor.profile_plan import plan as make_plan
 
     config = _require_config(config_path)
     try:
@@ -158,7 +160,7 @@ def _confirm(yes: bool) -> None:
 
 
 def _recorded_profiles(event: str, config_path: str | None) -> Labelled:
-    from hookswarm.executor import records
+    # lazy: call hooks named like its stdlib imports must load as under `hookrun run`
     from hookswarm.executor.profile import from_records
 
     try:
@@ -172,6 +174,7 @@ def _recorded_profiles(event: str, config_path: str | None) -> Labelled:
 
 def _report_profiles(event: str, profiles: Labelled, plan: Plan | None, *,
                      svg_path: str | None, as_json: bool) -> None:
+    # lazy: call hooks named like its stdlib imports must load as under `hookrun run`
     from hookswarm.executor import timeline
 
     if svg_path:
@@ -218,6 +221,7 @@ def _fail(command: str, message: str) -> NoReturn:
 
 
 def _print_profile(result: Profile, title: str) -> None:
+    # lazy: call hooks named like its stdlib imports must load as under `hookrun run`
     from hookswarm.executor import timeline
 
     width = max(len("hook"), *(len(hook.name) for hook in result.hooks))
@@ -245,9 +249,6 @@ def _statuses(counts: dict[str, int]) -> str:
               help="How many slowest hooks to list (text output; --json lists every hook).")
 @json_option
 def stats(since: str | None, project: str | None, top: int, as_json: bool) -> None:
-    from hookswarm.executor import records
-    from hookswarm.executor.stats import parse_duration, summarize
-
     try:
         cutoff = time.time() - parse_duration(since) if since else None
     except ValueError as exc:
@@ -287,13 +288,14 @@ def _print_stats(summary: list[Any], top: int) -> None:
 @json_option
 def test_fixtures(fixtures: tuple[str, ...], update: bool, config_path: str | None,
                   as_json: bool) -> None:
-    from hookswarm.executor.golden import FAIL, INVALID, MISSING, check
+    # lazy: call hooks named like its stdlib imports must load as under `hookrun run`
+    from hookswarm.executor import golden
 
     _require_config(config_path)
     with stdout_diverted():  # what call hooks print must not end up in the report
-        verdicts = [check(f, update=update, config_path=config_path, environ=os.environ,
+        verdicts = [golden.check(f, update=update, config_path=config_path, environ=os.environ,
                           cwd=os.getcwd()) for f in fixtures if not f.endswith(".expected.json")]
-    failed = [v for v in verdicts if v.status in (FAIL, MISSING, INVALID)]
+    failed = [v for v in verdicts if v.status in (golden.FAIL, golden.MISSING, golden.INVALID)]
     if as_json:
         emit("test", {"ok": not failed, "results": [v._asdict() for v in verdicts]})
     else:
@@ -309,6 +311,7 @@ def test_fixtures(fixtures: tuple[str, ...], update: bool, config_path: str | No
 @click.option("--project", type=click.Path(file_okay=False, exists=True), default=None,
               help="Run the example hooks against this project (default: a scratch one).")
 def demo(project: str | None) -> None:
+    # lazy: call hooks named like its stdlib imports must load as under `hookrun run`
     from hookswarm.executor.demo import run_demo
 
     click.echo(run_demo(project))

@@ -11,6 +11,8 @@ import click
 
 from hookswarm.executor.entry import run as run_fast
 from hookswarm.lib import hookconfig as configuration
+from hookswarm.settings import files, serving
+from hookswarm.settings.entries import hookrun_executable
 
 IDLE_HELP = "Exit after this many seconds without an event."
 
@@ -36,8 +38,6 @@ IDLE_HELP = "Exit after this many seconds without an event."
                    "serving every project; its state is kept in the user's Claude directory.")
 def serve(port: int | None, config_path: str | None, idle: float, status: bool, stop: bool,
           session_start: bool, replacing: bool, user: bool) -> None:
-    from hookswarm.settings import files, serving
-
     project = os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd()
     home = os.path.dirname(files.settings_path("user", project=project, environ=os.environ))
     found_port, token = serving.find(project=project, environ=os.environ,
@@ -66,6 +66,8 @@ class Served(NamedTuple):
 
 
 def _status(port: int, token: str, *, stop: bool) -> int:
+    # the server's modules load only for this verb: validate and test import
+    # call hooks, which must meet the same loaded modules as under hookrun run
     from hookswarm.executor.serve import STATUS_ROUTE, STOP_ROUTE, call
 
     state = call(port, token, STATUS_ROUTE)
@@ -81,13 +83,13 @@ def _status(port: int, token: str, *, stop: bool) -> int:
 
 
 def _server_argv(port: int, served: Served) -> list[str]:
-    from hookswarm.settings.entries import hookrun_executable
-
     return [hookrun_executable(), "serve", "--port", str(port), "--config", served.config,
             "--idle", f"{served.idle:g}", *(["--user"] if served.user else [])]
 
 
 def _session_start(port: int, token: str, served: Served) -> int:
+    # the server's modules load only for this verb: validate and test import
+    # call hooks, which must meet the same loaded modules as under hookrun run
     from hookswarm.executor.serve_start import ensure
 
     argv = _server_argv(port, served)
@@ -99,8 +101,10 @@ def _session_start(port: int, token: str, served: Served) -> int:
 
 
 def _foreground(port: int, token: str, served: Served, *, replacing: bool) -> None:
+    # the server's modules load only for this verb: validate and test import
+    # call hooks, which must meet the same loaded modules as under hookrun run
     from hookswarm.executor.serve import ServeOptions
-    from hookswarm.executor.serve import serve as run_server
+    from hookswarm.executor.serve import serve as run_server  # likewise
 
     def ready(bound: int) -> None:
         sys.stdout.write(f"ready {bound}\n")

@@ -11,6 +11,8 @@ import os
 import sys
 from collections.abc import Iterator
 
+from hookswarm.executor.run import Invocation, run_event
+
 USAGE_RUN = "usage: hookrun run [EVENT] [--config PATH] [--if-configured]"
 # Payloads nest as deep as the tool input does (Python's default of 1,000 frames stops json
 # short of that); deeper still is one clear line and an answer per on_error.
@@ -24,8 +26,6 @@ def run(args: list[str]) -> int:
         os.write(2, f"hookrun: {parsed}\n{USAGE_RUN}\n".encode())
         return 0  # fail open: a mistyped settings entry must not block the session
     event, config_path, if_configured = parsed
-    from hookswarm.executor.run import Invocation, run_event
-
     raw = sys.stdin.buffer.read()
     sys.setrecursionlimit(max(sys.getrecursionlimit(), PAYLOAD_DEPTH))
     # Not restored: an abandoned call-hook thread may still print until the process exits.

@@ -191,7 +191,7 @@ class ThreadRunner:
         with self._lock:
             child = self._children.get(name)
         if child is not None:
-            from hookswarm.lib.process import kill_group
+            from hookswarm.lib.process import kill_group  # subprocess only with command hooks
 
             kill_group(child.pid)
 

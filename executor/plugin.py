@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import hookswarm.hooks
 from hookswarm.lib.hookconfig import Config
 from hookswarm.settings.entries import entry_timeout, is_hookrun_group
 
@@ -20,8 +21,6 @@ PLUGIN_NAME = "hookswarm"
 
 def entries() -> dict[str, float]:
     """Each event the plugin's hooks.json carries, with its entry's timeout in seconds."""
-    import hookswarm.hooks
-
     path = os.path.join(os.path.dirname(hookswarm.hooks.__file__), "hooks.json")
     with open(path, encoding="utf-8") as handle:
         hooks = json.load(handle)["hooks"]

@@ -46,7 +46,7 @@ def read(directory: str) -> Iterator[dict[str, Any]]:
     which costs nothing while the entries are well formed (checking each here would cost a
     quarter of the time ``hookrun stats`` takes).
     """
-    import orjson
+    import orjson  # the readers' speed-up; hookrun run only appends
 
     names = [f"{RECORDS_FILE}.{n}" for n in range(KEEP_ROTATED, 0, -1)] + [RECORDS_FILE]
     for name in names:

@@ -120,7 +120,7 @@ def _execute(invocation: Invocation, runner: Runner | None,
 def event_mismatch(argv_event: str | None, payload_event: Any) -> str:
     """A line for an event on the command line that is unknown or not the payload's, else ""."""
     if argv_event and argv_event not in configuration.EVENTS:
-        import difflib
+        import difflib  # only for a mistyped event
 
         near = difflib.get_close_matches(argv_event, configuration.EVENTS, n=1)
         problem = (f"unknown event {argv_event!r} on the command line"
@@ -232,6 +232,7 @@ def _import_before_project(hooks: list[HookSpec]) -> None:
     ``selectors.py`` would shadow the standard library for hookrun's own late imports.
     """
     if any(h.command for h in hooks):
+        # subprocess, signal, selectors: before a project module can stand in for them
         import hookswarm.lib.process  # noqa: F401
 
 

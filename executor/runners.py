@@ -23,7 +23,7 @@ def run_command(
 ) -> HookResult:
     """Run a command hook as Claude Code would: ``/bin/sh -c`` in the project, payload on stdin
     (a Python script hook forked from ``warm``'s zygote when it can start exactly so)."""
-    from hookswarm.lib import process
+    from hookswarm.lib import process  # subprocess only with command hooks
 
     env = {**environ, **hook.env}
     child = warm.start(hook.command, environ=env, cwd=cwd) if warm and hook.warm else None

@@ -10,9 +10,12 @@ leave in one write on a ``TCP_NODELAY`` socket: headers and body in two writes c
 from __future__ import annotations
 
 import hmac
+import http.client
 import json
 import os
+import signal
 import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,8 +25,12 @@ from hookswarm.executor.graph import Threads
 from hookswarm.executor.merge import Response
 from hookswarm.executor.run import Invocation, execute
 from hookswarm.lib import hookconfig as configuration
+from hookswarm.lib import process
 from hookswarm.lib.errors import ConfigError
+from hookswarm.lib.process import start_detached
 from hookswarm.lib.swarmdir import make_dirs
+from hookswarm.lib.warm import Pool
+from hookswarm.settings.entries import hookrun_executable
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -115,7 +122,6 @@ class ModuleWatch:
 
     def note(self, config: Config | None) -> None:
         """Remember the files of the call modules imported so far."""
-        import sys
 
         modules = {h.call.partition(":")[0] for h in config.hooks if h.call} if config else set()
         with self._lock:
@@ -162,8 +168,6 @@ def answer(options: ServeOptions, watch: ConfigWatch, notes: Notes, event: str,
 
 def _fresh_run(options: ServeOptions, event: str, raw: bytes) -> Response:
     """The event run by a new ``hookrun run`` process, which imports the call modules anew."""
-    from hookswarm.lib import process
-    from hookswarm.settings.entries import hookrun_executable
 
     argv = [hookrun_executable(), "run", event, "--config", options.config_path]
     cwd = _cwd(raw, options.project)
@@ -209,7 +213,6 @@ class Server(ThreadingHTTPServer):
         self.replaced = False
         self.warm: Pool | None = None
         if options.warm:
-            from hookswarm.lib.warm import Pool
 
             self.warm = Pool(os.path.join(options.project, ".swarm", "hooks"))
 
@@ -255,7 +258,6 @@ class Server(ThreadingHTTPServer):
         threading.Thread(target=self._replace, daemon=True).start()
 
     def _replace(self) -> None:
-        from hookswarm.lib.process import start_detached
 
         log = os.path.join(os.path.dirname(state_path(self.options.project)), "serve.log")
         started = start_detached([*self.options.restart_argv, "--replacing"],
@@ -360,7 +362,6 @@ def downtime_note(previous: Mapping[str, Any], now: float) -> str:
 def serve(options: ServeOptions, *, ready: Any = None, on_sigterm: bool = False) -> None:
     """Serve until stopped, or idle for ``options.idle`` seconds (``on_sigterm``: or SIGTERM,
     which only the main thread can catch); ``ready(port)`` is called once it listens."""
-    import signal
 
     previous = {} if options.replacing else read_state(options.project)
     server = Server(options)
@@ -391,7 +392,6 @@ def _idle_watch(server: Server) -> None:
 def call(port: int, token: str, path: str, *, method: str = "GET",
          timeout: float = 2.0) -> dict[str, Any] | None:
     """Ask the server on ``port`` (None: nothing answers there, or not with our token)."""
-    import http.client
 
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:

@@ -19,18 +19,19 @@ import shlex
 import shutil
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
+from hookswarm.executor import plugin
 from hookswarm.executor.entry import stdout_diverted
 from hookswarm.executor.runners import resolve
+from hookswarm.hooks.agent_guard import resolve_mode
 from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import ConfigError, SettingsError
 from hookswarm.lib.events import matches_everything, plain_names
 from hookswarm.lib.hookconfig import Config, HookSpec
-
-if TYPE_CHECKING:
-    from hookswarm.settings.document import Document
-    from hookswarm.settings.entries import Entry
+from hookswarm.settings import entries, files, native
+from hookswarm.settings.document import Document, decode, parse
+from hookswarm.settings.entries import Entry, is_hookrun_group
 
 # Programs whose first argument that is not an option is a script file: ``python3 x.py``,
 # ``node x.js``, ``bash x.sh``, ``uv run x.py``. An option that takes the code itself
@@ -111,8 +112,6 @@ def _options_problem(hook: HookSpec) -> str:
     """The built-in hooks' ``options``, checked as their first run would check them."""
     if hook.call not in _GUARD_CALLS:
         return ""
-    from hookswarm.hooks.agent_guard import resolve_mode
-
     try:
         resolve_mode(hook.options, {})
     except ConfigError as exc:
@@ -187,8 +186,6 @@ def _installed(config: Config, *, environ: Mapping[str, str],
 
     A scope without any hookrun entry is fine: the plugin may be what runs hookrun.
     """
-    from hookswarm.settings import entries, files
-
     wanted = {e.event: e for e in entries.desired(config, executable="hookrun",
                                                   config_path=None)}
     default = configuration.find(None, environ=environ, cwd=project)
@@ -210,9 +207,6 @@ def _installed(config: Config, *, environ: Mapping[str, str],
 def _under_plugin(config: Config, *, environ: Mapping[str, str],
                   project: str) -> Iterable[Finding]:
     """What the plugin's fixed entries would skip or cut off, when the plugin runs hookrun."""
-    from hookswarm.executor import plugin
-    from hookswarm.settings import files
-
     paths = [files.settings_path(scope, project=project, environ=environ)
              for scope in files.SCOPES]
     if plugin.runs_hookrun(paths):
@@ -222,8 +216,6 @@ def _also_native(config: Config, *, environ: Mapping[str, str],
                  project: str) -> Iterable[Finding]:
     """Commands a settings file runs natively on the event hookrun.toml runs them on: where
     both match, the hook runs twice."""
-    from hookswarm.settings import files, native
-
     ours: dict[tuple[str, str], list[HookSpec]] = {}
     for hook in config.hooks:
         if hook.command:
@@ -244,8 +236,6 @@ def _also_native(config: Config, *, environ: Mapping[str, str],
 
 def _settings(path: str) -> Document:
     """A settings file as a document; one that is missing or does not parse is empty."""
-    from hookswarm.settings.document import decode, parse
-
     try:
         with open(path, "rb") as handle:
             return parse(decode(handle.read(), path), path)
@@ -255,8 +245,6 @@ def _settings(path: str) -> Document:
 
 def _hookrun_groups(path: str) -> Iterator[tuple[str, dict[str, Any], str]]:
     """``(event, group, --config path or "")`` of each hookrun entry; none if unreadable."""
-    from hookswarm.settings.entries import is_hookrun_group
-
     try:
         with open(path, encoding="utf-8-sig") as handle:
             hooks = json.load(handle).get("hooks")

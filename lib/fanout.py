@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -157,13 +158,12 @@ class _Bar:
 
 @contextmanager
 def _tracker(total: int, progress: bool | None) -> Iterator[Tracker]:
-    import sys
-
     if not (sys.stderr.isatty() if progress is None else progress):
         yield _Silent()
         return
+    # rich only when a terminal shows the bar: a script's fan-out does not pay for it
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn  # likewise
 
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True)) as bar:

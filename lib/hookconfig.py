@@ -112,7 +112,7 @@ def load(path: str, *, cache_dir: str | None = None) -> Config:
 
 
 def read_toml(path: str) -> dict[str, Any]:
-    import tomllib
+    import tomllib  # a cached config is read without it
 
     try:
         with open(path, "rb") as handle:

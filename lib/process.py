@@ -268,8 +268,8 @@ class Zygote:
 
     def start(self, request: Mapping[str, Any]) -> Child | ProcessOutcome:
         """A hook forked from the zygote: argv, env, cwd and ``__main__`` per ``request``."""
-        import array
-        import socket
+        import array  # the zygote only: hookrun run without warm hooks never needs it
+        import socket  # the zygote only, likewise
 
         pipes = [os.pipe() for _ in range(3)]
         theirs = [pipes[0][0], pipes[1][1], pipes[2][1]]

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 def find_cycle(after: Mapping[str, Sequence[str]]) -> list[str]:
     """A cycle in the ``after`` graph as ``[a, b, ..., a]`` (a runs after b), or ``[]``."""
-    import graphlib
+    import graphlib  # only when a config is parsed, not when its cache is read
 
     graph = {node: [dep for dep in deps if dep in after] for node, deps in after.items()}
     try:

@@ -150,7 +150,7 @@ def _forget_shadowed(path0: str) -> None:
 def _run_main(request: dict[str, Any]) -> int:
     try:
         if request.get("module"):
-            import runpy
+            import runpy  # late: a fresh interpreter has not loaded it before __main__ runs
 
             sys.modules["__main__"] = _fresh_main()
             runpy._run_module_as_main(request["module"], alter_argv=True)  # type: ignore[attr-defined]
@@ -166,7 +166,7 @@ def _run_main(request: dict[str, Any]) -> int:
 
 
 def _run_script(script: str) -> None:
-    from importlib.machinery import SourceFileLoader
+    from importlib.machinery import SourceFileLoader  # late, as a fresh start has it
 
     script = os.path.join(os.getcwd(), script)  # as start-up makes it: joined, not normalised
     main = _fresh_main()
@@ -179,7 +179,7 @@ def _run_script(script: str) -> None:
 
 
 def _fresh_main() -> types.ModuleType:
-    import builtins
+    import builtins  # late: the zygote's own namespace stays as a fresh start's
 
     main = types.ModuleType("__main__")
     main.__dict__["__builtins__"] = builtins
@@ -208,7 +208,7 @@ def _finish(code: int) -> int:
     threading = sys.modules.get("threading")
     if threading is not None:
         threading._shutdown()
-    import atexit
+    import atexit  # late: only a hook's exit needs it
 
     atexit._run_exitfuncs()
     try:

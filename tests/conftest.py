@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from tests.fakes.messages_api import MessagesAPI
 from tests.helpers.install import PACKAGE_FOLDERS, not_installed
+from tests.helpers.workspace import TWO_EVENTS, Workspace
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,3 +46,22 @@ def claude_project(tmp_path: Path) -> Path:
     project = tmp_path / "project"
     (project / ".claude").mkdir(parents=True)
     return project
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    """An empty project and home; ``environ`` points HOME at the home, no CLAUDE_CONFIG_DIR."""
+    project, home = tmp_path / "project", tmp_path / "home"
+    project.mkdir()
+    home.mkdir()
+    environ = {k: v for k, v in os.environ.items()
+               if k not in ("CLAUDE_CONFIG_DIR", "CLAUDE_PROJECT_DIR", "HOOKRUN_CONFIG")}
+    environ["HOME"] = str(home)
+    return Workspace(project, home, environ)
+
+
+@pytest.fixture
+def configured(workspace: Workspace) -> Workspace:
+    """A workspace whose hookrun.toml has a Bash guard (5 s) and a prompt context hook (10 s)."""
+    workspace.config(TWO_EVENTS)
+    return workspace

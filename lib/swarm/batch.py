@@ -7,10 +7,17 @@ exactly those ids; tests inject a fake one. ``read_spec`` reads the patterns' TO
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import ValidationError
+
+from hookswarm.lib.swarm.coordinator import Coordinator
+from hookswarm.lib.swarm.errors import first_problem
+from hookswarm.lib.swarm.task import read_text
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -42,7 +49,6 @@ class StoreRunner:
     submitted: list[str] = field(default_factory=list)
 
     async def __call__(self, tasks: Sequence[Task]) -> list[dict[str, Any]]:
-        from hookswarm.lib.swarm.coordinator import Coordinator
 
         ids = self.store.submit(tasks)
         self.submitted.extend(ids)
@@ -73,12 +79,8 @@ def answer_text(result: Mapping[str, Any]) -> str:
 
 def read_spec(path: Path, model: type[Spec], *, what: str, error: type[SwarmError]) -> Spec:
     """A pattern's TOML file validated by ``model``; ``error`` names the file and the key."""
-    import tomllib
 
-    from pydantic import ValidationError
 
-    from hookswarm.lib.swarm.errors import first_problem
-    from hookswarm.lib.swarm.task import read_text
 
     try:
         return model.model_validate(tomllib.loads(read_text(path, what=what)))

@@ -12,12 +12,17 @@ import html
 import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import httpx
+
+from hookswarm.lib.swarm.chat import EndpointFailed, Refused, url_for
+from hookswarm.lib.swarm.errors import SwarmError
+from hookswarm.lib.swarm.http import HttpBackend, http_backends
+from hookswarm.lib.swarm.servers import ServerFailed, serving
 from hookswarm.lib.swarm.sweetspot import Level, measure, sender
-
-if TYPE_CHECKING:
-    from hookswarm.lib.swarm.http import HttpBackend
+from hookswarm.lib.swarm.task import Task
+from hookswarm.lib.swarm.wire import error_text
 
 PROMPT = "Write one sentence about the sea."
 
@@ -125,11 +130,6 @@ async def run_bench(backend: HttpBackend, base: str, model: str, *, levels: Sequ
 
 
 async def _post(backend: HttpBackend, base: str, request: tuple[str, dict[str, Any]]) -> None:
-    import httpx
-
-    from hookswarm.lib.swarm.chat import EndpointFailed, url_for
-    from hookswarm.lib.swarm.wire import error_text
-
     path, body = request
     try:
         response = await backend.client.post(url_for(backend.wire, base, path), json=body)
@@ -143,19 +143,12 @@ async def bench_target(config: Any, root: Any, *, backend: str, target: str, mod
                        levels: Sequence[int], tasks: int, max_tokens: int,
                        cold: bool) -> tuple[str, list[Row]]:
     """Bench ``target`` (a URL, or a pool whose first endpoint is used): its URL and rows."""
-    from hookswarm.lib.swarm.chat import EndpointFailed, Refused
-    from hookswarm.lib.swarm.http import http_backends
-    from hookswarm.lib.swarm.servers import ServerFailed, serving
-    from hookswarm.lib.swarm.task import Task
-
     chosen = http_backends(config)[backend]
     key = "endpoint" if "://" in target else "pool"
     probe = Task.model_validate({"id": "bench", "backend": backend, "model": model,
                                  "prompt": "p", key: target})
     settings = chosen.pool_settings(chosen.pool_name(probe))
     if settings is None:
-        from hookswarm.lib.swarm.errors import SwarmError
-
         raise SwarmError(chosen.no_pool(probe))
     failed: Exception | None = None
     async with serving([chosen], root):

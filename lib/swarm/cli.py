@@ -8,6 +8,8 @@ id, a bad flag).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import signal
 import sys
 import time
@@ -18,12 +20,19 @@ from typing import Any, NoReturn
 import anyio
 import click
 
+from hookswarm.lib import fanout
 from hookswarm.lib.errors import HookswarmError
 from hookswarm.lib.json_report import json_report
 from hookswarm.lib.swarm import bench as measure
+from hookswarm.lib.swarm import review as reviews
+from hookswarm.lib.swarm.batch import StoreRunner
 from hookswarm.lib.swarm.chat import EndpointFailed, Refused
 from hookswarm.lib.swarm.config import SwarmConfig, load_config
 from hookswarm.lib.swarm.coordinator import Coordinator
+from hookswarm.lib.swarm.council import CouncilRun, load_council
+from hookswarm.lib.swarm.plan import load_plan
+from hookswarm.lib.swarm.plan_report import markdown, plan_report
+from hookswarm.lib.swarm.plan_run import PlanRun
 from hookswarm.lib.swarm.progress import Progress, summary_table
 from hookswarm.lib.swarm.report import (
     finished_tasks,
@@ -478,13 +487,7 @@ def plan_resume(env: _Env, planfile: Path, as_json: bool) -> None:
 
 
 def _plan(env: _Env, planfile: Path, *, as_json: bool, resume: bool) -> int:
-    import anyio
 
-    from hookswarm.lib.swarm.batch import StoreRunner
-    from hookswarm.lib.swarm.plan import load_plan
-    from hookswarm.lib.swarm.plan_report import markdown, plan_report
-    from hookswarm.lib.swarm.plan_run import PlanRun
-    from hookswarm.lib.swarm.progress import Progress
 
     progress = Progress(total=0, stream=sys.stderr, quiet=as_json, lines=True)
     with _input_errors():
@@ -509,7 +512,6 @@ def _plan(env: _Env, planfile: Path, *, as_json: bool, resume: bool) -> int:
 @pass_env
 def review(env: _Env, reviewfile: Path, as_json: bool) -> None:
     """Map subtasks to findings, then reduce over only the verified ones."""
-    from hookswarm.lib.swarm import review as reviews
 
     store, runner = _pattern_runner(env, quiet=as_json)
     with _input_errors():
@@ -527,9 +529,7 @@ def review(env: _Env, reviewfile: Path, as_json: bool) -> None:
 @pass_env
 def council(env: _Env, councilfile: Path, speculate: bool | None, as_json: bool) -> None:
     """Personas answer in rounds, an arbiter synthesizes, until they converge."""
-    import dataclasses
 
-    from hookswarm.lib.swarm.council import CouncilRun, load_council
 
     store, runner = _pattern_runner(env, quiet=as_json)
     with _input_errors():
@@ -546,8 +546,6 @@ def council(env: _Env, councilfile: Path, speculate: bool | None, as_json: bool)
 
 
 def _pattern_runner(env: _Env, *, quiet: bool) -> tuple[Any, Any]:
-    from hookswarm.lib.swarm.batch import StoreRunner
-    from hookswarm.lib.swarm.progress import Progress
 
     progress = Progress(total=0, stream=sys.stderr, quiet=quiet, lines=True)
     with _input_errors():
@@ -556,7 +554,6 @@ def _pattern_runner(env: _Env, *, quiet: bool) -> tuple[Any, Any]:
 
 
 def _run_pattern(work: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
-    import anyio
 
     box: list[dict[str, Any]] = []
 
@@ -586,9 +583,7 @@ def _run_pattern(work: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any
 def map_items(url: str, items_file: Any, method: str, workers: int, retries: int,
               timeout: float, fail_fast: bool, as_json: bool) -> None:
     """Call URL once per item ({item} in URL is the item); results in input order."""
-    import json
 
-    from hookswarm.lib import fanout
 
     lines = [line.rstrip("\n") for line in items_file if line.strip()]
     try:

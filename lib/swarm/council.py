@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
 from hookswarm.lib.swarm.batch import answer_text, read_spec
@@ -157,7 +158,6 @@ class CouncilRun:
         self.rounds: list[dict[str, Any]] = []
 
     async def run(self) -> dict[str, Any]:
-        import anyio
 
         self.dir.mkdir(parents=True, exist_ok=True)
         answers = await self._personas(1, [])

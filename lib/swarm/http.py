@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import anyio
+import httpx
+
 from hookswarm.lib.swarm.backend import Health, Launch, OnOutput, WorkerEnd
 from hookswarm.lib.swarm.chat import (
     Answer,
@@ -36,6 +39,7 @@ from hookswarm.lib.swarm.pool import EndpointState, Lease, NoEndpoint, Pool
 from hookswarm.lib.swarm.servers import ServerSet
 from hookswarm.lib.swarm.sweetspot import recall, settle
 from hookswarm.lib.swarm.wire import WIRES, Inventory, error_text
+from hookswarm.lib.swarm.wrapper import write_answer
 
 if TYPE_CHECKING:
     from hookswarm.lib.swarm.config import SwarmConfig
@@ -215,8 +219,6 @@ class HttpBackend:
 
 
 def _new_client() -> Any:
-    import httpx
-
     timeout = httpx.Timeout(connect=CONNECT_TIMEOUT, read=None, write=30.0, pool=None)
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=256)
     return httpx.AsyncClient(timeout=timeout, limits=limits, trust_env=False)
@@ -249,8 +251,6 @@ class HttpWorker:
         self._failures: list[str] = []
 
     async def run(self, on_output: OnOutput) -> WorkerEnd:
-        import anyio
-
         with anyio.CancelScope() as scope:
             self._scope = scope
             return await self._attempts(on_output)
@@ -298,8 +298,6 @@ class HttpWorker:
         details = self._details(answer, lease)
         if self._task.output != "files":
             return WorkerEnd(clean=True, reason="", model=self._task.model, details=details)
-        from hookswarm.lib.swarm.wrapper import write_answer
-
         written = write_answer(answer.text, cwd=self._task.cwd, owns=self._task.write_globs)
         details = {**details, **written.as_details()}
         # Without expects, an answer that wrote nothing has nothing for the evidence to judge.

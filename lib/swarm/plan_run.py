@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from hookswarm.lib import process
 from hookswarm.lib.swarm.batch import Runner
 from hookswarm.lib.swarm.plan import Phase, Plan, PlanError, writers
@@ -251,7 +253,6 @@ class PlanRun:
         return ""
 
     async def _gates(self, phase: Phase, record: dict[str, Any]) -> str:
-        import anyio
 
         record["gates"] = []
         for n, command in enumerate(phase.gates, 1):

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
+
 from hookswarm.lib.swarm.wire import Inventory
 
 PROBE_TTL = 5.0
@@ -123,8 +125,6 @@ class Pool:
     async def acquire(self, model: str, *, url_of: Callable[[int], str],
                       prepare: Prepare) -> Lease:
         """Wait for a slot; ``prepare(i, model)`` runs first on an endpoint not ready yet."""
-        import anyio
-
         while True:
             await self._refresh(model, prepare)
             index = pick(self.states, model, self._clock(), self._has_model)
@@ -169,8 +169,6 @@ class Pool:
 
     async def _refresh(self, model: str, prepare: Prepare) -> None:
         """Probe (and prepare) the endpoints that need it, all at once; others wait for it."""
-        import anyio
-
         now = self._clock()
         due = [i for i, state in enumerate(self.states)
                if i not in self._probing and self._due(state, model, now)]
@@ -215,8 +213,6 @@ class Pool:
         return max(0.05, min([1.0, *waits]))
 
     def _event(self) -> Any:
-        import anyio
-
         if self._changed is None:
             self._changed = anyio.Event()
         return self._changed

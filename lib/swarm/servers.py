@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
+
 from hookswarm.lib import process, process_async
 from hookswarm.lib.swarm.endpoints import ServerSettings
 
@@ -82,8 +84,6 @@ class Server:
 
     async def supervise(self, client: Any) -> None:
         """Start the server when wanted, and restart it with backoff when it dies."""
-        import anyio
-
         self._client = client
         self._events()
         await self._wanted.wait()
@@ -103,8 +103,6 @@ class Server:
 
     async def _run_once(self) -> str:
         """One life of the server: start, wait for readiness, pump its output until it exits."""
-        import anyio
-
         child = process_async.start_async(self._argv(), cwd=self.settings.cwd or None,
                                     env={**self._environ, **self.settings.env})
         self.starts += 1
@@ -129,8 +127,6 @@ class Server:
         return f"exited ({_exit(code)})"
 
     async def _await_ready(self, child: process_async.AsyncChild) -> None:
-        import anyio
-
         deadline = time.monotonic() + self.settings.ready_timeout
         while not await self._answers():
             if time.monotonic() > deadline:
@@ -159,8 +155,6 @@ class Server:
         return self._log_dir / f"{self.settings.name}.{suffix}"
 
     def _events(self) -> None:
-        import anyio
-
         if self._wanted is None:
             self._wanted, self._ready = anyio.Event(), anyio.Event()
 
@@ -202,8 +196,6 @@ async def serving(backends: Iterable[Any], root: Path, *,
     ``marker`` goes into the servers' environment: the coordinator's owner mark, by which the
     next coordinator finds and kills them if this one dies without stopping them.
     """
-    import anyio
-
     opened = [b for b in backends if hasattr(b, "open")]
     sets = {id(b.servers): b.servers for b in opened}
     for servers in sets.values():

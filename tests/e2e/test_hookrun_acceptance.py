@@ -32,37 +32,52 @@ from tests.fakes.messages_api import (
     tool_use,
 )
 from tests.helpers.claude_cli import require_claude, run_claude
+from tests.helpers.processes import ENDED_SOURCE
 
 pytestmark = pytest.mark.timeout(600)
 
 HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
 PROMPT = "clean up the secret dir"
 PYTHON = shlex.quote(sys.executable)
-RUNS = 3
+RUNS = 2
 DENY_MARKERS = ("DENY-RM", "DENY-SECRET")
 
 LOGGER = """
     import json, os, sys, time
     payload = json.load(sys.stdin)
-    path = os.path.join(os.environ["CLAUDE_PROJECT_DIR"], ".claude", "tool-log.json")
+    claude = os.path.join(os.environ["CLAUDE_PROJECT_DIR"], ".claude")
+    path = os.path.join(claude, "tool-log.json")
     try:
         with open(path) as handle:
             log = json.load(handle)
     except (OSError, ValueError):
         log = []  # what the copied logger does with a log it cannot read
-    time.sleep(0.5)  # a slow logger: the denies arrive while it is still at work
+    # A slow logger: it writes only once both denying hooks have exited, so it is at work
+    # when their denies arrive.
+    pids = [os.path.join(claude, "pids", name) for name in ("no_rm", "no_secrets")]
+{ended}
+    while not all(ended(p) for p in pids):
+        time.sleep(0.01)
+    for pid_file in pids:
+        os.remove(pid_file)
     log.append({"tool": payload["tool_name"], "command": payload["tool_input"].get("command")})
     with open(path, "w") as handle:
         json.dump(log, handle)
-"""
+""".replace("{ended}\n", textwrap.indent(ENDED_SOURCE, "    "))
 NO_RM = """
-    import json, sys
+    import json, os, sys
+    pids = os.path.join(os.environ["CLAUDE_PROJECT_DIR"], ".claude", "pids")
+    os.makedirs(pids, exist_ok=True)
+    with open(os.path.join(pids, "no_rm"), "w") as handle:
+        handle.write(str(os.getpid()))
     command = json.load(sys.stdin).get("tool_input", {}).get("command", "")
     if command.startswith("rm "):
         print(json.dumps({"hookSpecificOutput": {"hookEventName": "PreToolUse",
             "permissionDecision": "deny", "permissionDecisionReason": "DENY-RM: use trash"}}))
 """
 NO_SECRETS = """
+    mkdir -p "$CLAUDE_PROJECT_DIR/.claude/pids"
+    echo $$ > "$CLAUDE_PROJECT_DIR/.claude/pids/no_secrets"
     input=$(cat)
     case "$input" in
       *secret*) echo "DENY-SECRET: secrets stay where they are" >&2; exit 2 ;;
@@ -113,7 +128,7 @@ def make_repo(root: Path) -> Path:
     for name, source in SCRIPTS.items():
         (hooks / name).write_text(textwrap.dedent(source))
     (root / ".claude" / "settings.json").write_text(json.dumps(SETTINGS, indent=2) + "\n")
-    (root / ".gitignore").write_text(".claude/tool-log.json\n")
+    (root / ".gitignore").write_text(".claude/tool-log.json\n.claude/pids/\n")
     (root / "notes.txt").write_text("first\n")
     (root / "secret").mkdir()
     (root / "secret" / "key").write_text("k\n")

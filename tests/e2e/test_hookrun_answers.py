@@ -12,7 +12,16 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_hookrun_parity import (
+from tests.fakes.messages_api import (
+    MessagesAPI,
+    Reply,
+    Script,
+    reply,
+    system_texts,
+    tool_results,
+)
+from tests.helpers.claude_cli import ClaudeRun, run_claude
+from tests.helpers.parity import (
     PROMPT,
     TOUCH,
     Case,
@@ -23,15 +32,6 @@ from tests.e2e.test_hookrun_parity import (
     py,
     write_project,
 )
-from tests.fakes.messages_api import (
-    MessagesAPI,
-    Reply,
-    Script,
-    reply,
-    system_texts,
-    tool_results,
-)
-from tests.helpers.claude_cli import ClaudeRun, run_claude
 
 pytestmark = pytest.mark.timeout(180)
 

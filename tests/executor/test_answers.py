@@ -12,8 +12,8 @@ from hookswarm.executor.merge import merge
 from hookswarm.executor.results import HookResult
 from hookswarm.lib.hookconfig import HookSpec
 from hookswarm.lib.process import ProcessOutcome
-from tests.executor.conftest import Project
 from tests.helpers.payloads import bash
+from tests.helpers.project import Project
 
 BAD = HookSpec(position=0, name="bad", event="PreToolUse", command="./bad.sh")
 GUARD = HookSpec(position=1, name="guard", event="PreToolUse", command="./guard.sh")

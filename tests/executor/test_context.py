@@ -13,8 +13,8 @@ from hookswarm.executor.results import HookResult
 from hookswarm.lib.errors import ConfigError
 from hookswarm.lib.hookconfig import DEFAULT_BUDGET, parse
 from hookswarm.lib.protocol import CLAUDE_CODE_CUT
-from tests.executor.conftest import Project
 from tests.helpers.payloads import prompt
+from tests.helpers.project import Project
 
 
 @pytest.mark.parametrize(("lengths", "room", "shares"), [

@@ -11,9 +11,9 @@ import pytest
 
 from hookswarm.executor.results import HookResult
 from hookswarm.executor.run import Invocation, Outcome, execute
-from tests.executor.conftest import Project
 from tests.helpers.fake_runner import FakeRunner
 from tests.helpers.payloads import bash, prompt
+from tests.helpers.project import Project
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -6,8 +6,8 @@ from hookswarm.executor.merge import merge
 from hookswarm.executor.results import HookResult
 from hookswarm.lib.hookconfig import HookSpec
 from hookswarm.lib.process import ProcessOutcome
-from tests.executor.conftest import Project
 from tests.helpers.payloads import bash
+from tests.helpers.project import Project
 
 HOOK = HookSpec(position=0, name="lint", event="PreToolUse", command="./lint.sh")
 

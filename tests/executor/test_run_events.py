@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.executor.conftest import Project
 from tests.helpers.payloads import bash, prompt
+from tests.helpers.project import Project
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -40,11 +40,11 @@ def test_exit_2_on_session_start_keeps_the_other_hooks_context(project: Project)
         [[hooks]]
         name = "pnpm"
         event = "SessionStart"
-        command = "sleep 0.3; echo 'Project uses pnpm, not npm.'"
+        command = "while [ ! -e linted ]; do sleep 0.01; done; echo 'Project uses pnpm, not npm.'"
         [[hooks]]
         name = "node"
         event = "SessionStart"
-        command = "{LINT.replace("unused var", "node 18 is old")}"
+        command = "touch linted; {LINT.replace("unused var", "node 18 is old")}"
     """)
     ran = project.run({"hook_event_name": "SessionStart", "source": "startup"})
     assert ran.code == 0

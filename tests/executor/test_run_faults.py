@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import time
-
 import pytest
 
-from tests.executor.conftest import Project
 from tests.helpers.payloads import bash, prompt
+from tests.helpers.processes import gone, wait_until
+from tests.helpers.project import Project
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -38,14 +36,6 @@ on_error = "{on_error}"
 """)
 
 
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
 def test_a_hang_is_killed_at_its_timeout_with_its_grandchild(project: Project) -> None:
     hang = project.script("hang.py", f"""
         import subprocess, sys, time
@@ -59,10 +49,7 @@ def test_a_hang_is_killed_at_its_timeout_with_its_grandchild(project: Project) -
     assert "hook 'bad' timed out after 1 s" in ran.stderr
     assert ran.hooks()["bad"]["status"] == "timeout"
     pid = int((project.root / "grandchild.pid").read_text())
-    deadline = time.monotonic() + 5
-    while not gone(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)  # polling for the kernel to reap, not synchronising with a hook
-    assert gone(pid)
+    wait_until(lambda: gone(pid), timeout=5)
 
 
 @pytest.mark.parametrize(("bad", "status", "message"), [

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from tests.executor.conftest import Project
 from tests.helpers.payloads import bash, prompt
+from tests.helpers.project import Project
 
 pytestmark = pytest.mark.timeout(60)
 

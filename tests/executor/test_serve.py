@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import subprocess
 import sys
 import textwrap
 import threading
@@ -15,8 +16,9 @@ from typing import Any
 import pytest
 
 from hookswarm.executor import serve
-from tests.executor.conftest import Project
+from hookswarm.settings.serving import free_port
 from tests.helpers.payloads import prompt
+from tests.helpers.project import Project
 
 pytestmark = pytest.mark.timeout(60)
 TOKEN = "test-token-123"
@@ -214,7 +216,6 @@ def test_hookrun_run_does_not_import_the_server(project: Project) -> None:
         run([])
         print("hookswarm.executor.serve" in sys.modules, file=sys.stderr)
     """)
-    import subprocess
 
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           cwd=Path(project.root), timeout=30)
@@ -266,9 +267,7 @@ def test_a_changed_call_module_is_run_by_a_fresh_process(project: Project) -> No
 
 
 def test_a_changed_call_module_replaces_the_server(project: Project) -> None:
-    import subprocess
 
-    from hookswarm.settings.serving import free_port
 
     project.module("ctxmod2", "def hook(payload):\n    return 'OLD'\n")
     project.config('[[hooks]]\nname = "c"\nevent = "UserPromptSubmit"\ncall = "ctxmod2:hook"\n')

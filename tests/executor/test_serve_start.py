@@ -11,7 +11,7 @@ import pytest
 
 from hookswarm.executor import serve, serve_start
 from hookswarm.settings.serving import free_port
-from tests.executor.conftest import Project
+from tests.helpers.project import Project
 
 pytestmark = pytest.mark.timeout(90)
 HOOKRUN = str(Path(sys.executable).with_name("hookrun"))

@@ -9,8 +9,8 @@ import textwrap
 
 import pytest
 
-from tests.executor.conftest import Project
 from tests.helpers.payloads import prompt
+from tests.helpers.project import Project
 
 HEAVY = ["pydantic", "anyio", "asyncio", "click", "orjson", "dataclasses", "pathlib",
          "tomllib", "filelock", "subprocess", "hookswarm.lib.swarm"]

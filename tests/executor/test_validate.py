@@ -11,8 +11,8 @@ import pytest
 
 from hookswarm.executor.validate import Finding, check, validate
 from hookswarm.lib import hookconfig as configuration
-from tests.executor.conftest import Project
-from tests.executor.test_verbs import hookrun
+from tests.helpers.hookrun_toml import chain
+from tests.helpers.project import Project, hookrun
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -315,8 +315,6 @@ def test_a_command_also_run_natively_is_named_in_both_places(project: Project,
         "it runs twice; remove one (`hookrun import --scope local` removes the native copy)"]
     assert "OK" not in done.stdout and "ctx" not in done.stdout
 def test_a_chain_of_1500_hooks_validates(tmp_path: Path) -> None:
-    from tests.lib.test_hookconfig import chain
-
     assert [f for f in findings(tmp_path, chain(1500)) if f.level == "error"] == []
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.executor.conftest import HOOKRUN, Project
 from tests.helpers.payloads import bash, prompt
+from tests.helpers.project import HOOKRUN, Project, hookrun
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -31,13 +31,6 @@ CHAIN = """
     event = "UserPromptSubmit"
     command = "echo side"
 """
-
-
-def hookrun(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CLAUDE_PROJECT_DIR": str(project.root)}
-    env.pop("HOOKRUN_CONFIG", None)
-    return subprocess.run([HOOKRUN, *args], capture_output=True, text=True, cwd=project.root,
-                          env=env, timeout=100)
 
 
 def chain_project(project: Project) -> None:

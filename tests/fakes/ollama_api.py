@@ -24,6 +24,7 @@ Stdlib only: ThreadingHTTPServer in a daemon thread, 127.0.0.1, a free port. A t
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import socket
@@ -510,8 +511,6 @@ def models(*names: str) -> tuple[FakeModel, ...]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Serve as a process (for supervised-server tests): prints ``ready``, one line per answer."""
-    import argparse
-
     parser = argparse.ArgumentParser(prog="python -m tests.fakes.ollama_api")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--token-delay", type=float, default=0.0)

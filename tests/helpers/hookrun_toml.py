@@ -1,4 +1,4 @@
-"""Render hookrun.toml entries given as data (a guard's ``HOOKRUN_ENTRIES``) as TOML text."""
+"""hookrun.toml text: entries given as data (a guard's ``HOOKRUN_ENTRIES``), and long chains."""
 
 from __future__ import annotations
 
@@ -21,3 +21,11 @@ def _value(value: Any) -> str:
     if isinstance(value, Mapping):
         return "{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in value.items()) + " }"
     return json.dumps(value)
+
+
+def chain(length: int, *, cycle: bool = False) -> str:
+    """``length`` hooks, each after the next one in the file (the worst order to recurse)."""
+    return "".join(
+        f'[[hooks]]\nname = "h{i}"\nevent = "Stop"\ncommand = "x"\n'
+        + (f'after = ["h{i + 1}"]\n' if i + 1 < length else 'after = ["h0"]\n' if cycle else "")
+        for i in range(length))

@@ -13,6 +13,7 @@ import pytest
 
 from hookswarm.hooks import agent_guard, evidence_guard
 from hookswarm.hooks.evidence_guard import Settings
+from hookswarm.lib import hookconfig as config
 from hookswarm.lib.errors import ConfigError
 from hookswarm.lib.protocol import Block
 from tests.helpers.hookrun_toml import hookrun_toml
@@ -426,8 +427,6 @@ def test_through_hookrun_a_refused_task_is_exit_2_with_the_reason(claude: Claude
 
 
 def test_the_hookrun_entries_are_a_valid_config_covering_every_event_the_guard_handles() -> None:
-    from hookswarm.lib import hookconfig as config
-
     parsed = config.parse({"hooks": [dict(e) for e in evidence_guard.HOOKRUN_ENTRIES]}, "t")
     assert {hook.event for hook in parsed.hooks} == set(evidence_guard._HANDLERS)
     spawn = [hook for hook in parsed.hooks if hook.event == "PreToolUse"]

@@ -10,6 +10,7 @@ import pytest
 
 from hookswarm.lib import hookconfig as config
 from hookswarm.lib.errors import ConfigError
+from tests.helpers.hookrun_toml import chain
 
 HOOK = '[[hooks]]\nname = "{name}"\nevent = "PreToolUse"\ncommand = "true"\n'
 
@@ -157,14 +158,6 @@ def test_a_file_that_is_not_utf8_is_named_with_the_fix(tmp_path: Path) -> None:
                                           "UTF-8") as caught:
         config.load(str(path))
     assert caught.value.path == str(path)
-
-
-def chain(length: int, *, cycle: bool = False) -> str:
-    """``length`` hooks, each after the next one in the file (the worst order to recurse)."""
-    return "".join(
-        f'[[hooks]]\nname = "h{i}"\nevent = "Stop"\ncommand = "x"\n'
-        + (f'after = ["h{i + 1}"]\n' if i + 1 < length else 'after = ["h0"]\n' if cycle else "")
-        for i in range(length))
 
 
 def test_a_chain_of_1500_hooks_loads() -> None:

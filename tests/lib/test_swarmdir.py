@@ -10,8 +10,8 @@ import pytest
 
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarmdir import make_dirs
-from tests.executor.conftest import Project
 from tests.helpers.payloads import prompt
+from tests.helpers.project import Project
 
 pytestmark = pytest.mark.timeout(60)
 

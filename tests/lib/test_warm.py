@@ -7,6 +7,7 @@ must be byte for byte the same.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -212,7 +213,6 @@ esac
 
 
 def test_a_shim_picks_the_interpreter_by_python_version(pool: warm.Pool, tmp_path: Path) -> None:
-    import subprocess
 
     venvs = tmp_path / "venvs"
     subprocess.run([PYTHON, "-m", "venv", "--without-pip", str(venvs / "other")], check=True,

@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
+from hookswarm.hooks.evidence_guard import HOOKRUN_ENTRIES
 from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import ConfigError, SettingsError
 from hookswarm.settings import guards
 from hookswarm.settings import install as installer
-from tests.settings.test_cli import hookrun
-from tests.settings.workspace import FAKE_HOOKRUN, Workspace
+from tests.helpers.verbs import hookrun
+from tests.helpers.workspace import FAKE_HOOKRUN, Workspace
 
 # What the README told people to copy by hand before the flag existed.
 README_TABLES: list[dict[str, Any]] = [
@@ -135,8 +136,6 @@ def test_a_config_that_does_not_load_is_put_back_as_it_was(workspace: Workspace)
 
 def test_one_command_turns_the_evidence_guard_on_with_the_hooks_own_entries(
         workspace: Workspace) -> None:
-    from hookswarm.hooks.evidence_guard import HOOKRUN_ENTRIES
-
     done = hookrun(workspace, "install", "--evidence-guard", "--mode", "warn",
                    "--hookrun", FAKE_HOOKRUN)
     assert done.exit_code == 0, done.output

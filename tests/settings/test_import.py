@@ -17,9 +17,9 @@ from hookswarm.lib.errors import ConfigError, SettingsError
 from hookswarm.settings import files, importer, manifest, migration, native
 from hookswarm.settings import install as installer
 from hookswarm.settings.document import parse
-from hookswarm.settings.entries import MARK, Entry, is_hookrun_group
+from hookswarm.settings.entries import MARK, Entry, desired, is_hookrun_group
 from hookswarm.settings.native import Native
-from tests.settings.workspace import FAKE_HOOKRUN, Workspace
+from tests.helpers.workspace import FAKE_HOOKRUN, Workspace
 
 REALISTIC: dict[str, Any] = {
     "permissions": {"allow": ["Bash(ls:*)"]},
@@ -149,8 +149,6 @@ def test_toml_strings_read_back_unchanged(value: str) -> None:
 
 
 def entries_for(config: configuration.Config) -> tuple[Entry, ...]:
-    from hookswarm.settings.entries import desired
-
     return desired(config, executable=FAKE_HOOKRUN, config_path=None)
 
 

@@ -19,7 +19,7 @@ from hookswarm.settings import files, manifest
 from hookswarm.settings import install as installer
 from hookswarm.settings.entries import MARK, hookrun_executable
 from hookswarm.settings.merge import ADD, KEEP, REMOVE, UPDATE
-from tests.settings.workspace import FAKE_HOOKRUN, Workspace
+from tests.helpers.workspace import FAKE_HOOKRUN, Workspace
 
 FOREIGN = """{
     "model": "opus",

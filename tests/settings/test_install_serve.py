@@ -9,7 +9,7 @@ from typing import Any
 from hookswarm.settings import install as installer
 from hookswarm.settings import serving
 from hookswarm.settings.entries import MARK
-from tests.settings.workspace import FAKE_HOOKRUN, Workspace
+from tests.helpers.workspace import FAKE_HOOKRUN, Workspace
 
 MIXED = """
     [[hooks]]

@@ -16,7 +16,7 @@ from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.coordinator import Coordinator
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.task import build_tasks
-from tests.lib.swarm.swarm_support import Background, Runner, SwarmRun
+from tests.helpers.swarm import Background, Runner, SwarmRun
 
 
 @pytest.fixture

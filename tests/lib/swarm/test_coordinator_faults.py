@@ -17,11 +17,7 @@ from hookswarm.lib.swarm.coordinator import Coordinator
 from hookswarm.lib.swarm.settle import TASK_ID_ENV
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.task import build_tasks
-from tests.lib.swarm.swarm_support import (
-    coordinate,
-    pids_alive,
-    unprivileged,
-)
+from tests.helpers.swarm import coordinate, pids_alive, unprivileged
 
 TRUE: dict[str, object] = {"backend": "command", "argv": ["true"]}
 

@@ -11,7 +11,7 @@ from hookswarm.lib.swarm.errors import TaskFileError
 from hookswarm.lib.swarm.ownership import outside
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.task import build_tasks
-from tests.lib.swarm.swarm_support import coordinate
+from tests.helpers.swarm import coordinate
 
 
 @pytest.mark.parametrize(("cwd", "globs", "found"), [

@@ -10,7 +10,7 @@ from hookswarm.lib.swarm.evidence import Status
 from hookswarm.lib.swarm.result import Run, TaskResult
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.task import build_tasks
-from tests.lib.swarm.swarm_support import coordinate
+from tests.helpers.swarm import coordinate
 
 SECRET = "sk-do-not-keep-0123456789"
 

@@ -11,7 +11,7 @@ import pytest
 from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.tasklog import MARKER_WIDTH, TaskLog
-from tests.lib.swarm.swarm_support import coordinate
+from tests.helpers.swarm import coordinate
 
 
 def numbered(count: int) -> list[bytes]:

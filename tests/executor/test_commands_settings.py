@@ -1,4 +1,5 @@
-"""The click commands: text for people, a versioned JSON envelope, exit codes."""
+"""``hookrun install``, ``uninstall`` and ``import``: text for people, a versioned JSON envelope,
+exit codes."""
 
 from __future__ import annotations
 
@@ -6,21 +7,16 @@ import json
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from hookswarm.executor.commands import cli
 from hookswarm.settings.entries import MARK
-from tests.settings.workspace import FAKE_HOOKRUN, Workspace
+from tests.helpers.verbs import hookrun
+from tests.helpers.workspace import FAKE_HOOKRUN, Workspace
 
 NATIVE = {"hooks": {
     "UserPromptSubmit": [{"hooks": [{"type": "command", "command": "./ctx.sh", "timeout": 4}]}],
     "Notification": [{"hooks": [{"type": "http", "url": "http://127.0.0.1:9/n"}]}],
 }}
-
-
-def hookrun(ws: Workspace, *args: str) -> Result:
-    env = {**ws.environ, "CLAUDE_PROJECT_DIR": str(ws.project)}
-    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
 
 def envelope(result: Result, command: str) -> dict[str, Any]:

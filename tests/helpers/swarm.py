@@ -1,23 +1,25 @@
-"""Helpers for the coordinator tests: process liveness, file-synchronised waits, record peaks."""
+"""Helpers for the swarm tests: process liveness, file-synchronised waits, record peaks, the CLI."""
 
 from __future__ import annotations
 
 import ctypes
 import os
-import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import anyio
+from click.testing import CliRunner
 
+from hookswarm.lib.swarm.cli import cli
 from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.coordinator import Coordinator
 from hookswarm.lib.swarm.metrics import peak_concurrency
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.task import build_tasks
+from tests.helpers.processes import gone
 
 
 @dataclass
@@ -49,25 +51,6 @@ class SwarmRun:
 Runner = Callable[..., SwarmRun]
 Background = Callable[[list[dict[str, Any]], SwarmConfig], Callable[[], SwarmRun]]
 """Starts a coordinator run in the background; the returned call waits for it."""
-
-
-def gone(pid: int) -> bool:
-    """True once ``pid`` no longer runs (a zombie awaiting its reaper counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            state = fh.read().rsplit(b")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    return state in (b"Z", b"X")
-
-
-def wait_until(predicate: Callable[[], bool], *, timeout: float = 10.0) -> None:
-    """Poll a condition on files or /proc (never a fixed sleep); fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.01)
 
 
 def recorded_peak(path: Path) -> int:
@@ -172,3 +155,16 @@ def unprivileged(work: Callable[[], object]) -> int:
         finally:
             os._exit(code)
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def swarm(
+    project: Path, *args: str, env: Mapping[str, str | None] | None = None,
+) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--dir", str(project), *args], env=env,
+                                catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def server_log(store: Store, name: str) -> str:
+    path = store.root / "servers" / f"{name}.log"
+    return path.read_text() if path.exists() else ""

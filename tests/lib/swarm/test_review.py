@@ -21,7 +21,7 @@ from hookswarm.lib.swarm.review import (
 )
 from hookswarm.lib.swarm.store import Store
 from tests.fakes.ollama_api import OllamaAPI, models
-from tests.lib.swarm.test_swarm_cli import swarm
+from tests.helpers.swarm import swarm
 
 FILES = {"src/login.py": "def login(user, password):\n    query = 'SELECT * FROM users WHERE "
                          "name=' + user\n    return run(query)\n"}

@@ -30,7 +30,7 @@ from hookswarm.lib.swarm.config import (
 from hookswarm.lib.swarm.task import build_tasks
 from tests.fakes.messages_api import MessagesAPI, Reply, reply, tool_results, tool_use
 from tests.helpers.claude_cli import claude_env, require_claude
-from tests.lib.swarm.swarm_support import Runner, SwarmRun
+from tests.helpers.swarm import Runner, SwarmRun
 
 SILENCE = {"silence_warn": 0.5, "silence_kill": 2.0, "grace": 0.5}
 

@@ -11,7 +11,7 @@ import pytest
 from hookswarm.lib.swarm.bench import rows, svg, table
 from hookswarm.lib.swarm.sweetspot import Level, Span
 from tests.fakes.ollama_api import OllamaAPI
-from tests.lib.swarm.test_swarm_cli import swarm
+from tests.helpers.swarm import swarm
 
 pytestmark = pytest.mark.timeout(60)
 

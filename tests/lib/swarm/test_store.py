@@ -20,7 +20,7 @@ from hookswarm.lib.swarm.recovery import recover
 from hookswarm.lib.swarm.report import status_report
 from hookswarm.lib.swarm.store import DamagedFile, Store
 from hookswarm.lib.swarm.task import Task, build_tasks
-from tests.lib.swarm.swarm_support import wait_until
+from tests.helpers.processes import wait_until
 
 
 def tasks(n: int) -> list[Task]:

@@ -9,7 +9,7 @@ import pytest
 
 from hookswarm.lib.swarm.wrapper import Block, blocks, problem, write_answer
 from tests.fakes.ollama_api import OllamaAPI
-from tests.lib.swarm.swarm_support import Runner
+from tests.helpers.swarm import Runner
 
 pytestmark = pytest.mark.timeout(30)
 

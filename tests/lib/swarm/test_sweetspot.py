@@ -10,7 +10,7 @@ import pytest
 from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.sweetspot import SERIAL_REASON, Level, Span, choose, levels_up_to, serial
 from tests.fakes.ollama_api import FakeModel, OllamaAPI
-from tests.lib.swarm.swarm_support import Runner
+from tests.helpers.swarm import Runner, swarm
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -87,8 +87,6 @@ def test_auto_uses_one_for_a_forced_serial_model_and_says_why(run_swarm: Runner,
     with OllamaAPI((vision,), reply=lambda _: "w " * 6, num_parallel=4,
                    token_delay=0.03) as api:
         run = run_swarm(_tasks("vision", 3), config=auto_config(api.url))
-        from tests.lib.swarm.test_swarm_cli import swarm
-
         (tmp_path / ".swarm" / "config.toml").write_text(
             f'[pools.local]\nbackend = "ollama"\nendpoints = [{{ url = "{api.url}", '
             'concurrency = "auto" }]\n')

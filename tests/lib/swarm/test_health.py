@@ -17,7 +17,7 @@ from hookswarm.lib.swarm.command import CommandBackend
 from hookswarm.lib.swarm.config import ClaudeSettings, HealthSettings, SwarmConfig
 from hookswarm.lib.swarm.health import HealthBoard, command_runs, http_reachable
 from hookswarm.lib.swarm.task import Task
-from tests.lib.swarm.swarm_support import Runner
+from tests.helpers.swarm import Runner
 
 
 class FakeClock:

@@ -28,15 +28,8 @@ from hookswarm.lib.swarm.report import status_report
 from hookswarm.lib.swarm.settle import TASK_ID_ENV
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.task import build_tasks
-from tests.lib.swarm.swarm_support import (
-    Runner,
-    coordinate,
-    gated_task,
-    gone,
-    recorded_peak,
-    recording_task,
-    wait_until,
-)
+from tests.helpers.processes import gone, wait_until
+from tests.helpers.swarm import Runner, coordinate, gated_task, recorded_peak, recording_task
 
 
 @pytest.mark.parametrize("count", [3, 10, 50])

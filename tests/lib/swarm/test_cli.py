@@ -9,23 +9,13 @@ import secrets
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from hookswarm.lib.swarm.cli import cli
-from tests.lib.swarm.swarm_support import gone, recorded_peak, wait_until
-
-
-def swarm(
-    project: Path, *args: str, env: Mapping[str, str | None] | None = None,
-) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["--dir", str(project), *args], env=env,
-                                catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
+from tests.helpers.processes import gone, wait_until
+from tests.helpers.swarm import recorded_peak, swarm
 
 
 def write_tasks(path: Path, tasks: list[dict[str, object]]) -> Path:
@@ -272,7 +262,7 @@ def group_members(pgid: int) -> list[int]:
 def test_signals_stop_the_workers_even_when_repeated_during_the_grace(tmp_path: Path,
                                                                      verb: str) -> None:
     tasks = write_tasks(tmp_path / "t.json", [
-        {"id": "stubborn", "argv": ["sh", "-c", STUBBORN], "timeouts": {"grace": 3}}])
+        {"id": "stubborn", "argv": ["sh", "-c", STUBBORN], "timeouts": {"grace": 1}}])
     if verb == "serve":
         assert swarm(tmp_path, "submit", "-f", str(tasks))[0] == 0
     argv = [sys.executable, "-m", "hookswarm.lib.swarm.cli", "--dir", str(tmp_path), verb,

@@ -14,11 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
+from hookswarm.lib import process_scan
 from hookswarm.lib.swarm.config import SwarmConfig
+from hookswarm.lib.swarm.lease import OWNER_ENV
 from hookswarm.lib.swarm.servers import backoff
 from hookswarm.lib.swarm.store import Store
-from tests.lib.swarm.swarm_support import Background, Runner, gone, wait_until
+from tests.helpers.processes import gone, wait_until
+from tests.helpers.swarm import Background, Runner, server_log
 
 pytestmark = pytest.mark.timeout(90)
 REPO = str(Path(__file__).resolve().parents[3])
@@ -40,11 +44,6 @@ def server_config(servers: Sequence[dict[str, Any]], concurrency: int = 1) -> Sw
 def tasks(count: int) -> list[dict[str, Any]]:
     return [{"backend": "ollama", "pool": "local", "model": "tiny", "prompt": f"task{i}"}
             for i in range(count)]
-
-
-def server_log(store: Store, name: str) -> str:
-    path = store.root / "servers" / f"{name}.log"
-    return path.read_text() if path.exists() else ""
 
 
 @pytest.mark.parametrize(("deaths", "seconds"), [(1, 0.5), (2, 1.0), (3, 2.0), (10, 30.0)])
@@ -82,9 +81,6 @@ def test_kill_9_of_a_server_mid_batch_loses_and_doubles_no_task(in_background: B
 def test_a_server_carries_its_coordinators_mark_for_recovery(in_background: Background,
                                                            swarm_dir: Store) -> None:
     """A coordinator killed with SIGKILL cannot stop its servers; the next one finds them."""
-    from hookswarm.lib import process_scan
-    from hookswarm.lib.swarm.lease import OWNER_ENV
-
     slow = fake_server("slow", "--words", "10", "--token-delay", "0.1")
     finished = in_background(tasks(1), server_config([slow]))
     wait_until(lambda: "generating" in server_log(swarm_dir, "slow"), timeout=40)
@@ -108,7 +104,5 @@ def test_a_server_that_keeps_dying_is_given_up_and_its_tasks_fail(run_swarm: Run
 
 
 def test_servers_need_a_port_placeholder(tmp_path: Path) -> None:
-    from pydantic import ValidationError
-
     with pytest.raises(ValidationError, match="needs a '\\{port\\}' placeholder"):
         SwarmConfig.model_validate({"servers": [{"name": "x", "command": "serve --fast"}]})

@@ -18,7 +18,7 @@ from hookswarm.lib.swarm.plan_report import markdown, plan_report
 from hookswarm.lib.swarm.plan_run import PlanRun, changed, time_saved, to_rerun, work_seconds
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.task import build_tasks
-from tests.lib.swarm.test_swarm_cli import swarm
+from tests.helpers.swarm import swarm
 
 HEAD = 'name = "p"\n[defaults]\nbackend = "command"\n'
 

@@ -1,17 +1,15 @@
-"""The async half of the process choke point, and what importing the light modules costs."""
+"""The async half of the process choke point: pumps, stops, launch failures, grandchildren."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from typing import Any
 
 import anyio
 import pytest
 
-from hookswarm.lib import process, process_async, process_scan
-from tests.lib.swarm.swarm_support import gone, wait_until
+from hookswarm.lib import process, process_async
+from tests.helpers.processes import gone, wait_until
 
 IGNORES_TERM = """
 import signal, subprocess, sys, time
@@ -137,47 +135,3 @@ def test_a_grandchild_holding_the_pipe_does_not_hold_the_end() -> None:
             return await child.pump(lambda _s, _d: None, drain=0.2)
 
     assert anyio.run(main) == 0
-
-
-def test_session_helpers_find_a_marked_process() -> None:
-    env = {"SWARM_TEST_MARK": "m1", "PATH": "/usr/bin:/bin"}
-    child = subprocess.Popen(["sleep", "60"], env=env, start_new_session=True)
-    try:
-        # Popen returns once exec has begun; /proc shows the new environment when it is done.
-        wait_until(lambda: child.pid in process_scan.processes_with_env("SWARM_TEST_MARK=m1"))
-        assert process_scan.session_members(child.pid) == [child.pid]
-        assert process_scan.start_ticks(child.pid) is not None
-        process_scan.kill_pids([child.pid])
-        assert child.wait(timeout=10) == -9
-    finally:
-        child.kill()
-        child.wait()
-
-
-def test_a_scan_since_a_pid_skips_older_processes_unless_pids_wrapped(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    env = {"SWARM_TEST_MARK": "m2", "PATH": "/usr/bin:/bin"}
-    child = subprocess.Popen(["sleep", "60"], env=env, start_new_session=True)
-    try:
-        wait_until(lambda: child.pid in process_scan.processes_with_env("SWARM_TEST_MARK=m2"))
-        assert process_scan.processes_with_env("SWARM_TEST_MARK=m2", since=child.pid) == [
-            child.pid]
-        later = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True,
-                               check=True)
-        newer = int(later.stdout)
-        assert process_scan.processes_with_env("SWARM_TEST_MARK=m2", since=newer) == []
-        monkeypatch.setattr(process_scan, "_last_pid", lambda: newer - 1)  # the pids wrapped
-        assert process_scan.processes_with_env("SWARM_TEST_MARK=m2", since=newer) == [child.pid]
-    finally:
-        child.kill()
-        child.wait()
-
-
-def test_importing_the_light_modules_pulls_in_no_event_loop_or_pydantic() -> None:
-    code = ("import sys, json; import hookswarm.lib.process, hookswarm.lib.swarm, "
-            "hookswarm.lib.swarm.ownership, hookswarm.hooks.ownership_guard; "
-            "print(json.dumps(sorted(m for m in ('anyio', 'pydantic', 'asyncio', 'click') "
-            "if m in sys.modules)))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=30, check=True)
-    assert json.loads(done.stdout) == []

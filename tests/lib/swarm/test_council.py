@@ -23,7 +23,7 @@ from hookswarm.lib.swarm.council import (
 )
 from hookswarm.lib.swarm.store import Store
 from tests.fakes.ollama_api import OllamaAPI, models
-from tests.lib.swarm.test_swarm_cli import swarm
+from tests.helpers.swarm import swarm
 
 
 @pytest.mark.parametrize(("before", "after", "expected"), [

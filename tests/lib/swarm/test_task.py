@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -245,3 +246,28 @@ def test_a_bad_default_is_blamed_on_defaults(tmp_path: Path, defaults: str, task
     with pytest.raises(TaskFileError) as caught:
         load_tasks(path, base=str(tmp_path))
     assert (caught.value.task, caught.value.key) == (task, key)
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ({"backend": "ollama", "prompt": "p"}, "key 'model': an ollama task needs 'model'"),
+    ({"backend": "openai", "model": "m"}, "key 'prompt': an openai task needs a non-empty"),
+    ({"backend": "ollama", "model": "m", "prompt": "p", "endpoint": "localhost:11434"},
+     "key 'endpoint': 'localhost:11434' is not an http:// or https:// URL"),
+    ({"backend": "ollama", "model": "m", "prompt": "p", "endpoint": "http://h", "pool": "x"},
+     "key 'pool': give 'endpoint' or 'pool', not both"),
+    ({"backend": "ollama", "model": "m", "prompt": "p", "options": {"top_k": 3}},
+     "key 'options.top_k': unknown key"),
+    ({"backend": "ollama", "model": "m", "prompt": "p", "output": "json"},
+     "key 'output': must be one of 'text', 'files'"),
+    ({"backend": "claude", "prompt": "p", "system": "s"},
+     "key 'system': 'system' is for ollama and openai tasks; this task's backend is 'claude'"),
+    ({"backend": "ollama", "model": "m", "prompt": "p", "output": "files"},
+     "key 'output': output = 'files' needs 'owns' or 'expects'"),
+    ({"backend": "command", "argv": ["true"], "output": "files"},
+     "key 'output': 'output' is for ollama and openai tasks"),
+])
+def test_model_task_fields_are_validated_with_clear_errors(tmp_path: Path, entry: dict[str, Any],
+                                                           message: str) -> None:
+    with pytest.raises(TaskFileError) as raised:
+        build_tasks([entry], base=str(tmp_path), source="tasks.toml")
+    assert "task #1: " + message in str(raised.value)

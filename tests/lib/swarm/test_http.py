@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
-from hookswarm.lib.swarm.config import SwarmConfig
+from hookswarm.lib.swarm.config import SwarmConfig, load_config
+from hookswarm.lib.swarm.errors import TaskFileError
 from tests.fakes.ollama_api import OllamaAPI
-from tests.lib.swarm.swarm_support import Runner, wait_until
+from tests.helpers.processes import wait_until
+from tests.helpers.swarm import Runner, swarm
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -162,9 +164,6 @@ def _crash_when_streaming(api: OllamaAPI) -> None:
 
 
 def test_pool_config_errors_name_the_key(tmp_path: Path) -> None:
-    from hookswarm.lib.swarm.config import load_config
-    from hookswarm.lib.swarm.errors import TaskFileError
-
     path = tmp_path / "config.toml"
     path.write_text('[pools.local]\nbackend = "ollama"\n'
                     'endpoints = [{ server = "llama" }]\n')
@@ -177,8 +176,6 @@ def test_pool_config_errors_name_the_key(tmp_path: Path) -> None:
 
 def test_health_shows_each_endpoint_with_its_loaded_models(tmp_path: Path,
                                                            ollama: OllamaAPI) -> None:
-    from tests.lib.swarm.test_swarm_cli import swarm
-
     (tmp_path / ".swarm").mkdir()
     (tmp_path / ".swarm" / "config.toml").write_text(
         f'[pools.local]\nbackend = "ollama"\nendpoints = [{{ url = "{ollama.url}", '
@@ -191,8 +188,6 @@ def test_health_shows_each_endpoint_with_its_loaded_models(tmp_path: Path,
 
 
 def test_spawn_runs_a_model_task_from_flags(tmp_path: Path, ollama: OllamaAPI) -> None:
-    from tests.lib.swarm.test_swarm_cli import swarm
-
     code, out, err = swarm(tmp_path, "spawn", "--backend", "ollama", "--endpoint", ollama.url,
                            "--model", "tiny", "--prompt", "flags work", "--system", "terse",
                            "--json")
