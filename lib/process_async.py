@@ -19,6 +19,7 @@ import ctypes
 import fcntl
 import os
 import signal
+import sys
 from collections.abc import Callable, Mapping, Sequence
 
 import anyio
@@ -33,6 +34,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _SETSIGDEF, _SETSID = 0x04, 0x80  # glibc's POSIX_SPAWN_* flags
 _OPAQUE = 1024  # larger than glibc's posix_spawn_file_actions_t, posix_spawnattr_t, sigset_t
 _RESTORED = (signal.SIGPIPE, signal.SIGXFSZ)  # ignored by Python, default for the child
+_FS_ENCODING = sys.getfilesystemencoding()
 _closefrom = getattr(_libc, "posix_spawn_file_actions_addclosefrom_np", None)
 
 
@@ -165,7 +167,7 @@ def start_async(
     try:
         program = _program(argv[0], environ, cwd)
         args = _strings([os.fsencode(arg) for arg in argv])
-        envp = _strings([os.fsencode(k) + b"=" + os.fsencode(v) for k, v in _env_items(environ)])
+        envp = _strings(_environment(environ))
     except (ValueError, TypeError) as exc:  # bad env names, NUL bytes, non-str values
         return ProcessOutcome.not_started(f"{argv[0]}: {exc}")
     if program is None:
@@ -186,11 +188,16 @@ def start_async(
     return AsyncChild(pid, ours, stdin)
 
 
-def _env_items(environ: Mapping[str, str]) -> list[tuple[str, str]]:
-    for name in environ:
+def _environment(environ: Mapping[str, str]) -> list[bytes]:
+    """``NAME=value`` entries, encoded as ``os.fsencode`` would (one encode per entry)."""
+    entries = []
+    for name, value in environ.items():
+        if type(name) is not str or type(value) is not str:
+            name, value = os.fsdecode(name), os.fsdecode(value)  # bytes pass, others TypeError
         if not name or "=" in name:
             raise ValueError("illegal environment variable name")
-    return list(environ.items())
+        entries.append(f"{name}={value}".encode(_FS_ENCODING, "surrogateescape"))
+    return entries
 
 
 def _strings(items: list[bytes]) -> ctypes.Array[ctypes.c_char_p]:
