@@ -172,18 +172,17 @@ def start_async(
         return ProcessOutcome.not_started(f"{argv[0]}: {exc}")
     if program is None:
         return ProcessOutcome.not_started(f"{argv[0]}: {os.strerror(2)}")
-    ours, theirs = _pipes(bool(stdin))
+    try:
+        ours, theirs = _pipes(bool(stdin))
+    except OSError as exc:  # out of descriptors
+        return ProcessOutcome.not_started(f"{argv[0]}: {exc.strerror}")
     try:
         pid = _spawn(program, args, envp, cwd=cwd, stdio=theirs)
     except OSError as exc:
-        for fd in ours:
-            if fd is not None:
-                os.close(fd)
+        _close(ours)
         return ProcessOutcome.not_started(f"{argv[0]}: {exc.strerror}")
     finally:
-        for fd in theirs:
-            if fd is not None:
-                os.close(fd)
+        _close(theirs)
     process_scan.STARTED.add(pid)
     return AsyncChild(pid, ours, stdin)
 
@@ -222,9 +221,22 @@ def _program(name: str, environ: Mapping[str, str], cwd: str | None) -> bytes | 
 
 def _pipes(with_stdin: bool) -> tuple[tuple[int | None, int, int], tuple[int | None, int, int]]:
     """(our ends, the child's ends) of its stdin (or None: /dev/null), stdout and stderr pipes."""
-    stdin = _pipe() if with_stdin else (None, None)
-    stdout, stderr = _pipe(), _pipe()
-    return (stdin[1], stdout[0], stderr[0]), (stdin[0], stdout[1], stderr[1])
+    made: list[tuple[int, int]] = []
+    try:
+        for _ in range(3 if with_stdin else 2):
+            made.append(_pipe())
+    except OSError:
+        _close([fd for pair in made for fd in pair])
+        raise
+    stdin = made.pop(0) if with_stdin else (None, None)
+    (out_read, out_write), (err_read, err_write) = made
+    return (stdin[1], out_read, err_read), (stdin[0], out_write, err_write)
+
+
+def _close(fds: Sequence[int | None]) -> None:
+    for fd in fds:
+        if fd is not None:
+            os.close(fd)
 
 
 def _pipe() -> tuple[int, int]:

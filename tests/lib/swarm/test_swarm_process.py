@@ -137,6 +137,22 @@ def test_a_missing_cwd_is_a_launch_failure(tmp_path: Any) -> None:
     assert outcome.launch_error == "true: No such file or directory"
 
 
+def test_running_out_of_descriptors_is_a_launch_failure_that_leaks_none() -> None:
+    code = """
+import os, resource
+from hookswarm.lib import process_async
+open_fds = lambda: len(os.listdir("/proc/self/fd"))
+before = open_fds()
+resource.setrlimit(resource.RLIMIT_NOFILE, (before + 3, resource.getrlimit(
+    resource.RLIMIT_NOFILE)[1]))  # room for the listing and one pipe, not two
+outcome = process_async.start_async(["true"], stdin=b"x")
+print(outcome.launch_error, open_fds() == before)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=30, check=True)
+    assert done.stdout == "true: Too many open files True\n"
+
+
 def test_stop_kills_a_sigterm_ignoring_child_and_grandchild() -> None:
     output = bytearray()
 
