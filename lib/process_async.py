@@ -4,9 +4,9 @@ Output arrives by callback as it is printed, the exit is seen through a pidfd, a
 takes its whole group down with it before the child is reaped (while its pid, and so its group
 id, cannot be reused). Every child gets its own session; a launch failure is an outcome.
 
-Children start through libc's ``posix_spawn`` (vfork and exec, nothing else in between):
-``subprocess.Popen`` costs a swarm burst about 0.3 ms more per worker, and ``os.posix_spawn``
-can neither change the working directory nor close inherited descriptors. The child gets what
+Children start through libc's ``posix_spawn`` (vfork and exec, nothing else in between;
+``os.posix_spawn`` can neither change the working directory nor close inherited descriptors,
+and ``subprocess`` will not use it for a new session). The child gets what
 ``Popen(..., start_new_session=True, close_fds=True)`` gave it: a new session, only the three
 pipes (or ``/dev/null`` for stdin), SIGPIPE and SIGXFSZ back at their defaults, and the program
 looked up in the ``PATH`` of its own environment.

@@ -81,7 +81,7 @@ def _report(argv: list[str], **options: Any) -> dict[str, Any]:
 
 
 def test_workers_start_without_popen(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A worker is one posix_spawn: Popen's extra cost per spawn is what a burst queues on."""
+    """A worker is one posix_spawn, its session, pipes and cwd set by the spawn itself."""
     def refuse(*_args: Any, **_kwargs: Any) -> None:
         raise AssertionError("subprocess.Popen is off the swarm spawn path")
 
