@@ -16,6 +16,9 @@ logs, results. Every worker could start at once, so the ideal wall time is SECON
   (``os.posix_spawn`` in a new session, exits seen through pidfds, no store, no logs, no
   results). Its spawn p50 and efficiency are the best any coordinator written in Python can
   reach on this machine; ``vs floor`` is the coordinator's wall time over the floor's.
+- the physical floor for a worker whose output is watched: the same loop, each child also
+  given the three pipes a worker gets (``piped``), so the cost of the pipes themselves shows
+  apart from the coordinator's.
 - coordinator CPU per worker (this process's CPU time / N): the part of the cost that does
   not depend on how busy the machine is. On a loaded 2-core machine the spawns queue for a
   core (vfork suspends the coordinator until the child has exec'd), so read the latency
@@ -65,7 +68,7 @@ def one_run(size: int, seconds: float) -> dict[str, Any]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def floor_run(size: int, seconds: float) -> dict[str, Any]:
+def floor_run(size: int, seconds: float, *, piped: bool = False) -> dict[str, Any]:
     """N workers started and reaped by a bare loop: the machine without a coordinator."""
     argv = ["sleep", str(seconds)]
     program = shutil.which(argv[0]) or argv[0]
@@ -74,15 +77,27 @@ def floor_run(size: int, seconds: float) -> dict[str, Any]:
     began = time.monotonic()
     latency = []
     for _ in range(size):
-        pid = os.posix_spawn(program, argv, env, setsid=True)
+        ours, theirs = pipes() if piped else ([], [])
+        pid = os.posix_spawn(program, argv, env, setsid=True, file_actions=[
+            (os.POSIX_SPAWN_DUP2, fd, n) for n, fd in enumerate(theirs)])
         latency.append((time.monotonic() - began) * 1000)
-        waits.register(os.pidfd_open(pid), selectors.EVENT_READ, pid)
+        for fd in theirs:
+            os.close(fd)
+        waits.register(os.pidfd_open(pid), selectors.EVENT_READ, (pid, ours))
     while waits.get_map():
         for key, _ in waits.select():
             waits.unregister(key.fd)
             os.close(key.fd)
-            os.waitpid(key.data, 0)
+            os.waitpid(key.data[0], 0)
+            for fd in key.data[1]:
+                os.close(fd)
     return {"latency": latency, "wall": time.monotonic() - began}
+
+
+def pipes() -> tuple[list[int], list[int]]:
+    """(ours, the child's) ends of a stdin, a stdout and a stderr pipe."""
+    stdin, stdout, stderr = (os.pipe2(os.O_CLOEXEC) for _ in range(3))
+    return [stdin[1], stdout[0], stderr[0]], [stdin[0], stdout[1], stderr[1]]
 
 
 def measure(events: list[dict[str, Any]], ids: list[str], done: float, size: int,
@@ -112,18 +127,22 @@ def main() -> None:
     print(f"{'workers':>7} {'cap':>4} | {'spawn p50':>9} {'p95':>7} {'max':>7} "
           f"{'(admit p50)':>11} | {'ideal s':>7} {'wall s':>7} {'efficiency':>10} | "
           f"{'floor p50':>9} {'wall s':>7} {'efficiency':>10} {'vs floor':>8} "
-          f"{'p50 over floor':>14} | {'cpu/worker':>10}")
+          f"{'p50 over floor':>14} | {'piped p50':>9} {'wall s':>7} {'vs piped':>8} | "
+          f"{'cpu/worker':>10}")
     one_run(1, 0.05)  # warm-up: the first run in a process pays lazy imports and first calls
     for size in args.sizes:
-        runs, floors = [], []
-        for _ in range(args.repeat):  # interleaved, so both see the same machine
+        runs, floors, piped = [], [], []
+        for _ in range(args.repeat):  # interleaved, so all see the same machine
             runs.append(one_run(size, args.seconds))
             floors.append(floor_run(size, args.seconds))
+            piped.append(floor_run(size, args.seconds, piped=True))
         latency = [v for r in runs for v in r["latency"]]
         admit = [v for r in runs for v in r["admit"]]
         wall = statistics.median(r["wall"] for r in runs)
         floor_wall = statistics.median(r["wall"] for r in floors)
         floor_p50 = statistics.median(v for r in floors for v in r["latency"])
+        piped_wall = statistics.median(r["wall"] for r in piped)
+        piped_p50 = statistics.median(v for r in piped for v in r["latency"])
         ideal = runs[0]["ideal"]
         p50 = statistics.median(latency)
         print(f"{size:>7} {size:>4} | {p50:>7.2f}ms "
@@ -131,8 +150,12 @@ def main() -> None:
               f"{statistics.median(admit):>9.2f}ms | {ideal:>7.3f} {wall:>7.3f} "
               f"{ideal / wall:>10.1%} | {floor_p50:>7.2f}ms {floor_wall:>7.3f} "
               f"{ideal / floor_wall:>10.1%} {wall / floor_wall:>7.3f}x "
-              f"{p50 - floor_p50:>+12.2f}ms | "
+              f"{p50 - floor_p50:>+12.2f}ms | {piped_p50:>7.2f}ms {piped_wall:>7.3f} "
+              f"{wall / piped_wall:>7.3f}x | "
               f"{statistics.median(r['cpu_ms'] for r in runs):>8.2f}ms")
+        ratios = [r["wall"] / f["wall"] for r, f in zip(runs, floors, strict=True)]
+        print(f"{'':>7} {'':>4}   wall vs floor per repeat: "
+              + " ".join(f"{ratio:.3f}x" for ratio in sorted(ratios)))
     print(f"load average during the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
 

@@ -3,14 +3,23 @@
 Output arrives by callback as it is printed, the exit is seen through a pidfd, and a child's exit
 takes its whole group down with it before the child is reaped (while its pid, and so its group
 id, cannot be reused). Every child gets its own session; a launch failure is an outcome.
+
+Children start through libc's ``posix_spawn`` (vfork and exec, nothing else in between;
+``os.posix_spawn`` can neither change the working directory nor close inherited descriptors,
+and ``subprocess`` will not use it for a new session). The child gets what
+``Popen(..., start_new_session=True, close_fds=True)`` gave it: a new session, only the three
+pipes (or ``/dev/null`` for stdin), SIGPIPE and SIGXFSZ back at their defaults, and the program
+looked up in the ``PATH`` of its own environment.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import fcntl
 import os
 import signal
-import subprocess
+import sys
 from collections.abc import Callable, Mapping, Sequence
 
 import anyio
@@ -21,25 +30,33 @@ from hookswarm.lib.process import READ_CHUNK, ProcessOutcome, kill_group
 OutputSink = Callable[[int, bytes], None]
 """Receives ``(1 | 2, chunk)``: which stream the chunk came from, and the bytes."""
 
+_libc = ctypes.CDLL(None, use_errno=True)
+_SETSIGDEF, _SETSID = 0x04, 0x80  # glibc's POSIX_SPAWN_* flags
+_OPAQUE = 1024  # larger than glibc's posix_spawn_file_actions_t, posix_spawnattr_t, sigset_t
+_RESTORED = (signal.SIGPIPE, signal.SIGXFSZ)  # ignored by Python, default for the child
+_FS_ENCODING = sys.getfilesystemencoding()
+_closefrom = getattr(_libc, "posix_spawn_file_actions_addclosefrom_np", None)
+
 
 class AsyncChild:
     """A child started by :func:`start_async`, driven from an anyio event loop."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], stdin: bytes) -> None:
-        self._proc = proc
-        self._pidfd = os.pidfd_open(proc.pid)
+    def __init__(self, pid: int, pipes: tuple[int | None, int, int], stdin: bytes) -> None:
+        self._pid = pid
+        self._pidfd = os.pidfd_open(pid)
+        self._stdin_fd, self._stdout_fd, self._stderr_fd = pipes
         self._stdin = memoryview(stdin)
         self._wait_lock: anyio.Lock | None = None
         self._closed = False
         self._pumping = False
         self.returncode: int | None = None
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
-            if stream is not None:
-                os.set_blocking(stream.fileno(), False)
+        for fd in pipes:
+            if fd is not None:
+                os.set_blocking(fd, False)
 
     @property
     def pid(self) -> int:
-        return self._proc.pid
+        return self._pid
 
     async def wait(self) -> int:
         """Wait for the exit; kills what is left of the group, then reaps the child.
@@ -53,7 +70,7 @@ class AsyncChild:
             if self.returncode is None:
                 await anyio.wait_readable(self._pidfd)
                 kill_group(self.pid)
-                self.returncode = self._proc.wait()
+                self.returncode = _reap(self.pid)
                 process_scan.STARTED.discard(self.pid)
         return self.returncode
 
@@ -68,12 +85,10 @@ class AsyncChild:
         self._pumping = True
         try:
             async with anyio.create_task_group() as readers:
-                for stream in (self._proc.stdout, self._proc.stderr):
-                    assert stream is not None
-                    readers.start_soon(self._read, stream.fileno(),
-                                       1 if stream is self._proc.stdout else 2, sink)
-                if self._proc.stdin is not None:
-                    readers.start_soon(self._feed)
+                readers.start_soon(self._read, self._stdout_fd, 1, sink)
+                readers.start_soon(self._read, self._stderr_fd, 2, sink)
+                if self._stdin_fd is not None:
+                    readers.start_soon(self._feed, self._stdin_fd)
                 await self.wait()
                 readers.cancel_scope.deadline = anyio.current_time() + drain
         finally:
@@ -100,10 +115,11 @@ class AsyncChild:
         if self._closed:
             return
         self._closed = True
-        for stream in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
-            if stream is not None:
+        for fd in (self._stdin_fd, self._stdout_fd, self._stderr_fd):
+            if fd is not None:
                 with contextlib.suppress(OSError):
-                    stream.close()
+                    os.close(fd)
+        self._stdin_fd = None
 
     @staticmethod
     async def _read(fd: int, stream: int, sink: OutputSink) -> None:
@@ -117,9 +133,7 @@ class AsyncChild:
                 return
             sink(stream, chunk)
 
-    async def _feed(self) -> None:
-        assert self._proc.stdin is not None
-        fd = self._proc.stdin.fileno()
+    async def _feed(self, fd: int) -> None:
         try:
             while self._stdin:
                 await anyio.wait_writable(fd)
@@ -130,10 +144,13 @@ class AsyncChild:
         except (BrokenPipeError, OSError):
             pass
         finally:
-            with contextlib.suppress(OSError):
-                self._proc.stdin.close()
+            if self._stdin_fd == fd:
+                self._stdin_fd = None
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
     def __del__(self) -> None:
+        self.close()
         with contextlib.suppress(OSError):
             os.close(self._pidfd)
 
@@ -146,13 +163,143 @@ def start_async(
 
     ``stdin`` is fed as the child reads it; without it the child's stdin is ``/dev/null``.
     """
+    environ = os.environ if env is None else env
     try:
-        proc = subprocess.Popen(
-            list(argv), stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
-            env=dict(env) if env is not None else None, start_new_session=True,
-        )
-    except (OSError, ValueError, TypeError) as exc:  # bad env names, NUL bytes, non-str values
-        return ProcessOutcome.not_started(f"{argv[0]}: {getattr(exc, 'strerror', None) or exc}")
-    process_scan.STARTED.add(proc.pid)
-    return AsyncChild(proc, stdin)
+        program = _program(argv[0], environ, cwd)
+        args = _strings([os.fsencode(arg) for arg in argv])
+        envp = _strings(_environment(environ))
+    except (ValueError, TypeError) as exc:  # bad env names, NUL bytes, non-str values
+        return ProcessOutcome.not_started(f"{argv[0]}: {exc}")
+    if program is None:
+        return ProcessOutcome.not_started(f"{argv[0]}: {os.strerror(2)}")
+    try:
+        ours, theirs = _pipes(bool(stdin))
+    except OSError as exc:  # out of descriptors
+        return ProcessOutcome.not_started(f"{argv[0]}: {exc.strerror}")
+    try:
+        pid = _spawn(program, args, envp, cwd=cwd, stdio=theirs)
+    except OSError as exc:
+        _close(ours)
+        return ProcessOutcome.not_started(f"{argv[0]}: {exc.strerror}")
+    finally:
+        _close(theirs)
+    process_scan.STARTED.add(pid)
+    return AsyncChild(pid, ours, stdin)
+
+
+def _environment(environ: Mapping[str, str]) -> list[bytes]:
+    """``NAME=value`` entries, encoded as ``os.fsencode`` would (one encode per entry)."""
+    entries = []
+    for name, value in environ.items():
+        if type(name) is not str or type(value) is not str:
+            name, value = os.fsdecode(name), os.fsdecode(value)  # bytes pass, others TypeError
+        if not name or "=" in name:
+            raise ValueError("illegal environment variable name")
+        entries.append(f"{name}={value}".encode(_FS_ENCODING, "surrogateescape"))
+    return entries
+
+
+def _strings(items: list[bytes]) -> ctypes.Array[ctypes.c_char_p]:
+    """A NULL-terminated ``char *[]`` (what exec takes); a NUL byte inside is a ValueError."""
+    if any(b"\0" in item for item in items):
+        raise ValueError("embedded null byte")
+    return (ctypes.c_char_p * (len(items) + 1))(*items, None)
+
+
+def _program(name: str, environ: Mapping[str, str], cwd: str | None) -> bytes | None:
+    """What exec would run for ``name``: searched in the child's ``PATH`` unless it has a ``/``."""
+    if "\0" in name:
+        raise ValueError("embedded null byte")
+    if "/" in name:
+        return os.fsencode(name)
+    for folder in os.get_exec_path(environ):
+        candidate = os.path.join(cwd or "", folder, name)
+        if os.access(candidate, os.X_OK) and not os.path.isdir(candidate):
+            return os.fsencode(candidate)
+    return None
+
+
+def _pipes(with_stdin: bool) -> tuple[tuple[int | None, int, int], tuple[int | None, int, int]]:
+    """(our ends, the child's ends) of its stdin (or None: /dev/null), stdout and stderr pipes."""
+    made: list[tuple[int, int]] = []
+    try:
+        for _ in range(3 if with_stdin else 2):
+            made.append(_pipe())
+    except OSError:
+        _close([fd for pair in made for fd in pair])
+        raise
+    stdin = made.pop(0) if with_stdin else (None, None)
+    (out_read, out_write), (err_read, err_write) = made
+    return (stdin[1], out_read, err_read), (stdin[0], out_write, err_write)
+
+
+def _close(fds: Sequence[int | None]) -> None:
+    for fd in fds:
+        if fd is not None:
+            os.close(fd)
+
+
+def _pipe() -> tuple[int, int]:
+    """A close-on-exec pipe whose ends stay clear of 0-2, which the child's dup2s overwrite."""
+    ends = os.pipe2(os.O_CLOEXEC)
+    return _above_stdio(ends[0]), _above_stdio(ends[1])
+
+
+def _above_stdio(fd: int) -> int:
+    if fd > 2:
+        return fd
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+    os.close(fd)
+    return moved
+
+
+def _spawn(program: bytes, args: ctypes.Array[ctypes.c_char_p],
+           envp: ctypes.Array[ctypes.c_char_p], *, cwd: str | None,
+           stdio: tuple[int | None, int, int]) -> int:
+    actions, attrs = ctypes.create_string_buffer(_OPAQUE), ctypes.create_string_buffer(_OPAQUE)
+    _libc.posix_spawn_file_actions_init(actions)
+    _libc.posix_spawnattr_init(attrs)
+    try:
+        _file_actions(actions, cwd, stdio)
+        _attributes(attrs)
+        pid = ctypes.c_int()
+        err = _libc.posix_spawn(ctypes.byref(pid), program, actions, attrs, args, envp)
+        if err:
+            raise OSError(err, os.strerror(err))
+        return pid.value
+    finally:
+        _libc.posix_spawn_file_actions_destroy(actions)
+        _libc.posix_spawnattr_destroy(attrs)
+
+
+def _file_actions(actions: ctypes.Array[ctypes.c_char], cwd: str | None,
+                  stdio: tuple[int | None, int, int]) -> None:
+    stdin, stdout, stderr = stdio
+    if stdin is None:
+        _libc.posix_spawn_file_actions_addopen(actions, 0, b"/dev/null", os.O_RDONLY, 0)
+    else:
+        _libc.posix_spawn_file_actions_adddup2(actions, stdin, 0)
+    _libc.posix_spawn_file_actions_adddup2(actions, stdout, 1)
+    _libc.posix_spawn_file_actions_adddup2(actions, stderr, 2)
+    if _closefrom is not None:  # descriptors we inherited without close-on-exec
+        _closefrom(actions, 3)
+    if cwd is not None:
+        _libc.posix_spawn_file_actions_addchdir_np(actions, os.fsencode(cwd))
+
+
+def _attributes(attrs: ctypes.Array[ctypes.c_char]) -> None:
+    defaults = ctypes.create_string_buffer(_OPAQUE)
+    _libc.sigemptyset(defaults)
+    for sig in _RESTORED:
+        _libc.sigaddset(defaults, sig)
+    _libc.posix_spawnattr_setsigdefault(attrs, defaults)
+    _libc.posix_spawnattr_setflags(attrs, ctypes.c_short(_SETSID | _SETSIGDEF))
+
+
+def _reap(pid: int) -> int:
+    """The exit status as ``Popen.returncode`` gives it (minus the signal if killed by one)."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return 0  # reaped elsewhere: as Popen.wait answers then
+    return os.waitstatus_to_exitcode(status)

@@ -120,6 +120,7 @@ class Coordinator:
         self._leases_checked = 0.0
         self._wanted: frozenset[str] | None = None
         self._ended: set[str] = set()
+        self._project = os.path.realpath(store.root.parent)  # resolved once, not per spawn
         self.results: dict[str, TaskResult] = {}  # what it wrote for the tasks in ``only``
         self.halted = ""  # why it stopped admitting (results/ cannot be written)
 
@@ -564,7 +565,7 @@ class Coordinator:
     def _spawn(self, task: Task, timing: _Timing) -> Worker | WorkerEnd:
         if not os.path.isdir(task.cwd):
             return WorkerEnd.launch_failed(f"the task's cwd {task.cwd} is not a directory")
-        escapes = task.outside(str(self.store.root.parent))
+        escapes = task.outside(self._project, root_is_real=True)
         if escapes and not task.allow_outside:
             key, path = escapes[0]
             return WorkerEnd.launch_failed(f"its {key} {path!r} is outside the project; keep "

@@ -26,14 +26,17 @@ def absolute_globs(cwd: str, globs: Iterable[str]) -> tuple[str, ...]:
     return tuple(_real_glob(_anchored(cwd, g)) for g in globs)
 
 
-def outside(root: str, cwd: str, paths: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+def outside(root: str, cwd: str, paths: Iterable[tuple[str, str]], *,
+            root_is_real: bool = False) -> list[tuple[str, str]]:
     """Which of ``cwd`` and the ``(key, glob)`` pairs (anchored at ``cwd``) reach past ``root``.
 
     A glob can reach only below its literal leading folders, so those decide. Symlinks are
-    resolved, so a link out of the project counts as outside.
+    resolved, so a link out of the project counts as outside. ``root_is_real``: ``root`` is
+    resolved already (a caller checking many tasks resolves it once).
     """
-    real_root = os.path.realpath(root)
-    found = [("cwd", cwd)] if not _within(os.path.realpath(cwd), real_root) else []
+    real_root = root if root_is_real else os.path.realpath(root)
+    real_cwd = cwd if cwd == real_root else os.path.realpath(cwd)
+    found = [("cwd", cwd)] if not _within(real_cwd, real_root) else []
     for key, glob in paths:
         if not _within(_literal_head(_real_glob(_anchored(cwd, glob))), real_root):
             found.append((key, glob))

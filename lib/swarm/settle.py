@@ -1,8 +1,9 @@
 """Ending tasks: kill what a task's processes left behind, then write its result.
 
-Tasks that end in a burst are settled together: one ``/proc`` sweep and every result write
-in one worker-thread call, so a burst of endings costs one thread hop and one scan. A task
-waits for a settling that began after it ended.
+Tasks that end in a burst are settled together: one ``/proc`` sweep and one batch of result
+writes (:meth:`Store.finish_all`: one wait for the disk) in one worker-thread call, so a burst
+of endings costs one thread hop, one scan and one flush. A task waits for a settling that began
+after it ended.
 """
 
 from __future__ import annotations
@@ -48,14 +49,12 @@ class Settler:
 
     def _settle_all(self, batch: Mapping[str, _Ending]) -> dict[str, bool | Exception]:
         self._sweep({task_id: pid for task_id, (_, pid) in batch.items() if pid})
-        done: dict[str, bool | Exception] = {}
-        for task_id, (result, _) in batch.items():
-            try:
-                done[task_id] = self._store.finish(task_id, result.to_json(),
-                                                   update_state=False)
-            except Exception as exc:  # raised again in the task it belongs to
-                done[task_id] = exc
-        return done
+        try:
+            return dict(self._store.finish_all(
+                {task_id: result.to_json() for task_id, (result, _) in batch.items()},
+                update_state=False))
+        except Exception as exc:  # raised again in each task it belongs to
+            return dict.fromkeys(batch, exc)
 
     def sweep_all(self) -> None:
         """Kill anything still carrying this coordinator's mark (when it stops)."""

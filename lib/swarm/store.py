@@ -46,6 +46,7 @@ _DIRS = ("requests", "processing", "results", "logs", "context", "coordinators",
 _PRIVATE = 0o600
 _TMP_MIN_AGE = 3600.0  # a younger temporary file may be one a writer is about to rename
 _FINISH_TRIES = 3
+_BATCH_FILES = 64  # results held open at once while a batch is flushed
 
 
 class ResultsUnwritable(StoreError):
@@ -273,42 +274,109 @@ class Store:
 
         Raises :class:`ResultsUnwritable` when ``results/`` cannot be written.
         """
-        try:
-            linked = self._link_result(task_id, _dumps({"version": VERSION, **result}))
-        except OSError as exc:
-            raise self._unusable(exc) from None
-        if not linked:
-            return False
-        with self.lock():
-            for kind in ("processing", "requests"):
-                with contextlib.suppress(FileNotFoundError):
-                    self.path(kind, task_id).unlink()
-            if update_state:
-                self._refresh_state()
-        return True
+        outcome = self.finish_all({task_id: result}, update_state=update_state)[task_id]
+        if isinstance(outcome, ResultsUnwritable):
+            raise outcome
+        return outcome
 
-    def _link_result(self, task_id: str, data: bytes) -> bool:
-        """Hard-link a fully written temporary file to the result's name; False if taken.
+    def finish_all(self, results: Mapping[str, Mapping[str, Any]], *,
+                   update_state: bool = True) -> dict[str, bool | ResultsUnwritable]:
+        """:meth:`finish` for a batch of tasks, waiting for the disk once for all of them.
 
-        The temporary file is written outside the lock; should it vanish before the link (a
-        hand-made cleanup), it is written again.
+        Each result is written to its own temporary file; all of them are flushed together,
+        then linked to their names, their claims dropped, and ``results/`` flushed once for
+        the links. Per task: True if written, False if it had a result already, or the error
+        it would raise.
         """
+        done: dict[str, bool | ResultsUnwritable] = {}
+        for chunk in _chunks(list(results.items()), _BATCH_FILES):
+            temps = self._durable_temps(dict(chunk), done)
+            for task_id, tmp in temps.items():
+                done[task_id] = self._link_temp(task_id, tmp, results[task_id])
+        linked = [task_id for task_id, ok in done.items() if ok is True]
+        if linked:  # the claims go before the flush, so that one commit carries both
+            self._drop_claims(linked, update_state=update_state)
+            self._sync_results(linked, done)
+        return done
+
+    def _durable_temps(self, results: Mapping[str, Mapping[str, Any]],
+                       done: dict[str, bool | ResultsUnwritable]) -> dict[str, Path]:
+        """Write each result to a temporary file and flush them all; failures go to ``done``."""
+        written: dict[str, tuple[Path, int]] = {}
+        try:
+            for task_id, result in results.items():
+                tmp = self.path("results", task_id).with_name(
+                    f".{task_id}.{secrets.token_hex(4)}.tmp")
+                data = _dumps({"version": VERSION, **result})
+                try:
+                    written[task_id] = (tmp, _write_file(tmp, data, mode=_PRIVATE, keep=True))
+                except OSError as exc:
+                    done[task_id] = self._unusable(exc)
+                    with contextlib.suppress(OSError):
+                        tmp.unlink()
+            _flush_together([fd for _, fd in written.values()])
+        finally:
+            for _, fd in written.values():
+                os.close(fd)
+        return {task_id: tmp for task_id, (tmp, _) in written.items()}
+
+    def _link_temp(self, task_id: str, tmp: Path,
+                   result: Mapping[str, Any]) -> bool | ResultsUnwritable:
+        """Link a flushed temporary file to the result's name; False if the name is taken."""
+        try:
+            os.link(tmp, self.path("results", task_id))
+            return True
+        except FileExistsError:
+            return False
+        except FileNotFoundError:  # a hand-made cleanup took it: written again, alone
+            return self._link_again(task_id, _dumps({"version": VERSION, **result}))
+        except OSError as exc:
+            return self._unusable(exc)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+    def _link_again(self, task_id: str, data: bytes) -> bool | ResultsUnwritable:
+        """Hard-link a fully written temporary file to the result's name; False if taken."""
         final = self.path("results", task_id)
-        for attempt in range(_FINISH_TRIES):
+        for attempt in range(1, _FINISH_TRIES):
             tmp = final.with_name(f".{task_id}.{secrets.token_hex(4)}.tmp")
-            _write_file(tmp, data, mode=_PRIVATE)
             try:
+                _write_file(tmp, data, mode=_PRIVATE)
                 os.link(tmp, final)
                 return True
             except FileExistsError:
                 return False
-            except FileNotFoundError:
+            except FileNotFoundError as exc:
                 if attempt == _FINISH_TRIES - 1:
-                    raise
+                    return self._unusable(exc)
+            except OSError as exc:
+                return self._unusable(exc)
             finally:
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
-        return False  # not reached: the last attempt returns or raises
+        return False  # not reached: the last attempt returns
+
+    def _sync_results(self, linked: list[str], done: dict[str, bool | ResultsUnwritable]) -> None:
+        """Flush ``results/`` once for every link of the batch (a link is not durable before)."""
+        try:
+            fd = os.open(self.root / "results", os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            for task_id in linked:
+                done[task_id] = self._unusable(exc)
+
+    def _drop_claims(self, task_ids: list[str], *, update_state: bool) -> None:
+        with self.lock():
+            for task_id in task_ids:
+                for kind in ("processing", "requests"):
+                    with contextlib.suppress(FileNotFoundError):
+                        self.path(kind, task_id).unlink()
+            if update_state:
+                self._refresh_state()
 
     def has_result(self, task_id: str) -> bool:
         """Whether the task has a result; :class:`ResultsUnwritable` if results/ is unusable."""
@@ -507,14 +575,39 @@ def _dumps(data: dict[str, Any]) -> bytes:
     return json.dumps(data, indent=1, sort_keys=True).encode() + b"\n"
 
 
-def _write_file(path: Path, data: bytes, *, durable: bool = True, mode: int = 0o644) -> None:
+def _write_file(path: Path, data: bytes, *, durable: bool = True, mode: int = 0o644,
+                keep: bool = False) -> int:
+    """Write ``data`` to ``path``; with ``keep``, unflushed and the descriptor returned open."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         os.write(fd, data)
-        if durable:
+        if durable and not keep:
             os.fsync(fd)
-    finally:
+    except BaseException:
         os.close(fd)
+        raise
+    if keep:
+        return fd
+    os.close(fd)
+    return -1
+
+
+def _flush_together(fds: Sequence[int]) -> None:
+    """fsync every file, starting all their writeback first.
+
+    fsync'ing files one by one waits for one journal commit each; once writeback has started
+    for all of them (POSIX_FADV_DONTNEED starts it on Linux), their blocks are allocated in
+    the same transaction, and the first fsync commits it for all.
+    """
+    for fd in fds:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    for fd in fds:
+        os.fsync(fd)
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def _write_json(path: Path, data: dict[str, Any], *, durable: bool = True,

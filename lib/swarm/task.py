@@ -124,10 +124,10 @@ class Task(BaseModel):
         """What the task may write: ``owns``, or its ``expects`` files when ``owns`` is empty."""
         return self.owns or self.expects
 
-    def outside(self, root: str) -> list[tuple[str, str]]:
+    def outside(self, root: str, *, root_is_real: bool = False) -> list[tuple[str, str]]:
         """``(key, path)`` for its cwd, expects and owns that reach past the project ``root``."""
         paths = [*(("expects", p) for p in self.expects), *(("owns", g) for g in self.owns)]
-        return outside(root, self.cwd, paths)
+        return outside(root, self.cwd, paths, root_is_real=root_is_real)
 
     def expected_paths(self) -> list[str]:
         return [os.path.normpath(os.path.join(self.cwd, p)) for p in self.expects]

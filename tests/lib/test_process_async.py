@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
 import sys
 from typing import Any
 
@@ -53,6 +57,100 @@ def test_arguments_popen_refuses_are_a_launch_failure_too(
     outcome = process_async.start_async(argv, env=env)
     assert isinstance(outcome, process.ProcessOutcome)
     assert says in outcome.launch_error
+
+
+REPORTS_ITSELF = """
+import json, os, sys
+print(json.dumps({"cwd": os.getcwd(), "sid": os.getsid(0), "pid": os.getpid(),
+                  "fds": sorted(int(fd) for fd in os.listdir("/proc/self/fd")),
+                  "stdin": sys.stdin.read()}))
+"""
+
+
+def _report(argv: list[str], **options: Any) -> dict[str, Any]:
+    out = bytearray()
+
+    async def main() -> int:
+        child = process_async.start_async(argv, **options)
+        assert isinstance(child, process_async.AsyncChild), child
+        return await child.pump(lambda stream, data: out.extend(data) if stream == 1 else None)
+
+    assert anyio.run(main) == 0
+    report: dict[str, Any] = json.loads(out)
+    return report
+
+
+def test_workers_start_without_popen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker is one posix_spawn, its session, pipes and cwd set by the spawn itself."""
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise AssertionError("subprocess.Popen is off the swarm spawn path")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    assert _report([sys.executable, "-c", REPORTS_ITSELF])["stdin"] == ""
+
+
+def test_a_spawned_child_gets_what_popen_gave_it(tmp_path: Any) -> None:
+    """Own session, the cwd, three pipes and nothing else inherited, stdin fed."""
+    leaked = os.open(os.devnull, os.O_RDONLY)
+    os.set_inheritable(leaked, True)  # inherited fds a caller forgot to mark close-on-exec
+    try:
+        report = _report([sys.executable, "-c", REPORTS_ITSELF], cwd=str(tmp_path),
+                         stdin=b"fed")
+    finally:
+        os.close(leaked)
+    assert report["sid"] == report["pid"]
+    assert report["cwd"] == str(tmp_path)
+    assert report["fds"] == [0, 1, 2, 3]  # 3: the listing's own descriptor
+    assert report["stdin"] == "fed"
+
+
+def test_a_spawned_child_does_not_inherit_pythons_ignored_sigpipe() -> None:
+    out = bytearray()
+
+    async def main() -> int:
+        child = process_async.start_async(["cat", "/proc/self/status"])
+        assert isinstance(child, process_async.AsyncChild)
+        return await child.pump(lambda stream, data: out.extend(data) if stream == 1 else None)
+
+    assert anyio.run(main) == 0
+    ignored = int(next(line for line in out.decode().splitlines()
+                       if line.startswith("SigIgn:")).split()[1], 16)
+    assert not ignored & (1 << (signal.SIGPIPE - 1) | 1 << (signal.SIGXFSZ - 1))
+
+
+def test_a_bare_program_name_is_found_on_the_childs_path(tmp_path: Any) -> None:
+    (tmp_path / "bin").mkdir()
+    tool = tmp_path / "bin" / "only-here"
+    tool.write_text(f"#!/bin/sh\nexec {sys.executable} -c '{REPORTS_ITSELF}'\n")
+    tool.chmod(0o755)
+    report = _report(["only-here"], env={**os.environ, "PATH": f"bin:{os.defpath}"},
+                     cwd=str(tmp_path))  # a relative PATH entry is relative to the child's cwd
+    assert report["cwd"] == str(tmp_path)
+    refused = process_async.start_async(["only-here"], cwd=str(tmp_path))
+    assert isinstance(refused, process.ProcessOutcome)
+    assert refused.launch_error == "only-here: No such file or directory"
+
+
+def test_a_missing_cwd_is_a_launch_failure(tmp_path: Any) -> None:
+    outcome = process_async.start_async(["true"], cwd=str(tmp_path / "gone"))
+    assert isinstance(outcome, process.ProcessOutcome)
+    assert outcome.launch_error == "true: No such file or directory"
+
+
+def test_running_out_of_descriptors_is_a_launch_failure_that_leaks_none() -> None:
+    code = """
+import os, resource
+from hookswarm.lib import process_async
+open_fds = lambda: len(os.listdir("/proc/self/fd"))
+before = open_fds()
+resource.setrlimit(resource.RLIMIT_NOFILE, (before + 3, resource.getrlimit(
+    resource.RLIMIT_NOFILE)[1]))  # room for the listing and one pipe, not two
+outcome = process_async.start_async(["true"], stdin=b"x")
+print(outcome.launch_error, open_fds() == before)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=30, check=True)
+    assert done.stdout == "true: Too many open files True\n"
 
 
 def test_stop_kills_a_sigterm_ignoring_child_and_grandchild() -> None:

@@ -24,12 +24,16 @@ from tests.helpers.swarm import coordinate
     ("p/link", ["a.txt"], [("cwd", "p/link"), ("expects", "a.txt")]),
     (".", ["p/a.txt"], [("cwd", ".")]),
 ])
+@pytest.mark.parametrize("root_is_real", [False, True])
 def test_outside_judges_the_literal_head_with_symlinks_resolved(
-        tmp_path: Path, cwd: str, globs: list[str], found: list[tuple[str, str]]) -> None:
+        tmp_path: Path, cwd: str, globs: list[str], found: list[tuple[str, str]],
+        root_is_real: bool) -> None:
     (tmp_path / "p" / "sub").mkdir(parents=True)
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "p" / "link").symlink_to(tmp_path / "elsewhere")
-    got = outside(str(tmp_path / "p"), str(tmp_path / cwd), [("expects", g) for g in globs])
+    root = str((tmp_path / "p").resolve() if root_is_real else tmp_path / "p")
+    got = outside(root, str(tmp_path / cwd), [("expects", g) for g in globs],
+                  root_is_real=root_is_real)
     assert got == [(k, str(tmp_path / cwd) if k == "cwd" else v) for k, v in found]
 
 

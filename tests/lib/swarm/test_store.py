@@ -219,6 +219,52 @@ def test_finish_writes_again_when_its_temporary_file_vanishes(
     assert not list((swarm_dir.root / "results").glob(".*.tmp"))
 
 
+def test_a_batch_of_results_waits_for_the_disk_once_and_stays_durable(
+        swarm_dir: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every result is flushed before its name appears, and the names are flushed once."""
+    swarm_dir.submit(tasks(4))
+    swarm_dir.claim(["t0", "t1", "t2", "t3"], owner="me")
+    assert swarm_dir.finish("t3", {"id": "t3", "status": "failed"})
+    steps: list[tuple[str, str]] = []
+    real_fsync, real_link = os.fsync, os.link
+
+    def fsync(fd: int) -> None:
+        steps.append(("fsync", os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))))
+        real_fsync(fd)
+
+    def link(src: str, dst: str) -> None:
+        steps.append(("link", os.path.basename(dst)))
+        real_link(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "link", link)
+    done = swarm_dir.finish_all({f"t{i}": {"id": f"t{i}", "status": "succeeded"}
+                                 for i in range(4)}, update_state=False)
+    assert done == {"t0": True, "t1": True, "t2": True, "t3": False}
+    flushed = [name for kind, name in steps if kind == "fsync"]
+    assert [name.split(".")[1] for name in flushed[:4]] == ["t0", "t1", "t2", "t3"]
+    assert all(name.endswith(".tmp") for name in flushed[:4])
+    assert [kind for kind, _ in steps[4:]] == ["link"] * 4 + ["fsync"]
+    assert steps[-1] == ("fsync", "results")
+    assert swarm_dir.processing() == []
+    assert (swarm_dir.result("t3") or {})["status"] == "failed"
+    assert not list((swarm_dir.root / "results").glob(".*.tmp"))
+
+
+def test_a_batch_whose_results_cannot_be_written_fails_each_task_with_the_fix(
+        swarm_dir: Store) -> None:
+    swarm_dir.submit(tasks(2))
+    swarm_dir.claim(["t0", "t1"], owner="me")
+    (swarm_dir.root / "results").rename(swarm_dir.root / "results.away")
+    (swarm_dir.root / "results").write_text("not a folder")
+    done = swarm_dir.finish_all({"t0": {"id": "t0"}, "t1": {"id": "t1"}})
+    assert set(done) == {"t0", "t1"}
+    for outcome in done.values():
+        assert isinstance(outcome, StoreError)
+        assert "fix that folder" in str(outcome)
+    assert sorted(swarm_dir.processing()) == ["t0", "t1"]
+
+
 def test_requests_claims_and_results_are_private(swarm_dir: Store) -> None:
     swarm_dir.submit(tasks(2))
     mode = lambda path: stat.S_IMODE(path.stat().st_mode)  # noqa: E731
