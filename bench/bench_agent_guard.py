@@ -30,13 +30,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookswarm.hooks import agent_guard
 from hookswarm.hooks import agent_guard_rule as rule
 from hookswarm.hooks import agent_guard_state as state
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 TARGET_MS = 30.0
 SESSION = "bench-session"
@@ -114,7 +116,8 @@ def decision(project: Path) -> Callable[[], object]:
 
     def decide() -> object:
         answer = agent_guard.check(denied)
-        assert answer is not None and "deny" in json.dumps(answer), answer
+        assert answer is not None, answer
+        assert "deny" in json.dumps(answer), answer
         return answer
     return decide
 

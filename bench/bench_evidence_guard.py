@@ -21,21 +21,23 @@ The target is 30 ms median in-process.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench_agent_guard import arguments, report, time_calls
 
 from hookswarm.hooks import agent_guard, evidence_guard
 from hookswarm.hooks.evidence_rule import MAX_CLAIMS
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
 
 SESSION = "bench-session"
 TRANSCRIPT_BYTES = 50 * 1024 * 1024

@@ -18,8 +18,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
 PAYLOAD = json.dumps({"hook_event_name": "UserPromptSubmit", "prompt": "hi", "session_id": "b"})

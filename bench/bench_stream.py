@@ -15,9 +15,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from hookswarm.lib.swarm.claude import LineSplitter
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 CHUNK = 65536
 

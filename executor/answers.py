@@ -9,8 +9,10 @@ schema the 2.1.328 CLI prints with that message; keys it does not list are passe
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 _COMMON: dict[str, type | tuple[str, ...]] = {
     "continue": bool, "suppressOutput": bool, "stopReason": str, "decision": ("approve", "block"),

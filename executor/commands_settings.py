@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import click
 
@@ -21,6 +20,9 @@ from hookswarm.settings import install as settings
 from hookswarm.settings.files import SCOPES
 from hookswarm.settings.guards import GUARDS, MODES
 from hookswarm.settings.migration import parse_events
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class _Report(Protocol):

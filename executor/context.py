@@ -8,8 +8,10 @@ duplicate lines go first, then the longest contexts are shortened to a fair shar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 _SEPARATOR = "\n\n"
 

@@ -15,13 +15,15 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from hookswarm.executor import records
 from hookswarm.executor.demo_hooks import HOOKS
 from hookswarm.executor.timeline import Bar, text
 from hookswarm.lib import process
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 HOOK_MODULE = "hookswarm.executor.demo_hooks"
 HOOKRUN = [sys.executable, "-c", "from hookswarm.executor.cli import main; main()", "run"]

@@ -12,13 +12,14 @@ own timeout and dependents still start, except hooks that opt in to ``cancel_on_
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from hookswarm.executor.results import HookResult
 from hookswarm.lib.schedule import dependents_of, stable_order, waiting_counts
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from hookswarm.lib.hookconfig import HookSpec
 
 # A command hook's runner enforces its timeout; the engine kills it itself only this late.

@@ -9,9 +9,12 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from hookswarm.executor.run import Invocation, run_event
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 USAGE_RUN = "usage: hookrun run [EVENT] [--config PATH] [--if-configured]"
 # Payloads nest as deep as the tool input does (Python's default of 1,000 frames stops json

@@ -10,10 +10,12 @@ from __future__ import annotations
 import difflib
 import json
 import os
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hookswarm.executor.run import Invocation, execute
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 PASS, FAIL, UPDATED, MISSING, INVALID = "pass", "fail", "updated", "missing", "invalid"
 

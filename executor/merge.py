@@ -8,14 +8,16 @@ deny reason is kept, and ``updatedInput`` is the last rewrite along the dependen
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hookswarm.executor.context import Fitted, fit, notice
 from hookswarm.executor.results import BLOCKED, OK, HookResult
 from hookswarm.lib.events import TABLE, where
 from hookswarm.lib.hookconfig import DEFAULT_BUDGET
 from hookswarm.lib.protocol import ON_FAILURE_IGNORED
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 # The per-event rules, from the one table in lib/events.py.
 PLAIN_TEXT_IS_CONTEXT = where("plain_text_context")

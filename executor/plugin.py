@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hookswarm.hooks
-from hookswarm.lib.hookconfig import Config
 from hookswarm.settings.entries import entry_timeout, is_hookrun_group
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
+    from hookswarm.lib.hookconfig import Config
 
 PLUGIN_NAME = "hookswarm"
 

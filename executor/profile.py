@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hookswarm.executor.results import HookResult
 from hookswarm.executor.run import Invocation, execute
@@ -12,6 +11,9 @@ from hookswarm.executor.stats import NOT_RUN, percentile
 from hookswarm.executor.timeline import Bar
 from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import HookswarmError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
 
 
 class HookProfile(NamedTuple):

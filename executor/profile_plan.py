@@ -7,12 +7,13 @@ already chosen where it fits. A hook no payload fires is skipped, and the plan s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hookswarm.lib.matcher import match_field, matches, subject
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from hookswarm.lib.hookconfig import HookSpec
 
 _EXAMPLE_FILE = "hookrun-profile-example.txt"

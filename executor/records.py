@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookswarm.lib.swarmdir import make_dirs
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 RECORDS_FILE = "runs.jsonl"
 MAX_BYTES = 4 << 20

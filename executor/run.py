@@ -12,7 +12,6 @@ import json
 import os
 import sys
 import time
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hookswarm.executor import records
@@ -25,6 +24,8 @@ from hookswarm.lib.events import rules
 from hookswarm.lib.matcher import matches
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from hookswarm.executor.graph import Threads
     from hookswarm.lib.hookconfig import Config, HookSpec
     from hookswarm.lib.warm import Pool

@@ -5,13 +5,14 @@ from __future__ import annotations
 import importlib
 import os
 import threading
-from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from hookswarm.executor.results import MAX_OUTPUT, HookResult
 from hookswarm.lib.protocol import Block
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from hookswarm.lib.hookconfig import HookSpec
     from hookswarm.lib.process import Child
     from hookswarm.lib.warm import Pool

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from hookswarm.lib.hookconfig import Config
-    from hookswarm.lib.warm import Pool
 
 ROUTE = "/hookrun-install/"
 STATUS_ROUTE = "/hookrun-status"

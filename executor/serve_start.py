@@ -7,12 +7,15 @@ makes the second wait for the first and then find the server answering.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from hookswarm.executor.serve import STATUS_ROUTE, TOKEN_ENV, call
 from hookswarm.lib.flock import lock_within
 from hookswarm.lib.process import start_detached
 from hookswarm.lib.swarmdir import make_dirs
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 READY_WITHIN = 10.0
 LOCK_WITHIN = 20.0

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 FAILED = frozenset({"error", "garbled", "oversize", "not_found"})
 NOT_RUN = frozenset({"cancelled", "skipped"})  # cut short or never started: no timing

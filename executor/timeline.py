@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from xml.sax.saxutils import escape
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 _GLYPH = {"ok": "█", "blocked": "▓", "cancelled": "░", "skipped": " "}
 _COLOUR = {"ok": "#4c9f70", "blocked": "#d08c2c", "cancelled": "#b0b0b0", "skipped": "#e0e0e0"}

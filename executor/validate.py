@@ -18,8 +18,7 @@ import re
 import shlex
 import shutil
 import sys
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hookswarm.executor import plugin
 from hookswarm.executor.entry import stdout_diverted
@@ -28,10 +27,14 @@ from hookswarm.hooks.agent_guard import resolve_mode
 from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import ConfigError, SettingsError
 from hookswarm.lib.events import matches_everything, plain_names
-from hookswarm.lib.hookconfig import Config, HookSpec
 from hookswarm.settings import entries, files, native
 from hookswarm.settings.document import Document, decode, parse
 from hookswarm.settings.entries import Entry, is_hookrun_group
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
+    from hookswarm.lib.hookconfig import Config, HookSpec
 
 # Programs whose first argument that is not an option is a script file: ``python3 x.py``,
 # ``node x.js``, ``bash x.sh``, ``uv run x.py``. An option that takes the code itself

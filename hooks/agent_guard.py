@@ -20,14 +20,16 @@ else ``block``; ``warn`` lets the spawn through with a note to the model, ``off`
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookswarm.hooks import agent_guard_rule as rule
 from hookswarm.hooks import agent_guard_state as state
 from hookswarm.hooks import command_hook
 from hookswarm.lib.errors import ConfigError
 from hookswarm.lib.protocol import context, deny
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 MODES = ("block", "warn", "off")
 ENV_MODE = "HOOKSWARM_AGENT_GUARD"

@@ -13,8 +13,10 @@ where ``dataclasses`` costs import time.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 MAX_FILES = 32
 MAX_PATH_CHARS = 300

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookswarm.lib.protocol import deny
 from hookswarm.lib.swarm.ownership import WRITE_TOOLS, may_write
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 USAGE = "usage: python -m hookswarm.hooks.ownership_guard --cwd DIR [--own GLOB]..."
 

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hookswarm.lib import schedule
 from hookswarm.lib.errors import ConfigError
 from hookswarm.lib.events import NAMES
 from hookswarm.lib.protocol import CLAUDE_CODE_CUT
 from hookswarm.lib.swarmdir import make_dirs
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 CONFIG_ENV = "HOOKRUN_CONFIG"
 DEFAULT_TIMEOUT = 30.0

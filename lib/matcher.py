@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookswarm.lib.events import matches_everything, plain_names, rules
 from hookswarm.lib.protocol import AGENT_TOOL_NAMES
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 def match_field(event: str) -> str | None:

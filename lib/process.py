@@ -18,12 +18,12 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import socket
+    from collections.abc import Mapping, Sequence
 
 SHELL = "/bin/sh"
 READ_CHUNK = 65536
@@ -129,7 +129,9 @@ class _PipeIO:
 
     def _register(self) -> int:
         proc = self._proc
-        assert proc.stdin and proc.stdout and proc.stderr
+        assert proc.stdin
+        assert proc.stdout
+        assert proc.stderr
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             os.set_blocking(stream.fileno(), False)
         if self._pending:

@@ -9,10 +9,12 @@ hookrun imports it on every run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookswarm.lib.events import where
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 TOOL_EVENTS = where("tool_event")
 AGENT_TOOL_NAMES = frozenset({"Agent", "Task"})

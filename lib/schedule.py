@@ -6,7 +6,10 @@ Nothing here recurses: an ``after`` chain of thousands of hooks is an ordinary c
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
 
 
 def find_cycle(after: Mapping[str, Sequence[str]]) -> list[str]:

@@ -17,12 +17,13 @@ import re
 import shlex
 import tempfile
 import threading
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hookswarm.lib import process
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from hookswarm.lib.process import Child, ProcessOutcome, Zygote
 
 _PYTHON = re.compile(r"^python(?:\d+(?:\.\d+)?)?$")

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import json.decoder
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookswarm.lib.errors import SettingsError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 BOM = "\ufeff"
 _WHITESPACE = re.compile(r"[ \t\n\r]*")

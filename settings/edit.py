@@ -7,9 +7,12 @@ container already separates its children; ``remove`` of that child deletes the s
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from hookswarm.settings.document import Node
 from hookswarm.settings.style import Style, is_multiline, line_indent
+
+if TYPE_CHECKING:
+    from hookswarm.settings.document import Node
 
 Render = Callable[[str | None], str]  # base indentation (None: one line) -> the item's text
 

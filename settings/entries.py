@@ -22,10 +22,9 @@ import re
 import shlex
 import shutil
 import sys
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookswarm.lib.errors import SettingsError
 from hookswarm.lib.events import matches_everything, plain_names, rules
@@ -34,6 +33,9 @@ from hookswarm.lib.matcher import subject
 from hookswarm.lib.protocol import AGENT_TOOL_NAMES
 from hookswarm.lib.schedule import longest_chain
 from hookswarm.settings import serving
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 # hookrun kills a timed-out hook's process group and answers within about a second of the
 # hook's own timeout; Claude Code must not give up on hookrun before that answer arrives.

@@ -14,11 +14,14 @@ import contextlib
 import os
 import secrets
 import stat
-from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from hookswarm.lib.errors import SettingsError
 from hookswarm.lib.flock import lock_within
 from hookswarm.lib.swarmdir import SWARM_DIR, make_dirs
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
 
 SCOPES = ("project", "local", "user")
 BACKUP_SUFFIX = ".hookrun-backup"

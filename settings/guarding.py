@@ -4,10 +4,13 @@ a guard's block under the lock of its directory; the settings entries follow via
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from hookswarm.lib.errors import ConfigError
 from hookswarm.settings import files, guards, migration
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def add(path: str, names: Sequence[str], mode: str) -> bytes | None:

@@ -8,11 +8,14 @@ someone wrote by hand is never touched. Pure text in, text out.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hookswarm.hooks.evidence_guard import HOOKRUN_ENTRIES
 from hookswarm.settings.migration import toml_string
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 MODES = ("block", "warn", "off")
 

@@ -9,9 +9,8 @@ put back, so no hook ends up configured twice or not at all.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import ConfigError, SettingsError
@@ -27,7 +26,11 @@ from hookswarm.settings.install import (
 )
 from hookswarm.settings.manifest import Imported, Manifest
 from hookswarm.settings.merge import Merged
-from hookswarm.settings.migration import Moved, Plan
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from hookswarm.settings.migration import Moved, Plan
 
 
 @dataclass(frozen=True, slots=True)

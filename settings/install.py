@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import HookswarmError, SettingsError
@@ -24,6 +23,9 @@ from hookswarm.settings.guards import GUARDS
 from hookswarm.settings.manifest import Imported, Manifest
 from hookswarm.settings.merge import Change, Merged
 from hookswarm.settings.migration import IMPORTED_BY
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,15 +10,17 @@ answers that, and without it such a container goes away with the entry it held, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookswarm.lib.errors import SettingsError
 from hookswarm.settings import edit
 from hookswarm.settings.document import BOM, Document, Node, Path, parse
 from hookswarm.settings.entries import Entry, is_hookrun_group, is_installed_group
 from hookswarm.settings.style import Style, detect
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
 ADD, UPDATE, REMOVE, KEEP = "add", "update", "remove", "keep"
 CREATED = "{}\n"  # what uninstall leaves of a file that install created from nothing

@@ -11,6 +11,7 @@ import json
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib.errors import ConfigError, SettingsError
@@ -20,8 +21,10 @@ from hookswarm.settings import edit, merge, native
 from hookswarm.settings.document import Document, parse
 from hookswarm.settings.entries import Entry, combined_matcher, matcher_covers
 from hookswarm.settings.manifest import Cut
-from hookswarm.settings.merge import Change
-from hookswarm.settings.native import Native
+
+if TYPE_CHECKING:
+    from hookswarm.settings.merge import Change
+    from hookswarm.settings.native import Native
 
 EntriesFor = Callable[[Config], Sequence[Entry]]
 IMPORTED_BY = "by `hookrun import`"  # ends the comment above what import appends

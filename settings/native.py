@@ -7,13 +7,11 @@ import itertools
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookswarm.lib.hookconfig import EVENTS, MAX_TIMEOUT, valid_timeout
 from hookswarm.lib.protocol import ON_FAILURE_IGNORED
-from hookswarm.settings.document import Document
 from hookswarm.settings.entries import (
     SHELL_OPERATORS,
     is_installed_group,
@@ -21,6 +19,11 @@ from hookswarm.settings.entries import (
     shell_words,
 )
 from hookswarm.settings.merge import hooks_node
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
+
+    from hookswarm.settings.document import Document
 
 # Keys a moved command hook may carry; anything else stays with Claude Code.
 CARRIED = frozenset({"type", "command", "timeout", "onFailure", "statusMessage", "async",

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from hookswarm.settings.importer import ImportReport
 from hookswarm.settings.install import Report, label
 from hookswarm.settings.merge import KEEP, REMOVE, Change
-from hookswarm.settings.migration import Kept, Moved
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from hookswarm.settings.importer import ImportReport
+    from hookswarm.settings.migration import Kept, Moved
 
 
 def install_lines(report: Report, *, project: str) -> list[str]:

@@ -8,14 +8,18 @@ event.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hookswarm.lib.errors import SettingsError
 from hookswarm.settings import edit, merge
 from hookswarm.settings.document import Document, Node, parse
-from hookswarm.settings.manifest import Cut, Imported
 from hookswarm.settings.style import detect
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from hookswarm.settings.manifest import Cut, Imported
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,15 @@ import json
 import re
 import secrets
 import socket
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookswarm.lib.errors import SettingsError
 from hookswarm.settings import edit, files
 from hookswarm.settings.document import parse
 from hookswarm.settings.style import detect
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 TOKEN_ENV = "HOOKRUN_TOKEN"
 # Claude Code names the URL when a dead server blocks an onFailure "block" event: the query

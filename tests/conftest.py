@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.fakes.messages_api import MessagesAPI
 from tests.helpers.install import PACKAGE_FOLDERS, not_installed
 from tests.helpers.workspace import TWO_EVENTS, Workspace
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 
 def pytest_configure(config: pytest.Config) -> None:

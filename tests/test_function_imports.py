@@ -9,11 +9,14 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.helpers.install import PACKAGE_FOLDERS, ROOT
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 FOLDERS = [*PACKAGE_FOLDERS.values(), ROOT / "tests", ROOT / "bench"]
 PRAGMA = re.compile(r"(noqa|type: *ignore)(: *[\w, ]*|\[[\w, -]*\])?")

@@ -10,11 +10,14 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.helpers.claude_cli import REPO_ROOT
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -47,7 +50,8 @@ def test_user_links_both_commands_and_says_when_the_folder_is_off_path(tmp_path:
     assert f"{local_bin} is not on PATH" in done.stderr
     assert f'export PATH="{local_bin}:$PATH"' in done.stderr
     again = install(repo, home, f"{local_bin}:/usr/bin:/bin", "--user")
-    assert again.returncode == 0 and "not on PATH" not in again.stderr
+    assert again.returncode == 0
+    assert "not on PATH" not in again.stderr
 
 
 def test_without_user_nothing_is_linked(tmp_path: Path) -> None:

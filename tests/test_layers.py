@@ -6,13 +6,16 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grimp
 import pytest
 
 from tests.helpers.install import PACKAGE_FOLDERS, PYPROJECT, ROOT
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 ROOT_PACKAGES: list[str] = PYPROJECT["tool"]["importlinter"]["root_packages"]
 LINT_IMPORTS = str(Path(sys.executable).with_name("lint-imports"))

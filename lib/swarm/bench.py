@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import html
 import statistics
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -23,6 +22,9 @@ from hookswarm.lib.swarm.servers import ServerFailed, serving
 from hookswarm.lib.swarm.sweetspot import Level, measure, sender
 from hookswarm.lib.swarm.task import Task
 from hookswarm.lib.swarm.wire import error_text
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 PROMPT = "Write one sentence about the sea."
 

@@ -7,14 +7,17 @@ The HTTP primitives that the ``ollama``/``openai`` backends, the concurrency mea
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from hookswarm.lib.swarm.backend import OnOutput
 from hookswarm.lib.swarm.wire import Inventory, Wire, error_text, openai_url
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from hookswarm.lib.swarm.backend import OnOutput
 
 # llama-cpp-python's server ends a running stream with [DONE] when another request arrives
 # (its --interrupt_requests, on by default); only the missing finish_reason tells.

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Container
+from typing import TYPE_CHECKING
 
 from hookswarm.lib.swarm import lease
 from hookswarm.lib.swarm.ownership import absolute_globs
 from hookswarm.lib.swarm.scheduler import Slot
 from hookswarm.lib.swarm.store import DamagedFile, Envelope, Store
+
+if TYPE_CHECKING:
+    from collections.abc import Container
 
 
 class OtherClaims:

@@ -13,9 +13,8 @@ import re
 import shlex
 import sys
 import uuid
-from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -27,10 +26,14 @@ from hookswarm.lib.swarm.backend import (
     exit_reason,
     start_process,
 )
-from hookswarm.lib.swarm.config import ClaudeSettings, SwarmConfig
 from hookswarm.lib.swarm.health import command_runs, http_reachable
 from hookswarm.lib.swarm.ownership import WRITE_TOOLS, absolute_globs
-from hookswarm.lib.swarm.task import Task
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from hookswarm.lib.swarm.config import ClaudeSettings, SwarmConfig
+    from hookswarm.lib.swarm.task import Task
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 # What a parent Claude Code session puts in its children's environment; a worker started

@@ -13,9 +13,8 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import anyio
 import click
@@ -45,6 +44,9 @@ from hookswarm.lib.swarm.result import TaskResult
 from hookswarm.lib.swarm.servers import ServerFailed
 from hookswarm.lib.swarm.store import SWARM_DIR, Store
 from hookswarm.lib.swarm.task import Task, build_tasks, load_tasks, read_text, valid_id
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from hookswarm.lib.swarm.backend import (
     Health,
@@ -12,8 +12,12 @@ from hookswarm.lib.swarm.backend import (
     exit_reason,
     start_process,
 )
-from hookswarm.lib.swarm.config import SwarmConfig
-from hookswarm.lib.swarm.task import Task
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from hookswarm.lib.swarm.config import SwarmConfig
+    from hookswarm.lib.swarm.task import Task
 
 _TAIL = 400
 

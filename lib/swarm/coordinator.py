@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -47,8 +47,10 @@ from hookswarm.lib.swarm.servers import serving
 from hookswarm.lib.swarm.settle import TASK_ID_ENV, Settler
 from hookswarm.lib.swarm.store import DamagedFile, Envelope, ResultsUnwritable, Store
 from hookswarm.lib.swarm.supervisor import Watch, supervise
-from hookswarm.lib.swarm.task import Task
 from hookswarm.lib.swarm.tasklog import TaskLog
+
+if TYPE_CHECKING:
+    from hookswarm.lib.swarm.task import Task
 
 CANCELLED = "cancelled: the coordinator was stopped (Ctrl-C/SIGTERM)"
 _LOG_FLAGS = os.O_RDWR | os.O_CREAT

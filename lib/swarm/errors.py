@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hookswarm.lib.errors import HookswarmError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from pydantic import BaseModel, ValidationError
 
 

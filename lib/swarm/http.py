@@ -12,9 +12,7 @@ fenced blocks are written inside ``owns`` (``wrapper.py``).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -42,6 +40,9 @@ from hookswarm.lib.swarm.wire import WIRES, Inventory, error_text
 from hookswarm.lib.swarm.wrapper import write_answer
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Mapping
+    from pathlib import Path
+
     from hookswarm.lib.swarm.config import SwarmConfig
     from hookswarm.lib.swarm.task import Task
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hookswarm.lib.flock import lock_within
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
 
 OWNER_ENV = "HOOKSWARM_SWARM_OWNER"
 

@@ -9,11 +9,13 @@ runs' wall time against the sum of the tasks' own durations (a model task's answ
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookswarm.lib.swarm.plan_run import time_saved
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 
 def plan_report(state: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,16 +15,19 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from hookswarm.lib import process
-from hookswarm.lib.swarm.batch import Runner
 from hookswarm.lib.swarm.plan import Phase, Plan, PlanError, writers
 from hookswarm.lib.swarm.task import Task, new_id
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from hookswarm.lib.swarm.batch import Runner
 
 PASSED, FAILED, PENDING = "passed", "failed", "pending"
 CONTRACT_BROKEN = "contract_broken"

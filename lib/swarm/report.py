@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from hookswarm.lib.swarm import lease
-from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.http import pool_health
 from hookswarm.lib.swarm.metrics import parallel_efficiency
 from hookswarm.lib.swarm.registry import backends as all_backends
 from hookswarm.lib.swarm.result import number
 from hookswarm.lib.swarm.store import DamagedFile, Store
 from hookswarm.lib.swarm.task import Task
+
+if TYPE_CHECKING:
+    from hookswarm.lib.swarm.config import SwarmConfig
 
 
 def status_report(store: Store, *, max_parallel: int = 1) -> dict[str, Any]:

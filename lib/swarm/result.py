@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookswarm.lib.swarm.evidence import Status
-from hookswarm.lib.swarm.task import Task
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from hookswarm.lib.swarm.task import Task
 
 
 def task_record(task: Task) -> dict[str, Any]:

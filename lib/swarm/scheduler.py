@@ -8,10 +8,13 @@ Queue order is kept, but a task that must wait does not hold back the ones behin
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hookswarm.lib.swarm.ownership import overlapping
+
+if TYPE_CHECKING:
+    from collections.abc import Container, Mapping, Sequence
 
 
 @dataclass(frozen=True, slots=True)

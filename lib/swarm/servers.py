@@ -13,15 +13,18 @@ import contextlib
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import anyio
 
 from hookswarm.lib import process, process_async
-from hookswarm.lib.swarm.endpoints import ServerSettings
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterable, Mapping
+
+    from hookswarm.lib.swarm.endpoints import ServerSettings
 
 _STABLE = 30.0  # seconds up after which a death no longer counts as "in a row"
 _READY_POLL = 0.1

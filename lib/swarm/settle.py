@@ -8,14 +8,18 @@ after it ended.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import anyio
 
 from hookswarm.lib import process_scan
 from hookswarm.lib.swarm.lease import OWNER_ENV
 from hookswarm.lib.swarm.result import TaskResult
-from hookswarm.lib.swarm.store import Store
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from hookswarm.lib.swarm.store import Store
 
 TASK_ID_ENV = "SWARM_TASK_ID"
 _Ending = tuple[TaskResult, int | None]

@@ -26,10 +26,9 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -39,6 +38,9 @@ from hookswarm.lib.swarm.errors import StoreError, first_problem
 from hookswarm.lib.swarm.result import TaskResult
 from hookswarm.lib.swarm.task import Task, valid_id
 from hookswarm.lib.swarmdir import ignore_in_git
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 VERSION = 1
 SWARM_DIR = ".swarm"

@@ -9,15 +9,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from hookswarm.lib.swarm.backend import Worker, WorkerEnd
-from hookswarm.lib.swarm.config import Limits
 from hookswarm.lib.swarm.evidence import Stop
 from hookswarm.lib.swarm.heartbeat import Pulse, pulse
 from hookswarm.lib.swarm.timeouts import next_deadline, why_stopped
+
+if TYPE_CHECKING:
+    from hookswarm.lib.swarm.backend import Worker, WorkerEnd
+    from hookswarm.lib.swarm.config import Limits
 
 Notify = Callable[[str, dict[str, Any]], None]
 

@@ -20,7 +20,6 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
@@ -29,6 +28,8 @@ from hookswarm.lib.swarm.chat import stream_answer, url_for
 from hookswarm.lib.swarm.task import Task
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from hookswarm.lib.swarm.endpoints import AutoSettings, PoolSettings
     from hookswarm.lib.swarm.wire import Wire
 

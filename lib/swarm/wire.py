@@ -7,11 +7,13 @@ into a request body and each streamed line into a :class:`Piece`. ``http.py`` do
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from hookswarm.lib.swarm.task import Task
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from hookswarm.lib.swarm.task import Task
 
 
 @dataclass(frozen=True, slots=True)

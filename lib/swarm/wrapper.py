@@ -20,11 +20,13 @@ import os
 import posixpath
 import re
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookswarm.lib.swarm.ownership import absolute_globs, may_write, owned
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 _FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 _KEY = re.compile(r"^(?:path|file|filename)=(?P<path>.+)$", re.IGNORECASE)

@@ -15,10 +15,9 @@ import sys
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -47,6 +46,9 @@ from tests.helpers.claude_cli import (
     user_turns,
     write_settings,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -310,7 +312,9 @@ def test_spawns_inside_a_sub_agent_are_tracked_apart(
     assert [r.is_error for r in results_in(messages_api, "agent lead", 1)] == [False]
     [lead_denied] = results_in(messages_api, "agent lead", 2)
     [main_denied] = results_in(messages_api, PROMPT, 2)
-    assert lead_denied.is_error and "'research e'" in lead_denied.content
-    assert main_denied.is_error and "'research lead'" in main_denied.content
+    assert lead_denied.is_error
+    assert "'research e'" in lead_denied.content
+    assert main_denied.is_error
+    assert "'research lead'" in main_denied.content
     assert (starts(messages_api, "e"), starts(messages_api, "f")) == (1, 0)
     assert sorted(denials(run)) == ["research b", "research f"], run.describe()

@@ -8,9 +8,8 @@ context in the parent's next request.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -25,6 +24,9 @@ from tests.fakes.messages_api import (
 )
 from tests.helpers.claude_cli import ClaudeRun, run_claude, write_settings
 from tests.helpers.hookrun_toml import hookrun_toml
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -147,7 +149,8 @@ def test_parallel_agents_are_judged_apart_and_a_siblings_earlier_write_does_not_
 
     play(messages_api, claude_project, script, env={"HOOKSWARM_EVIDENCE_BLOCKS": "1"})
 
-    assert told(messages_api, prep) == [] and told(messages_api, first) == []
+    assert told(messages_api, prep) == []
+    assert told(messages_api, first) == []
     assert "b.py (unchanged since the agent was spawned)" in said_in(messages_api, second, 1)
     assert len(messages_api.conversation(second)) == 2
     notes = "\n".join(told(messages_api, PROMPT))
@@ -165,6 +168,7 @@ def test_an_agent_that_declared_nothing_is_left_alone(
     play(messages_api, claude_project, script)
 
     assert len(messages_api.conversation(plain)) == 1
-    assert told(messages_api, plain) == [] and told(messages_api, PROMPT) == []
+    assert told(messages_api, plain) == []
+    assert told(messages_api, PROMPT) == []
     assert task_notifications(messages_api.conversation(PROMPT)[-1]), "the parent never heard"
     assert not (claude_project / ".swarm").exists()

@@ -6,9 +6,7 @@ import json
 import subprocess
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -35,6 +33,10 @@ from tests.helpers.claude_cli import (
     run_claude,
     write_settings,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -75,8 +77,10 @@ def test_stream_has_the_messages_api_event_sequence_and_unique_ids() -> None:
     assert json.loads(first[5]["delta"]["partial_json"]) == {"command": "true"}
     ids = {events[0]["message"]["id"] for events in (first, second)}
     tool_ids = {events[4]["content_block"]["id"] for events in (first, second)}
-    assert len(ids) == 2 and all(i.startswith("msg_") for i in ids)
-    assert len(tool_ids) == 2 and all(i.startswith("toolu_") for i in tool_ids)
+    assert len(ids) == 2
+    assert all(i.startswith("msg_") for i in ids)
+    assert len(tool_ids) == 2
+    assert all(i.startswith("toolu_") for i in tool_ids)
 
 
 def test_non_stream_and_other_endpoints_get_plain_json() -> None:

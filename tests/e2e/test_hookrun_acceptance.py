@@ -158,7 +158,8 @@ def move_to_hookrun(root: Path, mode: str) -> None:
         config.write_text(config.read_text().replace("[[hooks]]\n", "[[hooks]]\nwarm = false\n"))
     settings = (root / ".claude" / "settings.json").read_text()
     entry = "/hookrun-install/PreToolUse" if mode.startswith("serve") else f"{HOOKRUN} run"
-    assert ".claude/hooks/" not in settings and entry in settings
+    assert ".claude/hooks/" not in settings
+    assert entry in settings
     commit(root, "hooks through hookrun", ".claude")
 
 
@@ -206,4 +207,5 @@ def test_native_and_hookrun_agree_on_logs_context_and_denies(tmp_path: Path, mod
         log = json.loads((root / ".claude" / "tool-log.json").read_text())
         assert log == calls, root.name
     assert (through / ".swarm" / "hooks" / "runs.jsonl").exists()  # hookrun really ran them
-    assert (native / "secret" / "key").exists() and (through / "secret" / "key").exists()
+    assert (native / "secret" / "key").exists()
+    assert (through / "secret" / "key").exists()

@@ -7,8 +7,7 @@ events, and many context hooks kept under Claude Code's own cut.
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -32,6 +31,9 @@ from tests.helpers.parity import (
     py,
     write_project,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -195,7 +195,7 @@ def test_uninstall_gives_the_hooks_back_to_claude_code(tmp_path: Path) -> None:
     assert (project / ".claude" / "settings.json").read_bytes() == original
     assert sorted(p.name for p in (project / ".claude").iterdir()) == ["hooks", "settings.json"]
     before, after = observe(native), observe(project)
-    assert before.log == ("Bash: touch made.txt",) and before.tool_results == (
-        (True, 1), (False, 0)), "native hooks misbehave"
+    assert before.log == ("Bash: touch made.txt",), "native hooks misbehave"
+    assert before.tool_results == ((True, 1), (False, 0)), "native hooks misbehave"
     assert after == before
     assert not (project / ".swarm" / "hooks").exists()  # hookrun ran nothing: no records

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,6 +13,9 @@ from hookswarm.lib.swarm.claude import guard_settings
 from hookswarm.lib.swarm.task import build_tasks
 from tests.fakes.messages_api import MessagesAPI, reply, tool_results, tool_use
 from tests.helpers.claude_cli import run_claude
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -15,15 +15,17 @@ import subprocess
 import sys
 import textwrap
 import tomllib
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from hookswarm.lib.hookconfig import EVENTS
 from tests.fakes.messages_api import MessagesAPI, Script, reply, system_texts, tool_use
 from tests.helpers.claude_cli import REPO_ROOT, ClaudeRun, require_claude, run_claude
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
 LAUNCHER = REPO_ROOT / "hooks" / "launch.sh"
@@ -87,7 +89,7 @@ def launch(plugin_root: Path, *, path: Path | None = None, cwd: Path | None = No
                           env=environ, cwd=cwd or plugin_root, timeout=30)
 
 
-@pytest.mark.parametrize("installed, chosen", [
+@pytest.mark.parametrize(("installed", "chosen"), [
     ({"env", "venv", "path"}, "env"),
     ({"venv", "path"}, "venv"),
     ({"path"}, "path"),
@@ -106,7 +108,7 @@ def test_the_launcher_finds_hookrun_in_order(tmp_path: Path, installed: set[str]
     assert ran.stdout == f"{chosen} run --if-configured\n{PAYLOAD}"
 
 
-@pytest.mark.parametrize("env, names", [
+@pytest.mark.parametrize(("env", "names"), [
     ({}, "no working hookrun"),
     ({"HOOKRUN_BIN": "/nonexistent/hookrun"}, "HOOKRUN_BIN=/nonexistent/hookrun"),
 ], ids=["nowhere", "HOOKRUN_BIN-wrong"])
@@ -117,7 +119,8 @@ def test_without_hookrun_the_launcher_fails_open_with_one_line(tmp_path: Path,
     ran = launch(tmp_path, path=tmp_path / "bin" if env else None, env=env)
     assert (ran.returncode, ran.stdout) == (0, "")
     [line] = ran.stderr.splitlines()
-    assert line.startswith("hookswarm plugin: ") and names in line
+    assert line.startswith("hookswarm plugin: ")
+    assert names in line
 
 
 def test_a_plugin_venv_whose_python_is_gone_is_skipped_for_path(tmp_path: Path) -> None:
@@ -150,7 +153,7 @@ def project_with(tmp_path: Path, config: str | None) -> Path:
     return project
 
 
-@pytest.mark.parametrize("config, via_launcher, stdout_has", [
+@pytest.mark.parametrize(("config", "via_launcher", "stdout_has"), [
     ("missing", True, None),
     ("missing", False, "cannot read the config"),  # plain `hookrun run` still says so
     ("working", True, "CTX-OK"),
@@ -226,7 +229,8 @@ def run_with_plugin(project: Path) -> tuple[ClaudeRun, dict[str, Any]]:
                          extra_args=["--plugin-dir", str(REPO_ROOT), "--allowedTools", "Bash",
                                      "--include-hook-events"])
         conversation = api.conversation(PROMPT)
-    assert run.exit_code == 0 and conversation, run.describe()
+    assert run.exit_code == 0, run.describe()
+    assert conversation, run.describe()
     return run, conversation[-1].body
 
 

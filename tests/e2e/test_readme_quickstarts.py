@@ -96,7 +96,8 @@ def test_the_guard_tells_the_model_the_protocol(tmp_path: Path,
     run_block("guard", tmp_path, messages_api)
     first = messages_api.message_requests[0]
     delivered = [text for text in system_texts(first) if spawn_protocol.TITLE in text]
-    assert delivered and spawn_protocol.RULES.strip() in delivered[0], system_texts(first)
+    assert delivered, system_texts(first)
+    assert spawn_protocol.RULES.strip() in delivered[0], system_texts(first)
 
 
 def test_the_swarm_task_succeeds_and_its_log_is_printed(tmp_path: Path,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -13,7 +13,9 @@ from hookswarm.executor.results import HookResult
 from hookswarm.lib.hookconfig import HookSpec
 from hookswarm.lib.process import ProcessOutcome
 from tests.helpers.payloads import bash
-from tests.helpers.project import Project
+
+if TYPE_CHECKING:
+    from tests.helpers.project import Project
 
 BAD = HookSpec(position=0, name="bad", event="PreToolUse", command="./bad.sh")
 GUARD = HookSpec(position=1, name="guard", event="PreToolUse", command="./guard.sh")
@@ -70,7 +72,8 @@ def test_a_malformed_answer_is_garbled_and_the_deny_beside_it_stands(printed: st
     answer = json.loads(response.stdout, parse_constant=pytest.fail)
     assert answer["hookSpecificOutput"]["permissionDecision"] == "deny"
     assert answer["hookSpecificOutput"]["permissionDecisionReason"] == "no rm"
-    assert "hook 'bad' " in response.stderr and words in response.stderr
+    assert "hook 'bad' " in response.stderr
+    assert words in response.stderr
 
 
 @pytest.mark.parametrize("value", [

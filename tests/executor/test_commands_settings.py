@@ -4,14 +4,16 @@ exit codes."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from click.testing import Result
 
 from hookswarm.settings.entries import MARK
 from tests.helpers.verbs import hookrun
 from tests.helpers.workspace import FAKE_HOOKRUN, Workspace
+
+if TYPE_CHECKING:
+    from click.testing import Result
 
 NATIVE = {"hooks": {
     "UserPromptSubmit": [{"hooks": [{"type": "command", "command": "./ctx.sh", "timeout": 4}]}],
@@ -48,14 +50,17 @@ def test_install_json(configured: Workspace) -> None:
     result = hookrun(configured, "install", "--scope", "local", "--json",
                      "--hookrun", FAKE_HOOKRUN)
     body = envelope(result, "install")
-    assert body["ok"] and body["changed"] and body["scope"] == "local"
+    assert body["ok"]
+    assert body["changed"]
+    assert body["scope"] == "local"
     assert body["settings"].endswith(".claude/settings.local.json")
     assert body["entries"][0] == {"event": "PreToolUse", "action": "add", "matcher": "Bash",
                                   "command": f"'{FAKE_HOOKRUN}' run PreToolUse{MARK}",
                                   "timeout": 7}
     undone = envelope(hookrun(configured, "uninstall", "--scope", "local", "--json"),
                       "uninstall")
-    assert undone["deleted"] and [e["action"] for e in undone["entries"]] == ["remove"] * 2
+    assert undone["deleted"]
+    assert [e["action"] for e in undone["entries"]] == ["remove"] * 2
 
 
 def test_import_shows_a_plan_and_writes_only_when_asked(workspace: Workspace) -> None:
@@ -76,7 +81,9 @@ def test_import_shows_a_plan_and_writes_only_when_asked(workspace: Workspace) ->
     assert path.read_text() == json.dumps(NATIVE, indent=2)
     written = envelope(hookrun(workspace, "import", "--write", "--json",
                                "--hookrun", FAKE_HOOKRUN), "import")
-    assert written["write"] and written["written"]["settings"] and written["written"]["config"]
+    assert written["write"]
+    assert written["written"]["settings"]
+    assert written["written"]["config"]
     assert [m["name"] for m in written["moved"]] == ["ctx"]
     assert written["kept"][0]["reason"].startswith("http hooks stay native")
     assert (workspace.claude / "hookrun.toml").read_text() == written["appended"]
@@ -93,12 +100,14 @@ def test_a_broken_settings_file_exits_2_with_one_line(configured: Workspace,
     assert result.stderr.startswith(f"hookrun {args[0]}: ")
     assert "settings.json: line 1, column 12: not valid JSON" in result.stderr
     body = envelope(hookrun(configured, *args, "--json"), args[0])
-    assert body["ok"] is False and "line 1, column 12" in body["error"]
+    assert body["ok"] is False
+    assert "line 1, column 12" in body["error"]
 
 
 def test_unknown_events_exit_2(workspace: Workspace) -> None:
     result = hookrun(workspace, "import", "--events", "PreToolUse,Bogus")
-    assert result.exit_code == 2 and "unknown event 'Bogus'" in result.stderr
+    assert result.exit_code == 2
+    assert "unknown event 'Bogus'" in result.stderr
 
 
 @pytest.mark.parametrize("executable", ["/opt/tools/hookrun-dev", "/opt/tools/my hookrun.sh"])
@@ -108,7 +117,8 @@ def test_an_entry_with_any_hookrun_path_is_recognised(configured: Workspace,
                      "install")
     again = envelope(hookrun(configured, "install", "--json", "--hookrun", executable),
                      "install")
-    assert first["changed"] and not again["changed"]
+    assert first["changed"]
+    assert not again["changed"]
     settings = json.loads((configured.project / ".claude" / "settings.json").read_text())
     assert all(len(groups) == 1 for groups in settings["hooks"].values())
     undone = envelope(hookrun(configured, "uninstall", "--json"), "uninstall")

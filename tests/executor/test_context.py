@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -14,7 +14,9 @@ from hookswarm.lib.errors import ConfigError
 from hookswarm.lib.hookconfig import DEFAULT_BUDGET, parse
 from hookswarm.lib.protocol import CLAUDE_CODE_CUT
 from tests.helpers.payloads import prompt
-from tests.helpers.project import Project
+
+if TYPE_CHECKING:
+    from tests.helpers.project import Project
 
 
 @pytest.mark.parametrize(("lengths", "room", "shares"), [
@@ -71,7 +73,8 @@ def test_merge_keeps_the_merged_context_within_the_budget_and_says_who_was_cut()
     assert len(text) <= DEFAULT_BUDGET
     assert all(f"hook {i}" in text for i in range(13))
     assert response.context_cut == tuple(f"h{i}" for i in range(13))
-    assert response.stderr.count("\n") == 1 and "shortened: h0, h1" in response.stderr
+    assert response.stderr.count("\n") == 1
+    assert "shortened: h0, h1" in response.stderr
 
 
 @pytest.mark.parametrize(("value", "ok"), [(0, True), (500, True), (20000, True), (499, False),

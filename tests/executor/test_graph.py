@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -13,7 +13,9 @@ from hookswarm.executor.results import HookResult
 from hookswarm.executor.run import Invocation, Outcome, execute
 from tests.helpers.fake_runner import FakeRunner
 from tests.helpers.payloads import bash, prompt
-from tests.helpers.project import Project
+
+if TYPE_CHECKING:
+    from tests.helpers.project import Project
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -59,7 +61,8 @@ def test_a_deny_cancels_nothing_and_keeps_every_reason(project: Project) -> None
     assert statuses(outcome) == {"logger": "timeout", "first": "ok", "second": "blocked",
                                  "after-log": "ok"}
     reason = answer(outcome)["hookSpecificOutput"]["permissionDecisionReason"]
-    assert "FIRST" in reason and "SECOND" in reason
+    assert "FIRST" in reason
+    assert "SECOND" in reason
 
 
 def test_cancel_on_block_in_defaults_cancels_and_skips(project: Project) -> None:

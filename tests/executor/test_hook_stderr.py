@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from hookswarm.executor.merge import merge
 from hookswarm.executor.results import HookResult
 from hookswarm.lib.hookconfig import HookSpec
 from hookswarm.lib.process import ProcessOutcome
 from tests.helpers.payloads import bash
-from tests.helpers.project import Project
+
+if TYPE_CHECKING:
+    from tests.helpers.project import Project
 
 HOOK = HookSpec(position=0, name="lint", event="PreToolUse", command="./lint.sh")
 

@@ -27,7 +27,8 @@ def test_one_payload_per_matcher_reusing_one_that_fits() -> None:
     }
     (skipped,) = result.skipped
     assert skipped.name == "github"
-    assert "'mcp__github__.*'" in skipped.reason and "--payload FILE" in skipped.reason
+    assert "'mcp__github__.*'" in skipped.reason
+    assert "--payload FILE" in skipped.reason
 
 
 def test_built_payloads_carry_the_tools_input() -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from tests.helpers.payloads import bash, prompt
-from tests.helpers.project import Project
+
+if TYPE_CHECKING:
+    from tests.helpers.project import Project
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -172,7 +176,8 @@ def test_an_event_that_does_not_fit_the_payload_says_so_on_stderr(
     project.config(MISMATCH_CONFIG)
     ran = project.run(prompt(), argv)
     assert words in ran.stderr
-    assert ran.stderr.count("\n") == 1 and "hookrun run" in ran.stderr
+    assert ran.stderr.count("\n") == 1
+    assert "hookrun run" in ran.stderr
     assert ran.code == 0
     assert "prompt context" not in ran.stdout  # argv decides which hooks run, as before
 

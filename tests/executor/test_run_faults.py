@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from tests.helpers.payloads import bash, prompt
 from tests.helpers.processes import gone, wait_until
-from tests.helpers.project import Project
+
+if TYPE_CHECKING:
+    from tests.helpers.project import Project
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -322,5 +326,6 @@ def test_a_config_failing_closed_says_so_in_one_line(project: Project, event: st
                    'command = "true"\nbad = 1\n')
     ran = project.run({"hook_event_name": event, "trigger": "manual"})
     [line] = ran.stderr.splitlines()
-    assert "key 'bad'" in line and "blocking" in line
+    assert "key 'bad'" in line
+    assert "blocking" in line
     assert ran.code == (2 if event == "PreCompact" else 0)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.helpers.payloads import bash, prompt
-from tests.helpers.project import Project
+
+if TYPE_CHECKING:
+    from tests.helpers.project import Project
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -162,7 +165,8 @@ def test_a_deny_lets_a_logger_finish_and_its_dependents_start(project: Project) 
         assert {name: h["status"] for name, h in ran.hooks().items()} == {
             "logger": "ok", "guard": "blocked", "second-guard": "blocked"}
         reason = ran.specific["permissionDecisionReason"]
-        assert "NO-1" in reason and "NO-2" in reason
+        assert "NO-1" in reason
+        assert "NO-2" in reason
     assert json.loads((project.root / "log.json").read_text()) == ["cmd-0", "cmd-1", "cmd-2"]
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.helpers.payloads import bash, prompt
-from tests.helpers.project import Project
+
+if TYPE_CHECKING:
+    from tests.helpers.project import Project
 
 pytestmark = pytest.mark.timeout(60)
 

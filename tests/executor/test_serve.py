@@ -9,16 +9,19 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from hookswarm.executor import serve
 from hookswarm.settings.serving import free_port
 from tests.helpers.payloads import prompt
-from tests.helpers.project import Project
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from tests.helpers.project import Project
 
 pytestmark = pytest.mark.timeout(60)
 TOKEN = "test-token-123"
@@ -190,14 +193,15 @@ def test_an_idle_server_exits_and_records_why(project: Project) -> None:
 
 def test_status_and_stop(running: Running) -> None:
     state = serve.call(running.port, TOKEN, serve.STATUS_ROUTE)
-    assert state is not None and state["pid"] == os.getpid()
+    assert state is not None
+    assert state["pid"] == os.getpid()
     assert serve.call(running.port, "wrong", serve.STATUS_ROUTE) is None
     running.stop()
     assert not running.thread.is_alive()
     assert serve.call(running.port, TOKEN, serve.STATUS_ROUTE) is None
 
 
-@pytest.mark.parametrize("previous, expected", [
+@pytest.mark.parametrize(("previous", "expected"), [
     ({}, ""),
     ({"pid": 7}, "ended without stopping cleanly"),
     ({"pid": 7, "stopped": 100.0, "reason": "exited after 60 s without an event"},
@@ -277,7 +281,8 @@ def test_a_changed_call_module_replaces_the_server(project: Project) -> None:
     first = subprocess.Popen([hookrun, "serve", "--port", str(port), "--idle", "60"],
                              cwd=project.root, env=env, stdout=subprocess.PIPE)
     try:
-        assert first.stdout is not None and first.stdout.readline().startswith(b"ready")
+        assert first.stdout is not None
+        assert first.stdout.readline().startswith(b"ready")
         server = Running.__new__(Running)
         server.project, server.port = project, port
         assert server.post("UserPromptSubmit", prompt())[1]["hookSpecificOutput"][
@@ -287,7 +292,8 @@ def test_a_changed_call_module_replaces_the_server(project: Project) -> None:
             "additionalContext"] == "NEW"
         assert first.wait(30) == 0  # it handed over and left
         state = serve.call(port, TOKEN, serve.STATUS_ROUTE)
-        assert state is not None and state["pid"] != first.pid
+        assert state is not None
+        assert state["pid"] != first.pid
         _, body = server.post("UserPromptSubmit", prompt())
         assert body["hookSpecificOutput"]["additionalContext"] == "NEW"
         assert "systemMessage" not in body  # a replacement is no downtime

@@ -6,12 +6,15 @@ import os
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from hookswarm.executor import serve, serve_start
 from hookswarm.settings.serving import free_port
-from tests.helpers.project import Project
+
+if TYPE_CHECKING:
+    from tests.helpers.project import Project
 
 pytestmark = pytest.mark.timeout(90)
 HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
@@ -38,7 +41,8 @@ def test_sessions_starting_together_start_one_server(project: Project) -> None:
         # A second server could not bind the port and would have said so.
         assert problems == ["", "", ""]
         state = serve.call(port, TOKEN, serve.STATUS_ROUTE)
-        assert state is not None and state["project"] == str(project.root)
+        assert state is not None
+        assert state["project"] == str(project.root)
         assert state["pid"] == serve.read_state(str(project.root))["pid"]
     finally:
         serve.call(port, TOKEN, serve.STOP_ROUTE, method="POST")

@@ -6,11 +6,14 @@ import json
 import subprocess
 import sys
 import textwrap
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.helpers.payloads import prompt
-from tests.helpers.project import Project
+
+if TYPE_CHECKING:
+    from tests.helpers.project import Project
 
 HEAVY = ["pydantic", "anyio", "asyncio", "click", "orjson", "dataclasses", "pathlib",
          "tomllib", "filelock", "subprocess", "hookswarm.lib.swarm"]

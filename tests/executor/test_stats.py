@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from hookswarm.executor import records
 from hookswarm.executor.stats import summarize
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 GOOD = {"ts": 0, "hooks": [{"name": "x", "start_ms": 0, "end_ms": 5, "status": "ok",
                             "timeout": 1}]}
@@ -85,4 +88,5 @@ def test_json_numbers_are_rounded() -> None:
     data = stats.as_json()
     assert (data["max_ms"], data["p50_ms"], data["context_bytes"]) == (381.21, 0.33, 1.5)
     floats = [v for v in data.values() if isinstance(v, float)]
-    assert floats and all(len(repr(v).partition(".")[2]) <= 2 for v in floats)
+    assert floats
+    assert all(len(repr(v).partition(".")[2]) <= 2 for v in floats)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,6 +13,9 @@ from hookswarm.executor.validate import Finding, check, validate
 from hookswarm.lib import hookconfig as configuration
 from tests.helpers.hookrun_toml import chain
 from tests.helpers.project import Project, hookrun
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -136,7 +139,8 @@ def test_what_only_this_environment_lacks_warns_and_what_surely_fails_is_an_erro
     """)
     done = hookrun(project, "validate")
     assert done.returncode == 0
-    assert done.stdout.count("warning: ") == 2 and "error" not in done.stdout + done.stderr
+    assert done.stdout.count("warning: ") == 2
+    assert "error" not in done.stdout + done.stderr
 
 
 STALE = """
@@ -220,7 +224,8 @@ def test_installed_entries_are_compared_with_what_install_would_write(
     if words is None:
         assert messages == []
     else:
-        assert len(messages) == 1 and words in messages[0]
+        assert len(messages) == 1
+        assert words in messages[0]
 
 
 def test_an_entry_for_this_config_by_path_suggests_the_same_config(tmp_path: Path) -> None:
@@ -261,7 +266,8 @@ def test_a_chain_longer_than_the_plugins_timeout_is_named_only_under_the_plugin(
         tmp_path: Path) -> None:
     (message,) = plugin_messages(tmp_path, LONG_STOP_CHAIN)
     assert "under the plugin, Stop gets 600 s in all" in message
-    assert "may need 702 s" in message and "hookrun install" in message
+    assert "may need 702 s" in message
+    assert "hookrun install" in message
     assert plugin_messages(tmp_path, LONG_STOP_CHAIN, {"Stop": [entry("Stop", 702)]}) == []
 
 
@@ -313,7 +319,8 @@ def test_a_command_also_run_natively_is_named_in_both_places(project: Project,
         f"'true --guard' on PreToolUse, and {local} (local scope) runs the same command "
         "natively at hooks.PreToolUse[1].hooks[1] (matcher 'Bash|Edit'): where both match, "
         "it runs twice; remove one (`hookrun import --scope local` removes the native copy)"]
-    assert "OK" not in done.stdout and "ctx" not in done.stdout
+    assert "OK" not in done.stdout
+    assert "ctx" not in done.stdout
 def test_a_chain_of_1500_hooks_validates(tmp_path: Path) -> None:
     assert [f for f in findings(tmp_path, chain(1500)) if f.level == "error"] == []
 

@@ -7,12 +7,15 @@ import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.helpers.payloads import bash, prompt
 from tests.helpers.project import HOOKRUN, Project, hookrun
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -85,7 +88,8 @@ def test_stats_reads_what_runs_recorded(project: Project) -> None:
         fh.write(json.dumps(ancient) + "\n")
     every = {h["name"] for h in json.loads(hookrun(project, "stats", "--json").stdout)["hooks"]}
     recent = json.loads(hookrun(project, "stats", "--since", "1h", "--json").stdout)["hooks"]
-    assert "ancient" in every and {h["name"] for h in recent} == {"a", "b"}
+    assert "ancient" in every
+    assert {h["name"] for h in recent} == {"a", "b"}
 
 
 def test_stats_rejects_a_bad_since(project: Project) -> None:
@@ -152,7 +156,8 @@ def test_golden_files_catch_a_changed_answer(project: Project) -> None:
     project.config('[[hooks]]\nname = "g"\nevent = "PreToolUse"\ncommand = "true"\n')
     changed = hookrun(project, "test", str(fixture))
     assert changed.returncode == 1
-    assert "permissionDecision" in changed.stdout and "FAIL" in changed.stdout
+    assert "permissionDecision" in changed.stdout
+    assert "FAIL" in changed.stdout
 
 
 @pytest.mark.parametrize("text", ['{"hook_event_name": "PreToolUse",', '["not", "a payload"]'])
@@ -163,7 +168,8 @@ def test_update_refuses_to_record_a_golden_file_for_an_unparsable_fixture(
     fixture.write_text(text)
     done = hookrun(project, "test", "--update", str(fixture))
     assert done.returncode == 1
-    assert "INVALID" in done.stdout and "fix the fixture" in done.stdout
+    assert "INVALID" in done.stdout
+    assert "fix the fixture" in done.stdout
     assert "0 passed, 1 failed" in done.stdout
     assert not (project.root / "broken.expected.json").exists()
 
@@ -196,7 +202,8 @@ def test_demo_in_a_relative_project_leaves_it_alone_and_shows_failed_processes(
 
 def test_run_help_goes_through_click(project: Project) -> None:
     done = hookrun(project, "run", "--help")
-    assert done.returncode == 0 and "payload on stdin" in done.stdout
+    assert done.returncode == 0
+    assert "payload on stdin" in done.stdout
     assert sys.executable  # the venv's hookrun is the one under test
     _ = prompt
 
@@ -229,7 +236,8 @@ def test_test_json_stays_json_when_a_call_hook_prints(project: Project) -> None:
     hookrun(project, "test", "--update", str(fixture))
     done = hookrun(project, "test", "--json", str(fixture))
     assert json.loads(done.stdout)["ok"] is True, done.stdout
-    assert "debug output" in done.stderr and "child output" in done.stderr
+    assert "debug output" in done.stderr
+    assert "child output" in done.stderr
 
 
 def test_profile_json_stays_json_when_a_call_hook_prints(project: Project) -> None:
@@ -252,8 +260,10 @@ def test_profile_names_a_bad_payload_or_svg_path_in_one_line(
     path.write_bytes(payload if isinstance(payload, bytes) else payload.encode())
     done = hookrun(project, "profile", "UserPromptSubmit", "--runs", "1", "--yes", *args)
     assert done.returncode == 2
-    assert done.stderr.startswith("hookrun profile: ") and done.stderr.count("\n") == 1
-    assert words in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.startswith("hookrun profile: ")
+    assert done.stderr.count("\n") == 1
+    assert words in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize(("event", "words"), [
@@ -263,7 +273,8 @@ def test_profile_names_a_bad_payload_or_svg_path_in_one_line(
 def test_profile_names_an_unknown_event(project: Project, event: str, words: str) -> None:
     chain_project(project)
     done = hookrun(project, "profile", event, "--runs", "1")
-    assert done.returncode == 2 and words in done.stderr
+    assert done.returncode == 2
+    assert words in done.stderr
 
 
 def test_stats_text_columns_fit_the_longest_hook_name(project: Project) -> None:
@@ -275,7 +286,9 @@ def test_stats_text_columns_fit_the_longest_hook_name(project: Project) -> None:
     header, rows = lines[0], lines[1:3]
     assert header.startswith("hook" + " " * (len(long_name) - 3) + "   runs")
     assert all(row.index(" 1 ") == rows[0].index(" 1 ") for row in rows)
-    assert "cancel" in header and "skip" in header and "ctx B" in header
+    assert "cancel" in header
+    assert "skip" in header
+    assert "ctx B" in header
 
 
 LOGGER = """
@@ -319,7 +332,8 @@ def test_profile_lists_the_hooks_and_needs_yes_without_a_terminal(project: Proje
     assert "with tool Bash: bash-log" in done.stderr
     assert "with tool Write: file-log" in done.stderr
     assert "skipped mcp-log: its matcher 'mcp__.*'" in done.stderr
-    assert "pass --yes" in done.stderr and calls(project) == []
+    assert "pass --yes" in done.stderr
+    assert calls(project) == []
 
 
 def test_profile_builds_a_matching_payload_per_matcher(project: Project) -> None:
@@ -349,7 +363,8 @@ def answer_on_a_terminal(project: Project, answer: bytes) -> subprocess.Complete
 def test_profile_asks_on_a_terminal(project: Project) -> None:
     logging_project(project)
     refused = answer_on_a_terminal(project, b"n\n")
-    assert refused.returncode == 1 and b"nothing ran" in refused.stderr
+    assert refused.returncode == 1
+    assert b"nothing ran" in refused.stderr
     assert calls(project) == []
     agreed = answer_on_a_terminal(project, b"y\n")
     assert agreed.returncode == 0, agreed.stderr

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from tests.fakes.ollama_api import BUSY, FakeModel, OllamaAPI, parse_keep_alive
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -39,7 +42,8 @@ def test_keep_alive_zero_unloads_and_empty_messages_load(api: OllamaAPI) -> None
     loaded = chat(api, messages=[]).json()
     assert (loaded["done_reason"], api.loaded()) == ("load", ["tiny:latest"])
     ps = httpx.get(api.url + "/api/ps").json()["models"]
-    assert [m["name"] for m in ps] == ["tiny:latest"] and ps[0]["expires_at"]
+    assert [m["name"] for m in ps] == ["tiny:latest"]
+    assert ps[0]["expires_at"]
     unloaded = chat(api, messages=[], keep_alive=0).json()
     assert (unloaded["done_reason"], api.loaded()) == ("unload", [])
 

@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
     from tests.fakes.messages_api import MessagesAPI
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -11,10 +11,9 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.fakes.messages_api import (
     MessagesAPI,
@@ -27,6 +26,9 @@ from tests.fakes.messages_api import (
 )
 from tests.helpers.claude_cli import run_claude, write_settings
 from tests.helpers.processes import ENDED_SOURCE
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
 PROMPT = "please run the tool"

@@ -7,8 +7,7 @@ import os
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from click.testing import CliRunner
@@ -17,9 +16,13 @@ from hookswarm.lib.swarm.cli import cli
 from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.coordinator import Coordinator
 from hookswarm.lib.swarm.metrics import peak_concurrency
-from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.task import build_tasks
 from tests.helpers.processes import gone
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from hookswarm.lib.swarm.store import Store
 
 
 @dataclass

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from click.testing import CliRunner, Result
 
 from hookswarm.executor.commands import cli
-from tests.helpers.workspace import Workspace
+
+if TYPE_CHECKING:
+    from tests.helpers.workspace import Workspace
 
 
 def hookrun(ws: Workspace, *args: str) -> Result:

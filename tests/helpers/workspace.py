@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 FAKE_HOOKRUN = "/opt/hook swarm/bin/hookrun"  # a space, so the entry must quote it
 

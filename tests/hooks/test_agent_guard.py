@@ -6,14 +6,16 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from hookswarm.hooks import agent_guard
 from hookswarm.lib.errors import ConfigError
 from tests.helpers.imports import modules_loaded_by
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SESSION = "cd0a4f5e-2b7c-4e1d-9a3f-0c1d2e3f4a5b"
 ASYNC = [{"type": "text", "text": "Async agent launched successfully.\nagentId: a9bd\n"

@@ -110,7 +110,8 @@ def spawned(claude: Claude, environ: dict[str, str], prompt: str = CALC, agent: 
 
 
 def reason(answer: dict[str, Any] | None) -> str:
-    assert answer is not None and answer["decision"] == "block", answer
+    assert answer is not None, answer
+    assert answer["decision"] == "block", answer
     return str(answer["reason"])
 
 
@@ -135,7 +136,8 @@ def test_a_claim_without_the_file_is_blocked_then_verified_once_written(
     write(claude.project / "tests" / "test_calc.py")
 
     first = reason(guard(claude.stop("ag1"), environ))
-    assert "calc.py (missing)" in first and "test_calc.py" not in first.split("yet:")[1]
+    assert "calc.py (missing)" in first
+    assert "test_calc.py" not in first.split("yet:")[1]
     assert guard(claude.prompt(), environ) is None
 
     write(claude.project / "calc.py")
@@ -192,7 +194,8 @@ def test_parallel_agents_are_judged_apart_and_a_siblings_earlier_write_does_not_
     assert "b.py (unchanged since" in reason(guard(claude.stop("ag2"), environ))
     assert guard(claude.stop("ag3"), environ) is None
     note = told(guard(claude.prompt(), environ))
-    assert "'write a' verified: 1/1" in note and "'write c' verified: 1/1" in note
+    assert "'write a' verified: 1/1" in note
+    assert "'write c' verified: 1/1" in note
     assert "write b" not in note
 
 
@@ -347,7 +350,9 @@ def test_a_spawn_over_a_corrupt_state_starts_afresh_with_one_stderr_line(
     corrupt(claude)
     spawned(claude, environ)
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "is corrupt" in err and "starting a fresh state" in err
+    assert err.count("\n") == 1
+    assert "is corrupt" in err
+    assert "starting a fresh state" in err
     assert reason(guard(claude.stop("ag1"), environ))
 
 
@@ -410,7 +415,8 @@ def test_command_hook_failures_are_one_stderr_line(
         tmp_path: Path, stdin: str, env: dict[str, str], code: int, err: str) -> None:
     ran = run_module(stdin, tmp_path, **env)
     assert (ran.returncode, ran.stdout) == (code, "")
-    assert len(ran.stderr.splitlines()) == 1 and err in ran.stderr
+    assert len(ran.stderr.splitlines()) == 1
+    assert err in ran.stderr
 
 
 def test_through_hookrun_a_refused_task_is_exit_2_with_the_reason(claude: Claude) -> None:

@@ -70,7 +70,8 @@ def test_a_shortfall_blocks_until_the_limit_then_tells_the_parent(
                        claimed="done, calc.py written", mode=mode, max_blocks=max_blocks)
     assert ruling.block is blocked
     if blocked:
-        assert "calc.py (missing)" in ruling.reason and "b.py" not in ruling.reason.split(
+        assert "calc.py (missing)" in ruling.reason
+        assert "b.py" not in ruling.reason.split(
             "do not hold yet")[1]
         assert ruling.note == ""
     else:
@@ -100,7 +101,8 @@ def test_a_long_claim_is_shortened_to_one_line() -> None:
     note = rule.unverified(claim("calc.py"), [rule.Shortfall("calc.py", rule.MISSING)],
                            "line one\n\n" + "x" * 1000)
     said = note.split('claimed: "')[1].split('"')[0]
-    assert said.startswith("line one xxx") and said.endswith("...")
+    assert said.startswith("line one xxx")
+    assert said.endswith("...")
     assert len(said) == rule.MAX_CLAIM_CHARS
 
 
@@ -125,7 +127,8 @@ def test_claims_beyond_the_bound_drop_the_oldest() -> None:
     for seq in range(rule.MAX_CLAIMS + 5):
         evidence = rule.declare(evidence, claim("a", key=f"t{seq}", seq=seq))
     assert len(evidence.claims) == rule.MAX_CLAIMS
-    assert "t0" not in evidence.claims and f"t{rule.MAX_CLAIMS + 4}" in evidence.claims
+    assert "t0" not in evidence.claims
+    assert f"t{rule.MAX_CLAIMS + 4}" in evidence.claims
 
 
 def test_blocked_counts_and_links_then_settle_leaves_one_note_for_the_parent() -> None:
@@ -144,4 +147,5 @@ def test_notes_per_thread_are_bounded() -> None:
     for index in range(rule.MAX_NOTES + 3):
         evidence = rule.settle(evidence, claim("a"), f"n{index}")
     notes = rule.take_notes(evidence, "main")[1]
-    assert len(notes) == rule.MAX_NOTES and notes[-1] == f"n{rule.MAX_NOTES + 2}"
+    assert len(notes) == rule.MAX_NOTES
+    assert notes[-1] == f"n{rule.MAX_NOTES + 2}"

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from hookswarm.hooks.ownership_guard import decide, parse_args
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def call(tool: str, path: str | None, key: str = "file_path") -> dict[str, Any]:

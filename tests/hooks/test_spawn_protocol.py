@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-
-import pytest
+from typing import TYPE_CHECKING
 
 from hookswarm.hooks import spawn_protocol
 from hookswarm.lib import hookconfig as configuration
 from tests.helpers.claude_cli import REPO_ROOT
+
+if TYPE_CHECKING:
+    import pytest
 
 PAYLOAD = {"hook_event_name": "SessionStart", "source": "startup", "session_id": "s"}
 
@@ -18,8 +20,10 @@ PAYLOAD = {"hook_event_name": "SessionStart", "source": "startup", "session_id":
 def test_the_hook_gives_the_whole_protocol(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HOOKSWARM_AGENT_GUARD", raising=False)
     text = spawn_protocol.context(dict(PAYLOAD))
-    assert text is not None and text.startswith(spawn_protocol.TITLE)
-    assert "[depends-on: <what it needs>]" in text and "ONE message" in text
+    assert text is not None
+    assert text.startswith(spawn_protocol.TITLE)
+    assert "[depends-on: <what it needs>]" in text
+    assert "ONE message" in text
 
 
 def test_with_the_guard_off_it_says_nothing(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from click.testing import CliRunner
@@ -14,6 +13,9 @@ from click.testing import CliRunner
 from hookswarm.lib.fanout import HttpCall, Outcome, State, fanout, summary
 from hookswarm.lib.swarm.cli import cli
 from tests.fakes.echo_http import EchoHTTP
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 @pytest.fixture
@@ -88,7 +90,8 @@ def test_a_call_past_its_timeout_is_timed_out_and_the_others_deliver() -> None:
     finally:
         release.set()
     assert [o.state for o in outcomes] == [State.OK, State.TIMED_OUT, State.OK]
-    assert outcomes[1].error == "no answer within 0.2 s" and outcomes[1].attempts == 2
+    assert outcomes[1].error == "no answer within 0.2 s"
+    assert outcomes[1].attempts == 2
     assert [o.value for o in outcomes if o.state is State.OK] == ["a", "b"]
 
 
@@ -104,7 +107,8 @@ def test_http_calls_fan_out_over_a_loopback_server(echo_server: EchoHTTP) -> Non
         outcomes = fanout(call, items, workers=8)
     assert [o.value["path"] for o in outcomes[:40]] == [
         *(f"/get/item{i}" for i in range(39)), "/get/a%20b%3F"]
-    assert outcomes[40].state is State.FAILED and "500" in outcomes[40].error
+    assert outcomes[40].state is State.FAILED
+    assert "500" in outcomes[40].error
     assert summary(outcomes, 1.0)["by_state"] == {"ok": 40, "failed": 1, "timed_out": 0,
                                                   "skipped": 0}
 
@@ -113,7 +117,8 @@ def test_progress_on_request_draws_a_bar_on_stderr(capsys: pytest.CaptureFixture
     outcomes = fanout(str, [1, 2, 3], workers=2, progress=True)
     assert [o.value for o in outcomes] == ["1", "2", "3"]
     err = capsys.readouterr().err
-    assert "3/3" in err and "fan-out (0 not ok)" in err
+    assert "3/3" in err
+    assert "fan-out (0 not ok)" in err
 
 
 def test_swarm_map_prints_json_lines_in_order_and_exits_by_outcome(echo_server: EchoHTTP,

@@ -5,10 +5,13 @@ from __future__ import annotations
 import ast
 import fcntl
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hookswarm.lib.flock import lock_within
 from tests.helpers.install import PACKAGE_FOLDERS, modules_in
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_a_held_lock_is_given_up_on_at_the_deadline_and_taken_once_free(tmp_path: Path) -> None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import tomllib
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from hookswarm.lib import hookconfig as config
 from hookswarm.lib.errors import ConfigError
 from tests.helpers.hookrun_toml import chain
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 HOOK = '[[hooks]]\nname = "{name}"\nevent = "PreToolUse"\ncommand = "true"\n'
 

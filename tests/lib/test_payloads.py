@@ -143,7 +143,8 @@ def test_unknown_fields_inside_nested_objects_are_kept() -> None:
     batch = p.parse_payload(payload("PostToolBatch", effort={"level": "high", "budget": 3},
                                     tool_calls=[{**TOOL, "tool_response": "a", "order": 1}]))
     assert isinstance(batch, p.PostToolBatch)
-    assert batch.effort is not None and batch.effort.model_extra == {"budget": 3}
+    assert batch.effort is not None
+    assert batch.effort.model_extra == {"budget": 3}
     assert batch.tool_calls[0].model_extra == {"order": 1}
 
 
@@ -153,7 +154,7 @@ def test_an_unknown_event_parses_into_the_generic_model() -> None:
     assert (parsed.hook_event_name, parsed.model_extra) == ("NewEvent2027", {"detail": 1})
 
 
-@pytest.mark.parametrize("event, optional", [
+@pytest.mark.parametrize(("event", "optional"), [
     ("SessionStart", ("prompt_id", "permission_mode", "effort", "model", "agent_type")),
     ("SubagentStart", ("permission_mode", "effort")),
     ("Stop", ("last_assistant_message", "background_tasks", "session_crons")),
@@ -171,7 +172,7 @@ def test_fields_absent_on_some_payloads_are_optional(event: str,
     assert all(getattr(parsed, name) in (None, []) for name in optional)
 
 
-@pytest.mark.parametrize("event, missing", [
+@pytest.mark.parametrize(("event", "missing"), [
     ("PreToolUse", "tool_use_id"), ("UserPromptSubmit", "prompt"), ("Stop", "stop_hook_active"),
     ("SubagentStart", "agent_id"), ("SessionStart", "session_id"), ("NewEvent", "cwd"),
 ])
@@ -194,7 +195,8 @@ def test_a_payload_error_is_a_toolkit_error_and_a_value_error() -> None:
 def test_the_doc_agent_call_is_an_agent_spawn_under_either_name(name: str) -> None:
     parsed = p.parse_payload({**DOC_AGENT_CALL, "tool_name": name})
     assert isinstance(parsed, p.PreToolUse)
-    assert parsed.is_agent and not parsed.in_subagent
+    assert parsed.is_agent
+    assert not parsed.in_subagent
     spawn = parsed.agent_input()
     assert spawn == p.AgentInput(description="a", prompt="say hi",
                                  subagent_type="general-purpose")
@@ -211,8 +213,11 @@ def test_a_task_named_call_in_a_tool_batch_is_an_agent_spawn() -> None:
     assert isinstance(parsed, p.PostToolBatch)
     agent, bash = parsed.tool_calls
     spawn = agent.agent_input()
-    assert agent.is_agent and spawn is not None and not spawn.in_background
-    assert not bash.is_agent and bash.agent_input() is None
+    assert agent.is_agent
+    assert spawn is not None
+    assert not spawn.in_background
+    assert not bash.is_agent
+    assert bash.agent_input() is None
 
 
 def test_the_doc_async_launch_response_is_kept_as_the_tool_gave_it() -> None:
@@ -223,7 +228,8 @@ def test_the_doc_async_launch_response_is_kept_as_the_tool_gave_it() -> None:
 
 def test_a_hook_inside_a_subagent_knows_it() -> None:
     parsed = p.parse_payload(payload("PreToolUse", agent_id="a7f0", agent_type="Explore"))
-    assert parsed.in_subagent and parsed.agent_type == "Explore"
+    assert parsed.in_subagent
+    assert parsed.agent_type == "Explore"
 
 
 def test_hookrun_upstream_answers_are_typed() -> None:
@@ -243,7 +249,7 @@ def test_models_are_frozen() -> None:
 # ---------------------------------------------------------------- answer helpers
 
 
-@pytest.mark.parametrize("answer, expected", [
+@pytest.mark.parametrize(("answer", "expected"), [
     (deny("no rm"), {"hookSpecificOutput": {"hookEventName": "PreToolUse",
                                             "permissionDecision": "deny",
                                             "permissionDecisionReason": "no rm"}}),
@@ -283,7 +289,7 @@ def test_context_events_are_all_known_events() -> None:
     assert set(EVENTS) >= CONTEXT_EVENTS
 
 
-@pytest.mark.parametrize("module, loads_pydantic", [
+@pytest.mark.parametrize(("module", "loads_pydantic"), [
     ("hookswarm.lib.protocol", False), ("hookswarm.lib.payloads", True),
 ])
 def test_only_the_payload_models_import_pydantic(module: str, loads_pydantic: bool) -> None:
@@ -369,7 +375,8 @@ def test_a_real_task_call_is_an_agent_spawn(captured: dict[str, list[dict[str, A
     assert [c.tool_name for c in batched] == ["Task"]  # PostToolBatch keeps the model's name
     for call in (*spawns, *batched):
         spawn = call.agent_input()
-        assert spawn is not None and spawn.prompt == "sub-agent prompt"
+        assert spawn is not None
+        assert spawn.prompt == "sub-agent prompt"
         assert not spawn.in_background
 
 
@@ -420,5 +427,6 @@ def test_helper_answers_are_what_claude_code_accepts(claude_project: Path) -> No
     assert run.exit_code == 0, run.describe()
     assert any("CTX-TYPED for 'touch a file'" in text for text in system_texts(last))
     [result] = tool_results(last)
-    assert result.is_error and "DENY-TYPED Bash" in result.content
+    assert result.is_error
+    assert "DENY-TYPED Bash" in result.content
     assert not (claude_project / "ran.txt").exists()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-
-import pytest
+from typing import TYPE_CHECKING
 
 from hookswarm.lib import process_scan
 from tests.helpers.processes import wait_until
+
+if TYPE_CHECKING:
+    import pytest
 
 
 def test_session_helpers_find_a_marked_process() -> None:

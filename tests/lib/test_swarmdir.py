@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,6 +12,9 @@ from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarmdir import make_dirs
 from tests.helpers.payloads import prompt
 from tests.helpers.project import Project
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from hookswarm.lib import process, warm
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 pytestmark = pytest.mark.timeout(60)
 PYTHON = sys.executable
@@ -175,7 +178,7 @@ def test_what_only_a_shell_can_start_is_not_planned(tmp_path: Path, command: str
     assert warm.plan(command, environ={"HOME": "/h"}, cwd=str(tmp_path)) is None
 
 
-@pytest.mark.parametrize("command, expected", [
+@pytest.mark.parametrize(("command", "expected"), [
     ("python3 hook.py a b", warm.Plan("python3", ("hook.py", "a", "b"), script="hook.py")),
     ('python3 "$DIR"/hook.py', warm.Plan("python3", ("/d/hook.py",), script="/d/hook.py")),
     ("python3.11 -m pkg.mod x", warm.Plan("python3.11", ("-m", "x"), module="pkg.mod")),

@@ -29,14 +29,17 @@ def test_a_duplicate_key_resolves_to_the_last_like_json_parse() -> None:
     document = parse(SAMPLE, "s.json")
     assert document.root is not None
     member = document.root.get("a")
-    assert member is not None and document.value(member.value) is True
+    assert member is not None
+    assert document.value(member.value) is True
     assert document.root.index_of("a") == 2
 
 
 def test_find_walks_objects_and_stops_at_anything_else() -> None:
     document = parse(SAMPLE, "s.json")
     stop = document.find(("hooks", "Stop"))
-    assert stop is not None and stop.kind == "array" and stop.empty
+    assert stop is not None
+    assert stop.kind == "array"
+    assert stop.empty
     assert document.inner(stop) == ""
     assert document.find(("hooks", "Nope")) is None
     assert document.find(("a", "b")) is None
@@ -45,13 +48,15 @@ def test_find_walks_objects_and_stops_at_anything_else() -> None:
 @pytest.mark.parametrize("text", ["", "  \n", "\r\n\t", BOM, BOM + "\n"])
 def test_a_blank_file_is_an_empty_object(text: str) -> None:
     document = parse(text, "s.json")
-    assert document.root is None and document.find(()) is None
+    assert document.root is None
+    assert document.find(()) is None
 
 
 def test_a_bom_is_kept_and_skipped() -> None:
     text = BOM + '{"a": 1}'
     document = parse(text, "s.json")
-    assert document.root is not None and document.text == text
+    assert document.root is not None
+    assert document.text == text
     assert text[document.root.start] == "{"
 
 

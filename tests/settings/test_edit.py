@@ -86,6 +86,7 @@ def test_base_of_a_replacement_is_its_own_line_or_none_inline() -> None:
     text = '{\n  "a": {\n    "x": 1\n  },\n  "b": {"y": 2}\n}'
     document = parse(text, "s.json")
     a, b = document.find(("a",)), document.find(("b",))
-    assert a is not None and b is not None
+    assert a is not None
+    assert b is not None
     assert (edit.base_of(text, a), edit.base_of(text, b)) == ("  ", None)
     assert line_indent(text, b.start) == "  "

@@ -38,7 +38,8 @@ def test_the_block_adds_the_four_entries_and_comes_out_again(before: str) -> Non
     assert guards.installed(text) == ("agent-guard",)
     again = guards.add(text, "agent-guard", "block")
     assert again.count("[[hooks]]") == text.count("[[hooks]]")
-    assert 'mode = "block"' in again and 'mode = "warn"' not in again
+    assert 'mode = "block"' in again
+    assert 'mode = "warn"' not in again
     assert guards.remove(again, "agent-guard") == (before + "\n" if before and not
                                                    before.endswith("\n") else before)
 
@@ -75,7 +76,8 @@ def test_the_guard_joins_an_existing_config_and_leaves_it_as_it_was(
     config = configured.claude / "hookrun.toml"
     before = config.read_text()
     report = guard(configured)
-    assert report.guards == ("agent-guard",) and report.mode == "block"
+    assert report.guards == ("agent-guard",)
+    assert report.mode == "block"
     assert [c.event for c in report.changes] == ["PreToolUse", "PostToolBatch",
                                                  "UserPromptSubmit", "SessionStart"]
     hooks = json.loads(configured.settings().read_text())["hooks"]
@@ -112,7 +114,8 @@ def test_a_settings_file_that_cannot_be_edited_leaves_hookrun_toml_alone(
 
 def test_mode_needs_a_guard(configured: Workspace) -> None:
     result = hookrun(configured, "install", "--mode", "warn")
-    assert result.exit_code == 2 and "--mode goes with a guard flag" in result.output
+    assert result.exit_code == 2
+    assert "--mode goes with a guard flag" in result.output
 
 
 def test_the_guards_table_names_only_real_events_and_calls() -> None:

@@ -214,7 +214,8 @@ def test_one_command_deduplicated_by_claude_code_becomes_one_hookrun_hook() -> N
     assert [(m.command, m.matcher, len(m.sources)) for m in plan.moved] == [
         ("./guard.sh", "Bash", 2), ("./guard.sh ", "", 1)]
     names = [m.name for m in plan.moved]
-    assert names[0] != names[1] and all(n.startswith("guard-") for n in names)
+    assert names[0] != names[1]
+    assert all(n.startswith("guard-") for n in names)
 
 
 def test_a_command_hookrun_already_runs_is_not_added_again() -> None:
@@ -318,7 +319,8 @@ def test_a_group_with_keys_of_its_own_stays_with_an_empty_list() -> None:
 def test_a_second_import_has_nothing_left_to_move() -> None:
     first = make_plan(REALISTIC)
     second = make_plan(first.settings_after, first.config_after)
-    assert second.moved == () and not second.changed
+    assert second.moved == ()
+    assert not second.changed
 
 
 def test_the_layout_of_the_settings_is_kept() -> None:
@@ -356,7 +358,8 @@ def refusal(ws: Workspace, kind: type[Exception]) -> str:
 def test_a_dry_run_changes_nothing(workspace: Workspace) -> None:
     path = workspace.write_settings(json.dumps(REALISTIC))
     report = run_import(workspace, write=False)
-    assert report.plan.changed and not report.written.changed
+    assert report.plan.changed
+    assert not report.written.changed
     assert path.read_text() == json.dumps(REALISTIC)
     assert os.listdir(workspace.claude) == ["settings.json"]
 
@@ -364,13 +367,15 @@ def test_a_dry_run_changes_nothing(workspace: Workspace) -> None:
 def test_write_moves_the_hooks_and_keeps_a_backup(workspace: Workspace) -> None:
     path = workspace.write_settings(json.dumps(REALISTIC, indent=2))
     report = run_import(workspace, write=True)
-    assert report.config_written and report.written.backup_written
+    assert report.config_written
+    assert report.written.backup_written
     assert json.loads(path.read_text()) == json.loads(report.plan.settings_after)
     config = configuration.load(str(workspace.claude / "hookrun.toml"))
     assert [h.name for h in config.hooks] == ["context", "no_rm", "log", "check"]
     assert Path(report.written.backup).read_text() == json.dumps(REALISTIC, indent=2)
     again = run_import(workspace, write=True)
-    assert not again.plan.changed and not again.config_written
+    assert not again.plan.changed
+    assert not again.config_written
 
 
 def test_a_failed_settings_write_puts_the_config_back(workspace: Workspace,
@@ -433,7 +438,8 @@ def test_import_keeps_a_native_hooks_matcher_timeout_and_on_error(workspace: Wor
     assert [(h.name, h.matcher, h.timeout, h.on_error) for h in config.hooks] == [
         ("lint", "Bash", 5.0, "allow"), ("lint-pre-tool-use", "Edit|Write", 60.0, "block")]
     [group] = json.loads(workspace.settings().read_text())["hooks"]["PreToolUse"]
-    assert is_hookrun_group(group) and group["matcher"] == "Bash|Edit|Write"
+    assert is_hookrun_group(group)
+    assert group["matcher"] == "Bash|Edit|Write"
     assert group["hooks"][0]["timeout"] >= 62
 
 
@@ -532,7 +538,8 @@ def test_hooks_whose_place_changed_still_come_back(workspace: Workspace) -> None
     commands = sorted((event, h.get("command", "")) for event, groups in hooks.items()
                       for g in groups for h in g["hooks"])
     assert ("PreToolUse", "python3 .claude/hooks/no_rm.py") in commands
-    assert ("Stop", "./check.sh") in commands and ("Stop", "./new.sh") in commands
+    assert ("Stop", "./check.sh") in commands
+    assert ("Stop", "./new.sh") in commands
     assert sum(c == ("PreToolUse", "python3 .claude/hooks/no_rm.py") for c in commands) == 2
     assert (report.restored, report.regrouped) == (2, 3)
     assert not any(is_hookrun_group(g) for groups in hooks.values() for g in groups)
@@ -573,7 +580,8 @@ def test_lone_surrogates_that_are_not_moved_keep_their_bytes(workspace: Workspac
             '"command": "./ok.sh"}, {"type": "http", "url": "http://h/\\ud800"}]}]}}')
     path = workspace.write_settings(text)
     run_import(workspace, write=True)
-    assert '"x": "\\udc80"' in path.read_text() and '"url": "http://h/\\ud800"' in path.read_text()
+    assert '"x": "\\udc80"' in path.read_text()
+    assert '"url": "http://h/\\ud800"' in path.read_text()
     run_uninstall(workspace)
     assert path.read_text() == text
 

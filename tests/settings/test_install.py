@@ -9,8 +9,8 @@ import os
 import shlex
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,6 +20,9 @@ from hookswarm.settings import install as installer
 from hookswarm.settings.entries import MARK, hookrun_executable
 from hookswarm.settings.merge import ADD, KEEP, REMOVE, UPDATE
 from tests.helpers.workspace import FAKE_HOOKRUN, Workspace
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 FOREIGN = """{
     "model": "opus",
@@ -82,7 +85,8 @@ def test_a_second_install_changes_no_byte_and_keeps_the_first_backup(
     install(configured)
     installed, stamp = path.read_bytes(), path.stat().st_mtime_ns
     again = install(configured)
-    assert not again.written.changed and not again.written.backup_written
+    assert not again.written.changed
+    assert not again.written.backup_written
     assert [c.action for c in again.changes] == [KEEP, KEEP]
     assert (path.read_bytes(), path.stat().st_mtime_ns) == (installed, stamp)
     configured.config('[[hooks]]\nname = "s"\nevent = "Stop"\ncommand = "true"\n')
@@ -162,7 +166,8 @@ def test_every_removing_edit_of_a_file_hookrun_did_not_create_makes_a_backup_fir
     backup.unlink()
     installed = path.read_text()
     report = uninstall(configured)
-    assert report.written.backup_written and backup.read_text() == installed
+    assert report.written.backup_written
+    assert backup.read_text() == installed
     assert path.read_text() == FOREIGN
 
 
@@ -191,7 +196,8 @@ def test_uninstall_keeps_later_edits_and_the_backup(configured: Workspace) -> No
     path.write_text(path.read_text().replace('"opus"', '"sonnet"'))
     report = uninstall(configured)
     assert path.read_text() == FOREIGN.replace('"opus"', '"sonnet"')
-    assert report.written.backup and not report.written.backup_removed
+    assert report.written.backup
+    assert not report.written.backup_removed
 
 
 def test_a_file_install_created_is_deleted_again(configured: Workspace) -> None:
@@ -258,7 +264,8 @@ def test_user_entries_without_a_config_are_silent_in_projects_without_hookrun_to
     elsewhere.mkdir()
     assert run_entry(command, elsewhere, configured.environ) == (0, "", "")
     code, out, _ = run_entry(command, configured.project, configured.environ)
-    assert code == 0 and "hi" in out
+    assert code == 0
+    assert "hi" in out
     uninstall(configured, "user")  # install's own entries: removed, with the file it made
     assert not settings.exists()
 
@@ -377,7 +384,8 @@ def test_another_process_holding_the_lock_stops_the_edit(
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(configured.claude)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        assert holder.stdout is not None and holder.stdout.readline() == "ready\n"
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "ready\n"
         with pytest.raises(SettingsError, match="another hookrun"):
             install(configured)
     finally:

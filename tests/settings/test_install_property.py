@@ -16,11 +16,10 @@ import os
 import tempfile
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -32,6 +31,9 @@ from hookswarm.settings import files, importer, manifest, migration
 from hookswarm.settings import install as installer
 from hookswarm.settings.document import parse
 from hookswarm.settings.entries import MARK, desired, is_hookrun_group, is_hookrun_run
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 EXAMPLES = 250
 EVENTS = ["PreToolUse", "PostToolUse", "UserPromptSubmit", "Stop", "SessionStart"]
@@ -245,7 +247,8 @@ def test_import_install_uninstall_gives_back_every_byte(case: Case, existing: bo
         if config.exists():
             again = installer.install(scope=w.scope, project=str(w.project), environ=w.environ,
                                       config_path=str(config), executable=HOOKRUN)
-            assert not again.written.changed and w.read() == installed
+            assert not again.written.changed
+            assert w.read() == installed
         report = w.uninstall()
         moved = sum(len(m.sources) for m in imported.plan.moved)
         assert report.restored + report.regrouped == moved

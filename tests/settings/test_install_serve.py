@@ -133,7 +133,8 @@ def test_local_scope_keeps_entries_and_token_in_one_file(workspace: Workspace) -
     workspace.config(MIXED)
     install(workspace, scope="local")
     local = str(workspace.settings("settings.local.json"))
-    assert serving.stored_token(local) and serving.stored_port(local)
+    assert serving.stored_token(local)
+    assert serving.stored_port(local)
     assert not workspace.settings().exists()
 
 

@@ -87,4 +87,5 @@ def test_a_non_list_event_is_refused_only_when_it_must_be_edited() -> None:
     with pytest.raises(SettingsError, match=r"hooks\.Stop must be a list"):
         installed(text)
     only_pre = merge.install(text, ENTRIES[:1], path="s.json", original=None)
-    assert only_pre.text is not None and '"Stop": "nope"' in only_pre.text
+    assert only_pre.text is not None
+    assert '"Stop": "nope"' in only_pre.text

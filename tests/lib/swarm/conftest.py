@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.from_thread
 import pytest
 
-from hookswarm.lib.swarm.backend import Backend
 from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.coordinator import Coordinator
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.task import build_tasks
 from tests.helpers.swarm import Background, Runner, SwarmRun
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from concurrent.futures import Future
+    from pathlib import Path
+
+    from hookswarm.lib.swarm.backend import Backend
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,6 +12,9 @@ from hookswarm.lib.swarm.bench import rows, svg, table
 from hookswarm.lib.swarm.sweetspot import Level, Span
 from tests.fakes.ollama_api import OllamaAPI
 from tests.helpers.swarm import swarm
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.timeout(60)
 

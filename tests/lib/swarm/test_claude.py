@@ -6,9 +6,8 @@ import itertools
 import json
 import os
 import socket
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import pytest
@@ -30,7 +29,11 @@ from hookswarm.lib.swarm.config import (
 from hookswarm.lib.swarm.task import build_tasks
 from tests.fakes.messages_api import MessagesAPI, Reply, reply, tool_results, tool_use
 from tests.helpers.claude_cli import claude_env, require_claude
-from tests.helpers.swarm import Runner, SwarmRun
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tests.helpers.swarm import Runner, SwarmRun
 
 SILENCE = {"silence_warn": 0.5, "silence_kill": 2.0, "grace": 0.5}
 
@@ -160,7 +163,8 @@ def test_a_write_outside_owns_is_denied_and_the_file_never_appears(
     assert (work / "mine.py").read_text() == "y = 2\n"
     [second] = messages_api.conversation("edit files")[1:]
     denied = [r for r in tool_results(second) if r.is_error]
-    assert len(denied) == 1 and "ownership guard" in denied[0].content
+    assert len(denied) == 1
+    assert "ownership guard" in denied[0].content
 
 
 def _closed_port() -> int:
@@ -187,7 +191,8 @@ def test_a_missing_cli_fails_tasks_with_the_fix_named(claude_swarm: Callable[...
     run = claude_swarm([{"prompt": "anything"}], claude_bin=str(tmp_path / "nowhere" / "claude"),
                        health=HealthSettings(on_unhealthy="fail"))
     result = run.results[run.ids[0]]
-    assert result["status"] == "failed" and "HOOKSWARM_CLAUDE_BIN" in result["reason"]
+    assert result["status"] == "failed"
+    assert "HOOKSWARM_CLAUDE_BIN" in result["reason"]
     assert run.of("started") == []
 
 
@@ -208,7 +213,8 @@ def test_tasks_wait_while_the_api_is_down_and_run_when_it_is_back(
     finally:
         for api in revived:
             api.stop()
-    assert run.of("waiting") and revived
+    assert run.of("waiting")
+    assert revived
     assert {r["status"] for r in run.results.values()} == {"succeeded"}
     probes = run.coordinator.health.probes(f"claude@{url}")
     assert len(probes) >= 2

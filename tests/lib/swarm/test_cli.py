@@ -31,7 +31,8 @@ def test_run_prints_a_summary_and_exits_by_verified_outcome(tmp_path: Path) -> N
     assert out.splitlines()[0].split() == ["TASK", "STATUS", "QUEUED", "SECONDS", "LOG",
                                            "REASON"]
     assert out.splitlines()[1].split()[4] == ".swarm/logs/w1.stream.txt"
-    assert "w1" in out and "succeeded" in out
+    assert "w1" in out
+    assert "succeeded" in out
     liar = write_tasks(tmp_path / "liar.json", [
         {"id": "w2", "argv": ["echo", "I wrote b.txt"], "expects": ["b.txt"]}])
     code, out, _ = swarm(tmp_path, "run", str(liar), "--json")
@@ -48,7 +49,8 @@ def test_a_malformed_task_file_names_task_and_key_and_starts_nothing(tmp_path: P
         {"id": "broken", "argv": ["true"], "expect": ["typo.txt"]}])
     code, _, err = swarm(tmp_path, "run", str(bad))
     assert code == 2
-    assert "task #2 (id 'broken')" in err and "key 'expect'" in err
+    assert "task #2 (id 'broken')" in err
+    assert "key 'expect'" in err
     assert not marker.exists()
     assert not list((tmp_path / ".swarm" / "requests").glob("*")) if (
         tmp_path / ".swarm").exists() else True
@@ -57,7 +59,9 @@ def test_a_malformed_task_file_names_task_and_key_and_starts_nothing(tmp_path: P
 def test_spawn_runs_one_task_from_flags(tmp_path: Path) -> None:
     code, out, _ = swarm(tmp_path, "spawn", "--id", "one", "--expects", "o.txt", "--",
                          "sh", "-c", "echo x > o.txt")
-    assert code == 0 and "one" in out and "succeeded" in out
+    assert code == 0
+    assert "one" in out
+    assert "succeeded" in out
     code, out, _ = swarm(tmp_path, "spawn", "--id", "two", "--json", "--", "true")
     assert (code, json.loads(out)["command"]) == (0, "spawn")
 
@@ -70,7 +74,8 @@ def test_submit_status_logs_and_clean(tmp_path: Path) -> None:
     assert (status["version"], status["command"]) == (1, "status")
     assert (status["queued"], status["active"]) == (1, 0)
     code, _, err = swarm(tmp_path, "serve", "--exit-when-idle")
-    assert code == 0 and "ended q1" in err
+    assert code == 0
+    assert "ended q1" in err
     code, out, _ = swarm(tmp_path, "logs", "q1", "-f")
     assert (code, out) == (0, "hello from q1\n")
     status = json.loads(swarm(tmp_path, "status", "--json")[1])
@@ -86,7 +91,8 @@ def test_serve_exits_1_when_a_task_it_ended_failed(tmp_path: Path) -> None:
     swarm(tmp_path, "submit", "--id", "bad", "--", "sh", "-c", "exit 3")
     swarm(tmp_path, "submit", "--id", "good", "--", "true")
     code, _, err = swarm(tmp_path, "serve", "--exit-when-idle")
-    assert "ended bad status=failed" in err and "ended good status=succeeded" in err
+    assert "ended bad status=failed" in err
+    assert "ended good status=succeeded" in err
     assert code == 1
     swarm(tmp_path, "submit", "--id", "good2", "--", "true")
     assert swarm(tmp_path, "serve", "--exit-when-idle")[0] == 0  # only this serve's tasks count
@@ -97,13 +103,16 @@ def test_status_all_and_last_list_finished_tasks_as_the_logs_hint_says(tmp_path:
         swarm(tmp_path, "submit", "--id", name, "--", "true")
         swarm(tmp_path, "serve", "--exit-when-idle")  # one at a time: t3 ends last
     code, _, err = swarm(tmp_path, "logs", "nope")
-    assert code == 2 and "`swarm status --all` lists every finished task" in err
+    assert code == 2
+    assert "`swarm status --all` lists every finished task" in err
     listed = json.loads(swarm(tmp_path, "status", "--all", "--json")[1])["tasks"]
     assert [(t["id"], t["status"]) for t in listed] == [
         ("t1", "succeeded"), ("t2", "succeeded"), ("t3", "succeeded")]
     assert all(t["log"].endswith(f"{t['id']}.stream.txt") for t in listed)
     code, out, _ = swarm(tmp_path, "status", "--last", "1")
-    assert code == 0 and "succeeded  t3" in out and "t2" not in out
+    assert code == 0
+    assert "succeeded  t3" in out
+    assert "t2" not in out
     assert "tasks" not in json.loads(swarm(tmp_path, "status", "--json")[1])
 
 
@@ -113,7 +122,8 @@ def test_submit_logs_and_clean_speak_json(tmp_path: Path) -> None:
     swarm(tmp_path, "serve", "--exit-when-idle")
     code, out, _ = swarm(tmp_path, "logs", "j1", "-f", "--json")
     report = json.loads(out)
-    assert code == 0 and (report["version"], report["command"]) == (1, "logs")
+    assert code == 0
+    assert (report["version"], report["command"]) == (1, "logs")
     assert (report["id"], report["status"], report["text"]) == ("j1", "succeeded", "hi from j1\n")
     assert report["log"].endswith("j1.stream.txt")
     code, out, _ = swarm(tmp_path, "clean", "--all", "--json")
@@ -138,7 +148,8 @@ def test_health_reports_a_missing_cli_and_exits_1(tmp_path: Path) -> None:
     code, out, _ = swarm(tmp_path, "--claude-bin", str(tmp_path / "claude"), "health", "--json",
                          env=env)
     report = json.loads(out)
-    assert code == 1 and (report["version"], report["command"]) == (1, "health")
+    assert code == 1
+    assert (report["version"], report["command"]) == (1, "health")
     assert report["backends"]["command"]["ok"] is True
     assert report["backends"]["claude"]["ok"] is False
     assert "HOOKSWARM_CLAUDE_BIN" in report["backends"]["claude"]["detail"]
@@ -151,7 +162,8 @@ def test_health_exits_1_only_for_a_down_backend_that_something_uses(tmp_path: Pa
     claude = json.loads(out)["backends"]["claude"]
     assert (code, claude["ok"], claude["used"]) == (0, False, False)
     code, out, _ = swarm(tmp_path, "health", env=env)
-    assert code == 0 and "(unused: no task or config names it)" in out
+    assert code == 0
+    assert "(unused: no task or config names it)" in out
     swarm(tmp_path, "submit", "--id", "c1", "--prompt", "write a.txt")
     assert swarm(tmp_path, "health", env=env)[0] == 1
     other = tmp_path / "other"
@@ -164,7 +176,8 @@ def test_config_file_errors_name_the_key(tmp_path: Path) -> None:
     (tmp_path / "c.toml").write_text("max_paralel = 3\n")
     for verb in ("status", "health"):
         code, _, err = swarm(tmp_path, "--config", str(tmp_path / "c.toml"), verb)
-        assert code == 2 and "key 'max_paralel'" in err
+        assert code == 2
+        assert "key 'max_paralel'" in err
 
 
 def test_status_before_any_session_shows_the_configured_cap(tmp_path: Path) -> None:
@@ -172,7 +185,8 @@ def test_status_before_any_session_shows_the_configured_cap(tmp_path: Path) -> N
     code, out, _ = swarm(tmp_path, "--config", str(tmp_path / "c.toml"), "status", "--json")
     assert (code, json.loads(out)["max_parallel"]) == (0, 3)
     code, out, _ = swarm(tmp_path, "--max-parallel", "7", "status")
-    assert code == 0 and "(cap 7)" in out
+    assert code == 0
+    assert "(cap 7)" in out
     swarm(tmp_path, "submit", "--id", "q1", "--", "true")
     code, out, _ = swarm(tmp_path, "--config", str(tmp_path / "c.toml"), "status", "--json")
     assert (code, json.loads(out)["max_parallel"]) == (0, 3)
@@ -180,7 +194,8 @@ def test_status_before_any_session_shows_the_configured_cap(tmp_path: Path) -> N
 
 def test_version_names_the_package(tmp_path: Path) -> None:
     code, out, _ = swarm(tmp_path, "--version")
-    assert code == 0 and out.strip().endswith(f"version {version('hookswarm')}")
+    assert code == 0
+    assert out.strip().endswith(f"version {version('hookswarm')}")
 
 
 CRASH_TASK = ('echo "start $SWARM_TASK_ID" >> {rec}; sleep 0.4; '
@@ -286,12 +301,14 @@ def test_signals_stop_the_workers_even_when_repeated_during_the_grace(tmp_path: 
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(int(ready.read_text()), signal.SIGKILL)
     assert proc.returncode == (1 if verb == "run" else 0), err
-    assert "Aborted" not in err and "Traceback" not in err
+    assert "Aborted" not in err
+    assert "Traceback" not in err
     store = tmp_path / ".swarm"
     assert not list((store / "processing").glob("*.json"))
     if verb == "run":  # run's own tasks end with it; serve leaves them queued for the next one
         result = json.loads((store / "results" / "stubborn.json").read_text())
-        assert result["status"] == "failed" and "stubborn" in out
+        assert result["status"] == "failed"
+        assert "stubborn" in out
     else:
         assert [p.stem for p in (store / "requests").glob("*.json")] == ["stubborn"]
 
@@ -299,23 +316,29 @@ def test_signals_stop_the_workers_even_when_repeated_during_the_grace(tmp_path: 
 def test_a_config_path_that_was_given_must_exist(tmp_path: Path) -> None:
     code, _, err = swarm(tmp_path, "--config", str(tmp_path / "absent.toml"), "spawn", "--",
                          "true")
-    assert code == 2 and "absent.toml" in err and "does not exist" in err
+    assert code == 2
+    assert "absent.toml" in err
+    assert "does not exist" in err
     assert not (tmp_path / ".swarm").exists()
 
 
 def test_config_that_would_hang_a_spawn_is_refused(tmp_path: Path) -> None:
     (tmp_path / "c.toml").write_text("[caps]\ncommand = 0\n")
     code, _, err = swarm(tmp_path, "--config", str(tmp_path / "c.toml"), "spawn", "--", "true")
-    assert code == 2 and "c.toml" in err and "key 'caps.command'" in err
+    assert code == 2
+    assert "c.toml" in err
+    assert "key 'caps.command'" in err
 
 
 def test_a_mistyped_dir_is_refused_and_read_only_verbs_create_nothing(tmp_path: Path) -> None:
     for verb in ("status", "logs", "clean", "health"):
         code, _, err = swarm(tmp_path / "typo" / "deep", verb, *(["x1"] if verb == "logs" else []))
-        assert code == 2 and "does not exist" in err
+        assert code == 2
+        assert "does not exist" in err
     assert not (tmp_path / "typo").exists()
     code, out, _ = swarm(tmp_path, "status", "--json")
-    assert code == 0 and json.loads(out)["finished"] == 0
+    assert code == 0
+    assert json.loads(out)["finished"] == 0
     assert swarm(tmp_path, "status")[0] == 0
     assert swarm(tmp_path, "logs", "x1")[0] == 2
     assert swarm(tmp_path, "clean", "--all")[:2] == (0, "removed 0 finished task(s)\n")
@@ -370,7 +393,10 @@ def test_text_that_is_not_utf8_is_one_line_naming_the_file(tmp_path: Path, setup
     else:
         args = ["spawn", "--context-file", str(latin), "--", "touch", str(marker)]
     code, _, err = swarm(tmp_path, *args)
-    assert code == 2 and err.count("\n") == 1 and str(latin) in err and "not UTF-8" in err
+    assert code == 2
+    assert err.count("\n") == 1
+    assert str(latin) in err
+    assert "not UTF-8" in err
     assert not marker.exists()
 
 
@@ -389,8 +415,10 @@ def test_bad_input_is_exit_2_before_anything_starts(tmp_path: Path, args: list[s
     empty.write_text('{"tasks": []}')
     (tmp_path / "x.stream.txt").write_text("outside .swarm/logs")
     code, out, err = swarm(tmp_path, *[a.format(marker=marker, empty=empty) for a in args])
-    assert code == 2 and says in err, err
-    assert not marker.exists() and "outside" not in out
+    assert code == 2, err
+    assert says in err, err
+    assert not marker.exists()
+    assert "outside" not in out
 
 
 def test_old_results_survive_a_rejected_clean(tmp_path: Path) -> None:

@@ -47,7 +47,8 @@ def test_the_cap_is_never_exceeded_and_every_task_gets_one_result(
     report = status_report(run.store)
     assert (report["finished"], report["active"], report["queued"]) == (count, 0, 0)
     assert report["max_parallel"] == 5
-    assert report["efficiency"] is not None and 0 < report["efficiency"] <= 1.0
+    assert report["efficiency"] is not None
+    assert 0 < report["efficiency"] <= 1.0
 
 
 def test_a_backend_cap_holds_below_the_global_cap(run_swarm: Runner, tmp_path: Path) -> None:
@@ -75,7 +76,8 @@ def test_with_extend_0_a_printing_worker_simply_hits_its_deadline(run_swarm: Run
                       "timeouts": {**SHORT, "extend": 0}}])
     result = run.results[run.ids[0]]
     assert (result["status"], result["deadlines"]) == ("timed_out", [0.5])
-    assert "extend = 0" in result["reason"] and "printed nothing" not in result["reason"]
+    assert "extend = 0" in result["reason"]
+    assert "printed nothing" not in result["reason"]
     assert run.of("extended") == []
 
 
@@ -92,7 +94,8 @@ def test_silence_warns_then_kills_and_the_log_is_kept(run_swarm: Runner) -> None
                       "timeouts": limits}])
     result = run.results[run.ids[0]]
     assert result["status"] == "killed_silent"
-    assert result["warned"] is True and len(run.of("warned")) == 1
+    assert result["warned"] is True
+    assert len(run.of("warned")) == 1
     assert "no output" in result["reason"]
     assert Path(result["log"]).read_text() == "started-work\n"
 
@@ -203,7 +206,8 @@ def test_a_down_backend_fails_fast_in_fail_mode(run_swarm: Runner, tmp_path: Pat
                     environ={**os.environ, "ANTHROPIC_BASE_URL": "http://127.0.0.1:9"})
     for result in run.results.values():
         assert result["status"] == "failed"
-        assert "unavailable" in result["reason"] and "no-claude" in result["reason"]
+        assert "unavailable" in result["reason"]
+        assert "no-claude" in result["reason"]
     assert run.of("started") == []
 
 
@@ -225,7 +229,8 @@ def test_workers_of_a_burst_find_their_claims_complete_once_the_lock_is_free(
                     config=SwarmConfig(max_parallel=5))
     owners = {Path(r["log"]).read_text().split()[0] for r in run.results.values()}
     assert {r["status"] for r in run.results.values()} == {"succeeded"}
-    assert len(owners) == 1 and owners.pop().startswith(f"{os.getpid()}-")
+    assert len(owners) == 1
+    assert owners.pop().startswith(f"{os.getpid()}-")
     assert all(Path(r["log"]).read_text().split()[1] == "True" for r in run.results.values())
 
 
@@ -268,7 +273,8 @@ def test_a_coordinator_killed_between_spawns_leaves_no_worker_and_loses_no_task(
         found = recover(swarm_dir, max_attempts=2)
         assert sorted(found.requeued) == sorted(ids)
         wait_until(lambda: gone(orphans[0]), timeout=5)
-        assert sorted(swarm_dir.pending()) == sorted(ids) and swarm_dir.processing() == []
+        assert sorted(swarm_dir.pending()) == sorted(ids)
+        assert swarm_dir.processing() == []
     finally:
         process_scan.kill_pids(orphans)
 
@@ -402,7 +408,8 @@ def test_a_run_recovers_the_claims_of_a_coordinator_that_dies_while_it_waits(
                                        base=str(tmp_path)))
     holder = subprocess.Popen([sys.executable, "-c", HOLDS_A_CLAIM, str(swarm_dir.root)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert holder.stdout is not None and holder.stdout.readline() == "claimed\n"
+    assert holder.stdout is not None
+    assert holder.stdout.readline() == "claimed\n"
     before = swarm_dir.state().get("session")
 
     def kill_holder_once_the_run_works() -> None:

@@ -181,7 +181,8 @@ def test_state_json_replaced_by_a_directory_mid_run_is_rebuilt(swarm_dir: Store,
     damage = "until mkdir .swarm/state.json 2>/dev/null; do rm -f .swarm/state.json; done"
     run_one_at_a_time(swarm_dir, tmp_path, damaging_run(damage))
     assert [r["status"] for r in swarm_dir.results()] == ["succeeded"] * 8
-    assert swarm_dir.pending() == [] and swarm_dir.processing() == []
+    assert swarm_dir.pending() == []
+    assert swarm_dir.processing() == []
     assert (swarm_dir.root / "state.json").is_file()
     assert swarm_dir.state()["finished"] == 8
     assert [p.name[:10] for p in (swarm_dir.root / "rejected").iterdir()] == ["state.json"]
@@ -195,7 +196,8 @@ def test_an_unreadable_state_file_mid_run_does_not_stop_the_run(tmp_path: Path,
     entries = damaging_run(f"chmod 000 .swarm/{damaged}")
     assert unprivileged(lambda: run_one_at_a_time(store, tmp_path, entries)) == 0
     assert [r["status"] for r in store.results()] == ["succeeded"] * 8
-    assert store.pending() == [] and store.processing() == []
+    assert store.pending() == []
+    assert store.processing() == []
 
 
 ONCE = "[ -e damaged-once ] || {{ touch damaged-once; {}; }}"
@@ -216,9 +218,11 @@ def test_unwritable_results_fail_the_task_stop_admission_and_lose_no_queued_work
 
     assert unprivileged(run_and_report) == 0
     seen = json.loads(report.read_text())
-    assert "cannot write results to" in seen["halted"] and "Permission denied" in seen["halted"]
+    assert "cannot write results to" in seen["halted"]
+    assert "Permission denied" in seen["halted"]
     first = seen["results"]["t0"]
-    assert first["status"] == "failed" and "its result could not be written" in first["reason"]
+    assert first["status"] == "failed"
+    assert "its result could not be written" in first["reason"]
     for later in ("t1", "t2", "t3"):
         assert seen["results"][later]["reason"].startswith("not started: cannot write results")
     assert store.pending() == ["t1", "t2", "t3"]
@@ -244,7 +248,8 @@ def test_recovery_into_unwritable_results_halts_instead_of_crashing(tmp_path: Pa
 
     assert unprivileged(serve) == 0
     assert "cannot write results to" in halted.read_text()
-    assert store.processing() == ["orphan"] and store.pending() == ["queued"]
+    assert store.processing() == ["orphan"]
+    assert store.pending() == ["queued"]
 
 
 ORPHAN_THAT_EXITS = """

@@ -138,15 +138,19 @@ def _run(tmp_path: Path, script: Scripted, **extra: Any) -> tuple[dict[str, Any]
 def test_a_council_converges_in_two_rounds_by_the_arbiter(tmp_path: Path) -> None:
     report, transcript, chats = _run(tmp_path, Scripted(speculate=False))
     assert report["decision"] == "converged: the arbiter says so"
-    assert report["rounds"] == 2 and report["result"] == "synthesis 2\nVERDICT: converged"
+    assert report["rounds"] == 2
+    assert report["result"] == "synthesis 2\nVERDICT: converged"
     assert [r["round"] for r in transcript["rounds"]] == [1, 2]
     assert sorted({_round(b) for b in chats}) == [1, 2]
     round2 = [b["messages"][-1]["content"] for b in chats if b["model"] == "tiny"
               and _round(b) == 2]
-    assert len(round2) == 3 and all("p3 thinks idea 7" in text for text in round2)
+    assert len(round2) == 3
+    assert all("p3 thinks idea 7" in text for text in round2)
     assert transcript["rounds"][1]["similarity"] < 0.9
     text = Path(report["transcript"]).read_text()
-    assert "## Round 2" in text and "p1 thinks idea 14" in text and "CANCELLED" not in text
+    assert "## Round 2" in text
+    assert "p1 thinks idea 14" in text
+    assert "CANCELLED" not in text
 
 
 def test_with_speculation_the_cancelled_third_round_is_in_the_transcript_and_costs_nothing(
@@ -169,7 +173,8 @@ def test_with_speculation_the_cancelled_third_round_is_in_the_transcript_and_cos
 def test_answers_that_stop_changing_converge_without_the_arbiter(tmp_path: Path) -> None:
     report, transcript, _ = _run(tmp_path, Scripted(speculate=False, same_answers=True))
     assert report["decision"] == "converged: the answers stopped changing (similarity 1.00)"
-    assert report["rounds"] == 2 and transcript["rounds"][1]["arbiter"]["verdict"] == "continue"
+    assert report["rounds"] == 2
+    assert transcript["rounds"][1]["arbiter"]["verdict"] == "continue"
 
 
 def test_the_round_cap_stops_a_council_that_never_agrees(tmp_path: Path) -> None:
@@ -182,12 +187,14 @@ def test_swarm_council_cli_and_a_bad_file(tmp_path: Path) -> None:
     script = Scripted(speculate=False)
     with OllamaAPI(models("tiny", "big"), reply=script, num_parallel=8) as api:
         code, out, _ = swarm(tmp_path, "council", str(_council(tmp_path, api.url)), "--json")
-    assert code == 0 and json.loads(out)["rounds"] == 2
+    assert code == 0
+    assert json.loads(out)["rounds"] == 2
     bad = tmp_path / "bad.toml"
     bad.write_text('question = "q"\n[arbiter]\nprompt = "x"\n')
     code, _, err = swarm(tmp_path, "council", str(bad))
-    assert code == 2 and "key 'personas'" in err
+    assert code == 2
+    assert "key 'personas'" in err
+    bad.write_text('question = "q"\nmax_rounds = 0\n[[personas]]\nprompt = "a"\n'
+                   '[arbiter]\nprompt = "x"\n')
     with pytest.raises(CouncilError, match="max_rounds"):
-        bad.write_text('question = "q"\nmax_rounds = 0\n[[personas]]\nprompt = "a"\n'
-                       '[arbiter]\nprompt = "x"\n')
         load_council(bad, base=str(tmp_path))

@@ -5,8 +5,7 @@ from __future__ import annotations
 import itertools
 import socket
 import sys
-from collections.abc import Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import pytest
@@ -17,7 +16,12 @@ from hookswarm.lib.swarm.command import CommandBackend
 from hookswarm.lib.swarm.config import ClaudeSettings, HealthSettings, SwarmConfig
 from hookswarm.lib.swarm.health import HealthBoard, command_runs, http_reachable
 from hookswarm.lib.swarm.task import Task
-from tests.helpers.swarm import Runner
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from tests.helpers.swarm import Runner
 
 
 class FakeClock:
@@ -64,7 +68,8 @@ def test_a_failing_key_is_open_until_a_probe_succeeds() -> None:
     async def scenario() -> None:
         assert not (await board.check("k", probe)).ok
         clock.now += 0.5
-        assert board.failing_for("k") == 0.5 and not board.stale("k")
+        assert board.failing_for("k") == 0.5
+        assert not board.stale("k")
         clock.now += 0.5
         assert (await board.check("k", probe)).ok
         assert board.failing_for("k") == 0.0
@@ -77,7 +82,8 @@ def test_a_crashing_probe_is_a_failing_backend() -> None:
         raise RuntimeError("boom")
 
     health = anyio.run(lambda: HealthBoard(ttl=1).check("k", probe))
-    assert not health.ok and "boom" in health.detail
+    assert not health.ok
+    assert "boom" in health.detail
 
 
 def test_report_opens_the_breaker_without_a_probe() -> None:
@@ -146,7 +152,8 @@ def test_tasks_wait_for_a_down_backend_and_resume_when_it_is_back(run_swarm: Run
     # the TTL rule on the board's own probe clock (not a speed threshold)
     assert all(b - a >= 0.2 for a, b in itertools.pairwise(probes))
     kinds = [e["kind"] for e in run.events if e["kind"] in ("waiting", "started")]
-    assert kinds[:3] == ["waiting"] * 3 and kinds[3:] == ["started"] * 3
+    assert kinds[:3] == ["waiting"] * 3
+    assert kinds[3:] == ["started"] * 3
 
 
 def test_waiting_gives_up_after_the_wait_limit(run_swarm: Runner) -> None:
@@ -156,7 +163,8 @@ def test_waiting_gives_up_after_the_wait_limit(run_swarm: Runner) -> None:
                     backends={"command": backend})
     result = run.results[run.ids[0]]
     assert result["status"] == "failed"
-    assert "unavailable: refused" in result["reason"] and "wait_limit" in result["reason"]
+    assert "unavailable: refused" in result["reason"]
+    assert "wait_limit" in result["reason"]
     # the wait-limit rule on the coordinator's own clock (not a speed threshold): it failed only
     # once the backend had been down that long
     assert result["queued_s"] >= 0.3
@@ -172,7 +180,8 @@ def test_a_waiting_task_says_how_long_it_waits_and_how_to_fail_sooner(run_swarm:
     assert waiting["reason"].startswith(
         "waiting up to 600 s for backend command (unavailable: refused); ")
     assert '[health] on_unhealthy = "fail"' in waiting["reason"]
-    assert "wait_limit" in waiting["reason"] and ".swarm/config.toml" in waiting["reason"]
+    assert "wait_limit" in waiting["reason"]
+    assert ".swarm/config.toml" in waiting["reason"]
     assert run.status() == "succeeded"
 
 
@@ -206,15 +215,19 @@ def test_http_probe_tells_a_live_endpoint_from_a_closed_port(messages_api: objec
     live = anyio.run(lambda: http_reachable(url, timeout=2))
     assert live.ok, live.detail
     closed = anyio.run(lambda: http_reachable("http://127.0.0.1:9", timeout=2))
-    assert not closed.ok and "unreachable" in closed.detail
+    assert not closed.ok
+    assert "unreachable" in closed.detail
 
 
 def test_command_probe_reports_a_missing_binary_with_the_fix(tmp_path: Path) -> None:
     missing = anyio.run(lambda: command_runs([str(tmp_path / "claude"), "--version"], timeout=2))
-    assert not missing.ok and "HOOKSWARM_CLAUDE_BIN" in missing.detail
-    assert missing.missing and "is not installed" in missing.detail
+    assert not missing.ok
+    assert "HOOKSWARM_CLAUDE_BIN" in missing.detail
+    assert missing.missing
+    assert "is not installed" in missing.detail
     hung = anyio.run(lambda: command_runs(["sleep", "30"], timeout=0.3))
-    assert not hung.ok and "did not finish" in hung.detail
+    assert not hung.ok
+    assert "did not finish" in hung.detail
     assert not hung.missing  # merely down: worth waiting for
 
 

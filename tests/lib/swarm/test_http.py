@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -15,6 +14,9 @@ from hookswarm.lib.swarm.errors import TaskFileError
 from tests.fakes.ollama_api import OllamaAPI
 from tests.helpers.processes import wait_until
 from tests.helpers.swarm import Runner, swarm
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,6 +12,9 @@ from hookswarm.lib.swarm.ownership import outside
 from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.task import build_tasks
 from tests.helpers.swarm import coordinate
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @pytest.mark.parametrize(("cwd", "globs", "found"), [

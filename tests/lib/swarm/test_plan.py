@@ -147,7 +147,8 @@ GATE_OK = f"{sys.executable} -c \"import pathlib; assert pathlib.Path('tests.txt
 def test_a_plan_runs_its_phases_and_the_report_matches_the_disk(tmp_path: Path) -> None:
     _git_repo(tmp_path)
     report = _run(tmp_path, _plan_text(impl_script=GOOD_IMPL, gate=GATE_OK))
-    assert report["status"] == "passed" and report["phases_passed"] == 3
+    assert report["status"] == "passed"
+    assert report["phases_passed"] == 3
     assert (tmp_path / "impl.txt").read_text() == "def add(a, b)\ndef sub(a, b)\n"
     assert (tmp_path / "docs.txt").read_text() == "2\n"
     assert sorted(_runs(tmp_path)) == ["api", "docs", "impl", "tests"]
@@ -157,11 +158,13 @@ def test_a_plan_runs_its_phases_and_the_report_matches_the_disk(tmp_path: Path) 
         text = (tmp_path / path).read_text()
         assert (fact["bytes"], fact["lines"], fact["added"], fact["removed"]) == (
             len(text), text.count("\n"), text.count("\n"), 0)
-    assert report["files_written"] == 4 and report["lines_added"] == 6
+    assert report["files_written"] == 4
+    assert report["lines_added"] == 6
     [contract] = report["phases"][0]["contracts"].values()
     assert len(contract) == 64
     [gate] = report["phases"][2]["gates"]
-    assert gate["passed"] and gate["exit_code"] == 0
+    assert gate["passed"]
+    assert gate["exit_code"] == 0
     serial = sum(t["duration_s"] for p in report["phases"] for t in p["tasks"])
     assert report["time"]["serial_s"] == pytest.approx(serial, abs=0.01)
     assert report["time"]["saved_s"] == pytest.approx(
@@ -185,7 +188,8 @@ def test_a_task_that_edits_an_earlier_contract_stops_the_plan_and_resume_reruns_
     report = _run(tmp_path, _plan_text(impl_script=bad, gate=GATE_OK))
     assert report["status"] == "failed"
     build = report["phases"][1]
-    assert build["status"] == "failed" and report["phases"][2]["status"] == "pending"
+    assert build["status"] == "failed"
+    assert report["phases"][2]["status"] == "pending"
     assert "contract 'api.md' changed during phase 'build' (one of the tasks impl, docs)" \
         in build["reason"]
     statuses = {t["id"]: t["status"] for t in build["tasks"]}
@@ -199,7 +203,8 @@ def test_a_task_that_edits_an_earlier_contract_stops_the_plan_and_resume_reruns_
     report = _run(tmp_path, _plan_text(impl_script=GOOD_IMPL, gate=GATE_OK), resume=True)
     assert report["status"] == "passed"
     runs = _runs(tmp_path)
-    assert runs[0] == "api" and runs[-1] == "tests"
+    assert runs[0] == "api"
+    assert runs[-1] == "tests"
     assert sorted(runs[1:-1]) == ["docs", "docs", "impl", "impl"]
     assert [p["runs"] for p in report["phases"]] == [1, 2, 1]
 
@@ -221,9 +226,11 @@ def test_a_failing_gate_stops_with_its_output_and_resume_reruns_only_the_gate(
            "'fixed is missing'\""
     report = _run(tmp_path, _plan_text(impl_script=GOOD_IMPL, gate=gate))
     check = report["phases"][2]
-    assert report["status"] == "failed" and check["status"] == "failed"
+    assert report["status"] == "failed"
+    assert check["status"] == "failed"
     [failed] = check["gates"]
-    assert not failed["passed"] and failed["exit_code"] == 1
+    assert not failed["passed"]
+    assert failed["exit_code"] == 1
     assert "fixed is missing" in Path(failed["log"]).read_text()
     assert f"gate `{gate}` exited 1; its output is in {failed['log']}" in check["reason"]
     assert [t["status"] for t in check["tasks"]] == ["succeeded"]
@@ -246,15 +253,20 @@ def test_a_task_that_does_not_write_its_file_fails_the_phase_with_its_evidence(
 def test_swarm_plan_cli_runs_resumes_and_refuses_bad_plans(tmp_path: Path) -> None:
     plan = _write(tmp_path / "plan.toml", _plan_text(impl_script=GOOD_IMPL, gate="false"))
     code, out, _ = swarm(tmp_path, "plan", "run", str(plan))
-    assert code == 1 and "## Phase check: failed" in out
+    assert code == 1
+    assert "## Phase check: failed" in out
     plan.write_text(_plan_text(impl_script=GOOD_IMPL, gate="true"))
     code, out, _ = swarm(tmp_path, "plan", "resume", str(plan), "--json")
     report = json.loads(out)
-    assert code == 0 and report["command"] == "plan" and report["status"] == "passed"
+    assert code == 0
+    assert report["command"] == "plan"
+    assert report["status"] == "passed"
     plan.write_text(HEAD + '[[phases]]\nname = "a"\n' + _task("x", "a/*") + _task("y", "a/b"))
     code, _, err = swarm(tmp_path, "plan", "run", str(plan))
-    assert code == 2 and "tasks 'x' (a/*) and 'y' (a/b) own overlapping paths" in err
+    assert code == 2
+    assert "tasks 'x' (a/*) and 'y' (a/b) own overlapping paths" in err
     other = _write(tmp_path / "q.toml", HEAD.replace('"p"', '"q"') + '[[phases]]\nname = "a"\n'
                    + _task("x", "a.txt"))
     code, _, err = swarm(tmp_path, "plan", "resume", str(other))
-    assert code == 2 and "no run of plan 'q' to resume" in err
+    assert code == 2
+    assert "no run of plan 'q' to resume" in err

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from hookswarm.lib.swarm.evidence import Status
 from hookswarm.lib.swarm.result import Run, TaskResult
-from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.task import build_tasks
 from tests.helpers.swarm import coordinate
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from hookswarm.lib.swarm.store import Store
 
 SECRET = "sk-do-not-keep-0123456789"
 
@@ -31,7 +35,8 @@ def test_every_constructor_round_trips_its_status_and_reason(tmp_path: Path) -> 
     judged = made[0].to_json()
     assert judged["task"]["env"] == ["TOKEN"]
     assert (judged["duration_s"], judged["spawn_ms"], judged["model"]) == (2.5, 1.5, "sonnet")
-    assert made[1].status is Status.FAILED and "task" in made[1].to_json()
+    assert made[1].status is Status.FAILED
+    assert "task" in made[1].to_json()
     assert "task" not in made[2].to_json()
 
 

@@ -100,7 +100,8 @@ def test_map_then_review_gives_the_reducer_exactly_the_four_verified_findings(
                      if body["model"] == "big" and body.get("messages")]
     reducer_text = json.dumps(reducer["messages"])
     assert [m for m in range(1, 7) if f"MARK-{m}:" in reducer_text] == [1, 2, 3, 4]
-    assert report["verified"] == 4 and report["left_out"] == ["s5", "s6"]
+    assert report["verified"] == 4
+    assert report["left_out"] == ["s5", "s6"]
     reasons = {f["id"]: f["reason"] for f in report["findings"] if not f["verified"]}
     assert reasons == {"s5": "its quote is not in src/m5.py",
                        "s6": "its task did not write the findings file (unverified)"}
@@ -122,7 +123,8 @@ def test_swarm_review_cli_prints_the_report_and_refuses_a_bad_file(tmp_path: Pat
     bad = tmp_path / "bad.toml"
     bad.write_text('[[subtasks]]\nprompt = "x"\n')
     code, _, err = swarm(tmp_path, "review", str(bad))
-    assert code == 2 and "key 'reduce'" in err
+    assert code == 2
+    assert "key 'reduce'" in err
     with pytest.raises(ReviewError, match="not valid TOML"):
         load_review(_broken(tmp_path), base=str(tmp_path))
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from pydantic import ValidationError
@@ -20,9 +19,13 @@ from hookswarm.lib import process_scan
 from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.lease import OWNER_ENV
 from hookswarm.lib.swarm.servers import backoff
-from hookswarm.lib.swarm.store import Store
 from tests.helpers.processes import gone, wait_until
 from tests.helpers.swarm import Background, Runner, server_log
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from hookswarm.lib.swarm.store import Store
 
 pytestmark = pytest.mark.timeout(90)
 REPO = str(Path(__file__).resolve().parents[3])
@@ -73,9 +76,11 @@ def test_kill_9_of_a_server_mid_batch_loses_and_doubles_no_task(in_background: B
     assert [r["status"] for r in run.results.values()] == ["succeeded"] * 6
     assert len(list((swarm_dir.root / "results").glob("*.json"))) == 6
     retried = [r for r in run.results.values() if r["worker"]["retried_after"]]
-    assert retried and all("server:slow" in r["worker"]["retried_after"][0] for r in retried)
+    assert retried
+    assert all("server:slow" in r["worker"]["retried_after"][0] for r in retried)
     log = server_log(swarm_dir, "slow")
-    assert "killed by signal 9" in log and "--- swarm: start #2" in log
+    assert "killed by signal 9" in log
+    assert "--- swarm: start #2" in log
 
 
 def test_a_server_carries_its_coordinators_mark_for_recovery(in_background: Background,

@@ -8,7 +8,7 @@ import secrets
 import stat
 import subprocess
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -21,6 +21,9 @@ from hookswarm.lib.swarm.report import status_report
 from hookswarm.lib.swarm.store import DamagedFile, Store
 from hookswarm.lib.swarm.task import Task, build_tasks
 from tests.helpers.processes import wait_until
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def tasks(n: int) -> list[Task]:
@@ -71,7 +74,8 @@ def test_requeue_returns_a_claim_to_the_queue(swarm_dir: Store) -> None:
     swarm_dir.claim(["t0"], owner="me")
     swarm_dir.requeue("t0", attempt=1)
     envelope = swarm_dir.request("t0")
-    assert envelope is not None and (envelope.attempt, envelope.owner) == (1, "")
+    assert envelope is not None
+    assert (envelope.attempt, envelope.owner) == (1, "")
     assert swarm_dir.processing() == []
 
 
@@ -90,7 +94,8 @@ def test_clean_applies_retention_and_skips_when_busy(swarm_dir: Store) -> None:
     old = swarm_dir.path("results", "t0")
     os.utime(old, (old.stat().st_atime - 10 * 86400,) * 2)
     assert swarm_dir.clean(older_than=7 * 86400) == ["t0"]
-    assert not swarm_dir.log_path("t0").exists() and swarm_dir.log_path("t1").exists()
+    assert not swarm_dir.log_path("t0").exists()
+    assert swarm_dir.log_path("t1").exists()
     with swarm_dir.lock():
         holder = subprocess.run(
             [sys.executable, "-c", "import sys; from hookswarm.lib.swarm.store import Store; "
@@ -124,7 +129,8 @@ def test_claims_of_a_dead_coordinator_are_requeued_then_failed(swarm_dir: Store)
     found = recover(swarm_dir, max_attempts=2)
     assert found.failed == ("t0",)
     result = swarm_dir.result("t0")
-    assert result is not None and result["status"] == "failed"
+    assert result is not None
+    assert result["status"] == "failed"
     assert "coordinator died" in result["reason"]
 
 
@@ -133,7 +139,8 @@ def test_a_claim_is_written_with_its_owner_and_worker_when_the_block_ends(
     swarm_dir.submit(tasks(2))
     with swarm_dir.claiming(["t0", "t1", "gone"], owner="me") as claimed:
         assert [e.task.id for e in claimed] == ["t0", "t1"]
-        assert swarm_dir.pending() == [] and sorted(swarm_dir.processing()) == ["t0", "t1"]
+        assert swarm_dir.pending() == []
+        assert sorted(swarm_dir.processing()) == ["t0", "t1"]
         assert Store(swarm_dir.root).clean(older_than=0) is None  # locked for the whole block
         claimed[0].worker = {"pid": 123, "start_ticks": 4}
     assert (swarm_dir.claimed("t0").owner, swarm_dir.claimed("t0").worker) == (
@@ -186,7 +193,8 @@ def test_clean_keeps_the_tasks_a_live_coordinator_waits_for(swarm_dir: Store) ->
     try:
         assert lease.live_holds(swarm_dir.root) == {"t0"}
         assert swarm_dir.clean(older_than=0) == ["t1"]
-        assert swarm_dir.result("t0") is not None and swarm_dir.log_path("t0").exists()
+        assert swarm_dir.result("t0") is not None
+        assert swarm_dir.log_path("t0").exists()
     finally:
         held.release()
     assert swarm_dir.clean(older_than=0) == ["t0"]
@@ -199,7 +207,8 @@ def test_clean_leaves_young_temporary_files_to_their_writers(swarm_dir: Store) -
         path.write_text("{}")
     os.utime(old, (old.stat().st_atime - 7200,) * 2)
     assert swarm_dir.clean(older_than=0) == []
-    assert young.exists() and not old.exists()
+    assert young.exists()
+    assert not old.exists()
 
 
 def test_finish_writes_again_when_its_temporary_file_vanishes(
@@ -215,7 +224,8 @@ def test_finish_writes_again_when_its_temporary_file_vanishes(
 
     monkeypatch.setattr(os, "link", link_after_a_cleanup)
     assert swarm_dir.finish("t0", {"id": "t0", "status": "succeeded"})
-    assert len(calls) == 2 and (swarm_dir.result("t0") or {})["status"] == "succeeded"
+    assert len(calls) == 2
+    assert (swarm_dir.result("t0") or {})["status"] == "succeeded"
     assert not list((swarm_dir.root / "results").glob(".*.tmp"))
 
 
@@ -294,10 +304,13 @@ def test_a_request_that_cannot_be_read_is_moved_aside_and_its_task_fails(
     with pytest.raises(DamagedFile, match=problem) as damage:
         swarm_dir.request("g")
     result = swarm_dir.reject("requests", "g", damage.value)
-    assert result is not None and result.status is Status.FAILED
-    assert str(path) in result.reason and problem in result.reason
+    assert result is not None
+    assert result.status is Status.FAILED
+    assert str(path) in result.reason
+    assert problem in result.reason
     [moved] = (swarm_dir.root / "rejected").iterdir()
-    assert moved.read_text() == text and str(moved) in result.reason
+    assert moved.read_text() == text
+    assert str(moved) in result.reason
     assert swarm_dir.pending() == []
     assert swarm_dir.result("g") == {"version": 1, **result.to_json()}
     assert swarm_dir.reject("requests", "g", damage.value) is None  # already moved
@@ -312,7 +325,9 @@ def test_recovery_rejects_a_claim_that_cannot_be_read_and_goes_on(
     found = recover(swarm_dir, max_attempts=2)
     assert found.requeued == ("t0",)
     [(task_id, reason)] = found.rejected
-    assert task_id == "g" and problem in reason and "processing/g.json" in reason
+    assert task_id == "g"
+    assert problem in reason
+    assert "processing/g.json" in reason
     assert (swarm_dir.result("g") or {})["status"] == "failed"
     assert swarm_dir.processing() == []
     assert recover(swarm_dir, max_attempts=2).rejected == ()
@@ -340,8 +355,10 @@ def test_a_damaged_result_is_reported_as_damaged(swarm_dir: Store, text: str,
     path = swarm_dir.path("results", "b")
     path.write_text(text)
     damaged = swarm_dir.result("b")
-    assert damaged is not None and damaged["status"] == "damaged"
-    assert str(path) in damaged["reason"] and problem in damaged["reason"]
+    assert damaged is not None
+    assert damaged["status"] == "damaged"
+    assert str(path) in damaged["reason"]
+    assert problem in damaged["reason"]
     report = status_report(swarm_dir)
     assert report["by_status"] == {"succeeded": 1, "damaged": 1}
     assert [str(path) in entry for entry in report["damaged"]] == [True]

@@ -14,19 +14,22 @@ import signal
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.servers import free_port
-from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.sweetspot import SERIAL_REASON
 from tests.helpers.processes import wait_until
 from tests.helpers.swarm import Background, Runner, server_log, swarm
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from hookswarm.lib.swarm.store import Store
 
 pytestmark = pytest.mark.timeout(240)
 MODEL = Path(sys.prefix) / "models" / "gemma-3-270m-q4_k_m.gguf"
@@ -77,7 +80,8 @@ def test_the_real_model_writes_a_fenced_file_inside_owns_only(run_swarm: Runner,
     assert result["worker"]["files_written"][0] == "calc.py"
     assert "def add" in (tmp_path / "calc.py").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == [".swarm", "calc.py"]
-    assert result["worker"]["ttft_s"] is not None and result["worker"]["warm"] is True
+    assert result["worker"]["ttft_s"] is not None
+    assert result["worker"]["warm"] is True
 
 
 def test_swarm_bench_on_the_real_server_prints_the_table_and_writes_the_chart(
@@ -116,7 +120,8 @@ def test_four_tasks_on_two_real_servers_survive_kill_9_of_one(in_background: Bac
     assert len(list((swarm_dir.root / "results").glob("*.json"))) == 4
     assert "--- swarm: start #2" in server_log(swarm_dir, "a")
     retried = [r for r in run.results.values() if r["worker"]["retried_after"]]
-    assert retried and all("server:a" in r["worker"]["retried_after"][0] for r in retried)
+    assert retried
+    assert all("server:a" in r["worker"]["retried_after"][0] for r in retried)
     assert {r["worker"]["endpoint"] for r in run.results.values()} <= {"server:a", "server:b"}
 
 
@@ -195,4 +200,5 @@ def test_the_calculator_plan_on_the_real_model_reports_the_truth(tmp_path: Path,
         assert gate["passed"] == (again.returncode == 0)
         assert report["status"] == ("passed" if gate["passed"] else "failed")
     else:
-        assert report["status"] == "failed" and ran[-1]["reason"]
+        assert report["status"] == "failed"
+        assert ran[-1]["reason"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -11,6 +11,9 @@ from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.sweetspot import SERIAL_REASON, Level, Span, choose, levels_up_to, serial
 from tests.fakes.ollama_api import FakeModel, OllamaAPI
 from tests.helpers.swarm import Runner, swarm
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -95,7 +98,8 @@ def test_auto_uses_one_for_a_forced_serial_model_and_says_why(run_swarm: Runner,
     chosen = json.loads((tmp_path / ".swarm" / "sweetspot.json").read_text())[
         f"ollama {api.url} vision"]
     assert (chosen["concurrency"], chosen["why"]) == (1, SERIAL_REASON)
-    assert "concurrency: {'vision': 1}" in out and "one request at a time" in out
+    assert "concurrency: {'vision': 1}" in out
+    assert "one request at a time" in out
 
 
 def test_a_remembered_choice_is_not_measured_again(run_swarm: Runner, tmp_path: Path) -> None:

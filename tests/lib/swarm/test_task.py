@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from hookswarm.lib.swarm.config import SwarmConfig, limits_for, load_config
 from hookswarm.lib.swarm.errors import TaskFileError
 from hookswarm.lib.swarm.task import Task, build_tasks, load_tasks, new_id
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 ID = re.compile(r"^calc-\d{13}-[a-z0-9]{6}$")
 
@@ -70,7 +72,8 @@ def test_a_malformed_task_names_the_task_and_the_key(tmp_path: Path, body: str, 
         load_tasks(path)
     assert (caught.value.task, caught.value.key) == (task, key)
     assert says in caught.value.reason
-    assert task in str(caught.value) and f"key '{key}'" in str(caught.value)
+    assert task in str(caught.value)
+    assert f"key '{key}'" in str(caught.value)
 
 
 @pytest.mark.parametrize(("body", "suffix", "says"), [
@@ -189,7 +192,8 @@ def test_a_file_that_is_not_utf8_is_named_in_one_line(tmp_path: Path, name: str)
     path.write_bytes(b'prompt = "caf\xe9"\n')
     with pytest.raises(TaskFileError) as caught:
         load_tasks(path) if name == "tasks.toml" else load_config(path)
-    assert caught.value.path == str(path) and "not UTF-8" in caught.value.reason
+    assert caught.value.path == str(path)
+    assert "not UTF-8" in caught.value.reason
     assert "\n" not in str(caught.value)
 
 
@@ -215,7 +219,8 @@ def test_a_missing_cwd_is_reported_before_anything_runs(tmp_path: Path) -> None:
     with pytest.raises(TaskFileError) as caught:
         build_tasks([{"prompt": "p"}, {"prompt": "q", "cwd": "nosuchdir"}], base=str(tmp_path))
     assert (caught.value.task, caught.value.key) == ("task #2", "cwd")
-    assert "nosuchdir" in caught.value.reason and "must exist" in caught.value.reason
+    assert "nosuchdir" in caught.value.reason
+    assert "must exist" in caught.value.reason
 
 
 def test_env_and_timeouts_merge_with_the_defaults_key_by_key(tmp_path: Path) -> None:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from hookswarm.lib.swarm.config import SwarmConfig
-from hookswarm.lib.swarm.store import Store
 from hookswarm.lib.swarm.tasklog import MARKER_WIDTH, TaskLog
 from tests.helpers.swarm import coordinate
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from hookswarm.lib.swarm.store import Store
 
 
 def numbered(count: int) -> list[bytes]:
@@ -41,14 +45,17 @@ def test_the_log_keeps_head_and_tail_and_counts_the_cut(tmp_path: Path, lines: i
     log = write_all(tmp_path / "log", chunks, cap)
     kept = (tmp_path / "log").read_bytes()
     if len(whole) <= cap:
-        assert kept == whole and log.cut == 0
+        assert kept == whole
+        assert log.cut == 0
         return
     head, mark, tail = kept[:cap // 2], kept[cap // 2:cap // 2 + MARKER_WIDTH], kept[
         cap // 2 + MARKER_WIDTH:]
-    assert whole.startswith(head) and whole.endswith(tail)
+    assert whole.startswith(head)
+    assert whole.endswith(tail)
     assert len(tail) >= (cap - cap // 2 - MARKER_WIDTH) // 2
     found = re.search(rb"\[swarm: (\d+) bytes of output cut here", mark)
-    assert found is not None and int(found.group(1)) == log.cut
+    assert found is not None
+    assert int(found.group(1)) == log.cut
     assert len(head) + log.cut + len(tail) == len(whole)
 
 
@@ -69,4 +76,5 @@ def test_a_worker_printing_far_past_log_max_leaves_a_bounded_log(swarm_dir: Stor
     assert result["output_bytes"] == 3000000 + len("\nthe end\n")
     log = swarm_dir.log_path("loud").read_bytes()
     assert len(log) <= 65536
-    assert log.endswith(b"x\nthe end\n") and b"bytes of output cut here" in log
+    assert log.endswith(b"x\nthe end\n")
+    assert b"bytes of output cut here" in log

@@ -63,7 +63,8 @@ def test_openai_body_carries_the_options_it_knows() -> None:
     task = _task(options=ModelOptions(num_ctx=512, temperature=0.5, max_tokens=9))
     path, body = OPENAI.chat(task, "p", keep_alive="10m")
     assert (path, body["temperature"], body["max_tokens"]) == ("/chat/completions", 0.5, 9)
-    assert "keep_alive" not in body and "num_ctx" not in body
+    assert "keep_alive" not in body
+    assert "num_ctx" not in body
 
 
 @pytest.mark.parametrize(("base", "url"), [

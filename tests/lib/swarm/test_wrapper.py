@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from hookswarm.lib.swarm.wrapper import Block, blocks, problem, write_answer
 from tests.fakes.ollama_api import OllamaAPI
-from tests.helpers.swarm import Runner
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.helpers.swarm import Runner
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -82,7 +86,8 @@ def test_escapes_are_refused_and_nothing_lands_outside(tmp_path: Path) -> None:
     assert written.written == ("ok.py",)
     assert [p for p, _ in written.refused] == ["../../x", "/abs/x", "out/evil.py"]
     assert "a symlink leads it outside the files the task owns" in written.reason
-    assert list(outside.iterdir()) == [] and not (tmp_path / "x").exists()
+    assert list(outside.iterdir()) == []
+    assert not (tmp_path / "x").exists()
     assert sorted(os.listdir(task)) == ["ok.py", "out"]
 
 
@@ -93,7 +98,8 @@ def test_a_symlinked_file_is_not_followed(tmp_path: Path) -> None:
     task.mkdir()
     (task / "calc.py").symlink_to(secret)
     written = write_answer(f"```calc.py\n{CODE}```", cwd=str(task), owns=["calc.py"])
-    assert written.refused and secret.read_text() == "keep"
+    assert written.refused
+    assert secret.read_text() == "keep"
 
 
 def test_the_model_writes_files_through_the_wrapper(run_swarm: Runner, tmp_path: Path) -> None:
