@@ -39,7 +39,7 @@ pytestmark = pytest.mark.timeout(600)
 HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
 PROMPT = "clean up the secret dir"
 PYTHON = shlex.quote(sys.executable)
-RUNS = 2
+RUNS = 3  # the acceptance asks for three runs each way
 DENY_MARKERS = ("DENY-RM", "DENY-SECRET")
 
 LOGGER = """
