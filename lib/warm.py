@@ -182,6 +182,10 @@ class Pool:
         self._interpreters: dict[tuple[Any, ...], Shim | None] = {}
         self._learned: dict[str, list[str]] = _read_learned(state_dir)
         self._read: dict[str, tuple[int, int, int] | None] = {}  # scripts learned from, as read
+        # Hooks being handed to each zygote now: a replaced zygote ends only once its last
+        # hand-off is done (ending it earlier resets the connections it has not accepted yet).
+        self._starting: dict[Zygote, int] = {}
+        self._retired: set[Zygote] = set()
         self._sockets = tempfile.mkdtemp(prefix="hookrun-warm-")
 
     def start(self, command: str, *, environ: Mapping[str, str],
@@ -199,14 +203,33 @@ class Pool:
         if zygote is None:
             return None
         path0 = os.path.dirname(os.path.realpath(script)) if script else os.path.abspath(cwd)
-        return zygote.start({"argv": list(found.argv), "env": dict(environ), "cwd": cwd,
-                             "script": found.script, "module": found.module, "path0": path0})
+        try:
+            return zygote.start({"argv": list(found.argv), "env": dict(environ), "cwd": cwd,
+                                 "script": found.script, "module": found.module,
+                                 "path0": path0})
+        finally:
+            self._handed_off(zygote)
 
     def close(self) -> None:
         with self._lock:
-            zygotes, self._zygotes = list(self._zygotes.values()), {}
-        for zygote in zygotes:
+            zygotes = {*self._zygotes.values(), *self._retired}
+            self._zygotes = {}
+            self._retired = {z for z in zygotes if z in self._starting}  # end at hand-off
+        for zygote in zygotes - self._retired:
             zygote.close()
+
+    def _handed_off(self, zygote: Zygote) -> None:
+        """One start on ``zygote`` is over (the hook forked, or not): end it if it was replaced
+        and no other start still waits on it."""
+        with self._lock:
+            self._starting[zygote] -= 1
+            if self._starting[zygote]:
+                return
+            del self._starting[zygote]
+            if zygote not in self._retired:
+                return
+            self._retired.discard(zygote)
+        zygote.close()
 
     def _interpreter(self, word: str, environ: Mapping[str, str], cwd: str) -> Shim | None:
         found = find_on_path(word, environ=environ, cwd=cwd)
@@ -225,17 +248,26 @@ class Pool:
         with self._lock:
             learned = self._learn(interpreter, script)
             zygote = self._zygotes.get(key)
-            if zygote is not None and zygote.alive() and set(learned) <= set(zygote.preloaded):
-                return zygote
-            if zygote is not None:
-                zygote.close()  # it lacks modules learned since: a new one preloads them
-            started = process.start_zygote(
-                interpreter, env=environ, preload=learned,
-                socket_path=os.path.join(self._sockets, f"z-{os.urandom(6).hex()}"))
-            if isinstance(started, str):
-                return None
-            self._zygotes[key] = started
-            return started
+            if zygote is None or not zygote.alive() or not set(learned) <= set(
+                    zygote.preloaded):
+                if zygote is not None:  # it lacks modules learned since: a new one preloads them
+                    del self._zygotes[key]
+                    self._retire(zygote)
+                started = process.start_zygote(
+                    interpreter, env=environ, preload=learned,
+                    socket_path=os.path.join(self._sockets, f"z-{os.urandom(6).hex()}"))
+                if isinstance(started, str):
+                    return None
+                self._zygotes[key] = zygote = started
+            self._starting[zygote] = self._starting.get(zygote, 0) + 1
+            return zygote
+
+    def _retire(self, zygote: Zygote) -> None:
+        """End a replaced zygote now, or after the starts still handing it hooks (lock held)."""
+        if zygote in self._starting:
+            self._retired.add(zygote)
+        else:
+            zygote.close()
 
     def _learn(self, interpreter: str, script: str) -> list[str]:
         known = self._learned.setdefault(interpreter, [])

@@ -168,6 +168,28 @@ def test_modules_learned_from_scripts_are_preloaded_and_remembered(tmp_path: Pat
         again.close()
 
 
+def test_a_zygote_replaced_during_a_hand_off_still_starts_that_hook(
+        pool: warm.Pool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two hooks of one event: the second's new import replaces the zygote while the first is
+    being handed to it; the first still runs (it lost its answer to a connection reset)."""
+    (tmp_path / "first.py").write_text("print('FIRST')\n")
+    (tmp_path / "second.py").write_text("import email.message\nprint('SECOND')\n")
+    env = environment(tmp_path)
+    hand_off = process.Zygote.start
+    second: list[process.ProcessOutcome] = []
+
+    def second_starts_meanwhile(zygote: process.Zygote, request: dict[str, object]
+                                ) -> process.Child | process.ProcessOutcome:
+        monkeypatch.setattr(process.Zygote, "start", hand_off)
+        second.append(warmed(pool, f"{PYTHON} second.py", b"", env, tmp_path))
+        return hand_off(zygote, request)
+
+    monkeypatch.setattr(process.Zygote, "start", second_starts_meanwhile)
+    first = warmed(pool, f"{PYTHON} first.py", b"", env, tmp_path)
+    assert (first.stdout, second[0].stdout) == (b"FIRST\n", b"SECOND\n")
+    assert len(pool._zygotes) == 1
+
+
 @pytest.mark.parametrize("command", [
     "python3 -X dev hook.py", "python3 -u hook.py", "python3", "python3 -c 'print(1)'",
     "uv run hook.py", "python3 hook.py | tee log", "python3 hook.py > out", "cat x | python3",
