@@ -16,7 +16,6 @@ import threading
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -46,14 +45,15 @@ from tests.helpers.claude_cli import (
     user_turns,
     write_settings,
 )
+from tests.helpers.install import HOOKRUN
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+    from pathlib import Path
 
 pytestmark = pytest.mark.timeout(90)
 
 GUARD = f"{sys.executable} -m hookswarm.hooks.agent_guard"
-HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
 GATE_TIMEOUT = 30.0
 ALLOW_AGENTS = ("--allowedTools", "Agent")
 DENIED_BY_GUARD = "hookswarm agent guard:"

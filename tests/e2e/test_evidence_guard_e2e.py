@@ -8,7 +8,6 @@ context in the parent's next request.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -24,14 +23,15 @@ from tests.fakes.messages_api import (
 )
 from tests.helpers.claude_cli import ClaudeRun, run_claude, write_settings
 from tests.helpers.hookrun_toml import hookrun_toml
+from tests.helpers.install import HOOKRUN
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+    from pathlib import Path
 
 pytestmark = pytest.mark.timeout(120)
 
 GUARD = f"{sys.executable} -m hookswarm.hooks.evidence_guard"
-HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
 EVENTS = ("SubagentStop", "UserPromptSubmit", "PostToolBatch")
 TOOLS = ("--allowedTools", "Agent Write")
 PROMPT = "build the calculator"

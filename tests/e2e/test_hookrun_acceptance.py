@@ -18,8 +18,7 @@ import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -32,11 +31,14 @@ from tests.fakes.messages_api import (
     tool_use,
 )
 from tests.helpers.claude_cli import require_claude, run_claude
+from tests.helpers.install import HOOKRUN
 from tests.helpers.processes import ENDED_SOURCE
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.timeout(600)
 
-HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
 PROMPT = "clean up the secret dir"
 PYTHON = shlex.quote(sys.executable)
 RUNS = 3  # the acceptance asks for three runs each way

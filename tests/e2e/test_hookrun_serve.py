@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -29,13 +28,14 @@ from tests.fakes.messages_api import (
     tool_use,
 )
 from tests.helpers.claude_cli import ClaudeRun, run_claude
+from tests.helpers.install import HOOKRUN
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 pytestmark = pytest.mark.timeout(240)
 
-HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
 PROMPT = "please run the tool"
 TOUCH = tool_use("Bash", {"command": "touch ran.txt", "description": "touch"})
 CONFIG = f"""

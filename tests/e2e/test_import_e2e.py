@@ -15,8 +15,7 @@ import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,10 +28,13 @@ from tests.fakes.messages_api import (
     tool_use,
 )
 from tests.helpers.claude_cli import require_claude, run_claude
+from tests.helpers.install import HOOKRUN
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.timeout(120)
 
-HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
 PROMPT = "tidy the build output"
 PYTHON = shlex.quote(sys.executable)
 

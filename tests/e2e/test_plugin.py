@@ -12,10 +12,8 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import textwrap
 import tomllib
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -23,11 +21,12 @@ import pytest
 from hookswarm.lib.hookconfig import EVENTS
 from tests.fakes.messages_api import MessagesAPI, Script, reply, system_texts, tool_use
 from tests.helpers.claude_cli import REPO_ROOT, ClaudeRun, require_claude, run_claude
+from tests.helpers.install import HOOKRUN
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
 
-HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
 LAUNCHER = REPO_ROOT / "hooks" / "launch.sh"
 LAUNCH_COMMAND = '"${CLAUDE_PLUGIN_ROOT}/hooks/launch.sh"'
 PLUGIN_FILES = (".claude-plugin/plugin.json", "hooks/hooks.json", "hooks/launch.sh", "README.md")

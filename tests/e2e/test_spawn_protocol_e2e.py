@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from hookswarm.hooks import spawn_protocol
 from tests.fakes.messages_api import MessagesAPI, Script, reply, system_texts
 from tests.helpers.claude_cli import run_claude
+from tests.helpers.install import HOOKRUN
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.timeout(120)
 
-HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
 PROMPT = "spawn some research agents"
 
 

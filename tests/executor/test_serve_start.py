@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import os
-import sys
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from hookswarm.executor import serve, serve_start
 from hookswarm.settings.serving import free_port
+from tests.helpers.install import HOOKRUN
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tests.helpers.project import Project
 
 pytestmark = pytest.mark.timeout(90)
-HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
 TOKEN = "start-token"
 
 

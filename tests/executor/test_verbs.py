@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.helpers.install import HOOKRUN
 from tests.helpers.payloads import bash, prompt
-from tests.helpers.project import HOOKRUN, Project, hookrun
+from tests.helpers.project import Project, hookrun
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -7,6 +7,7 @@ module added since then is missing until the script runs again.
 from __future__ import annotations
 
 import importlib.util
+import sys
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+# The hookrun this interpreter's install put beside it: what the tests run and install.
+HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
 PYPROJECT: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text())
 PACKAGE_FOLDERS: dict[str, Path] = {
     package: ROOT / folder

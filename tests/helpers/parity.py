@@ -12,7 +12,6 @@ import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tests.fakes.messages_api import (
@@ -25,12 +24,13 @@ from tests.fakes.messages_api import (
     tool_use,
 )
 from tests.helpers.claude_cli import run_claude, write_settings
+from tests.helpers.install import HOOKRUN
 from tests.helpers.processes import ENDED_SOURCE
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from pathlib import Path
 
-HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
 PROMPT = "please run the tool"
 TOUCH = tool_use("Bash", {"command": "touch ran.txt", "description": "touch"})
 MARKERS = ("ran.txt", "rewritten.txt", "first.txt", "formatted.txt")

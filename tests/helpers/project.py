@@ -8,10 +8,12 @@ import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-HOOKRUN = str(Path(sys.executable).with_name("hookrun"))
+from tests.helpers.install import HOOKRUN
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @dataclass
