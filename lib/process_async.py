@@ -9,7 +9,8 @@ Children start through libc's ``posix_spawn`` (vfork and exec, nothing else in b
 and ``subprocess`` will not use it for a new session). The child gets what
 ``Popen(..., start_new_session=True, close_fds=True)`` gave it: a new session, only the three
 pipes (or ``/dev/null`` for stdin), SIGPIPE and SIGXFSZ back at their defaults, and the program
-looked up in the ``PATH`` of its own environment.
+looked up in the ``PATH`` of its own environment (by ``posix_spawnp`` inside the child when that
+``PATH`` is ours, which spares a burst of spawns a search in Python for each).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fcntl
+import functools
 import os
 import signal
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import anyio
 
@@ -51,8 +53,8 @@ class AsyncChild:
         self._pumping = False
         self.returncode: int | None = None
         for fd in pipes:
-            if fd is not None:
-                os.set_blocking(fd, False)
+            if fd is not None:  # a fresh pipe end has no other status flag to keep
+                fcntl.fcntl(fd, fcntl.F_SETFL, os.O_NONBLOCK)
 
     @property
     def pid(self) -> int:
@@ -165,9 +167,10 @@ def start_async(
     """
     environ = os.environ if env is None else env
     try:
-        program = _program(argv[0], environ, cwd)
-        args = _strings([os.fsencode(arg) for arg in argv])
-        envp = _strings(_environment(environ))
+        program, search = _program(argv[0], environ, cwd)
+        args = _strings([arg.encode(_FS_ENCODING, "surrogateescape") if type(arg) is str
+                         else os.fsencode(arg) for arg in argv])
+        envp = _envp(environ)
     except (ValueError, TypeError) as exc:  # bad env names, NUL bytes, non-str values
         return ProcessOutcome.not_started(f"{argv[0]}: {exc}")
     if program is None:
@@ -177,7 +180,7 @@ def start_async(
     except OSError as exc:  # out of descriptors
         return ProcessOutcome.not_started(f"{argv[0]}: {exc.strerror}")
     try:
-        pid = _spawn(program, args, envp, cwd=cwd, stdio=theirs)
+        pid = _spawn(program, args, envp, cwd=cwd, stdio=theirs, search=search)
     except OSError as exc:
         _close(ours)
         return ProcessOutcome.not_started(f"{argv[0]}: {exc.strerror}")
@@ -187,36 +190,94 @@ def start_async(
     return AsyncChild(pid, ours, stdin)
 
 
-def _environment(environ: Mapping[str, str]) -> list[bytes]:
-    """``NAME=value`` entries, encoded as ``os.fsencode`` would (one encode per entry)."""
-    entries = []
-    for name, value in environ.items():
-        if type(name) is not str or type(value) is not str:
-            name, value = os.fsdecode(name), os.fsdecode(value)  # bytes pass, others TypeError
-        if not name or "=" in name:
-            raise ValueError("illegal environment variable name")
-        entries.append(f"{name}={value}".encode(_FS_ENCODING, "surrogateescape"))
-    return entries
+class Environment(Mapping[str, str]):
+    """A child's environment whose ``NAME=value`` entries are encoded once, for many children.
+
+    A coordinator starting a burst makes one of what every worker shares, then :meth:`plus`
+    for each worker's own values, so a spawn encodes and copies in only those. A bad name or
+    value raises ValueError or TypeError on the way in.
+    """
+
+    __slots__ = ("_own", "_shared", "_values")
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = dict(values)
+        self._shared = _strings([_entry(n, v) for n, v in self._values.items()])
+        self._own: list[bytes] = []
+
+    def plus(self, values: Mapping[str, str]) -> Environment:
+        """This environment with ``values`` added, or in place of ours of the same name."""
+        if not self._values.keys().isdisjoint(values):
+            return Environment({**self._values, **values})
+        own = [_entry(n, v) for n, v in values.items()]
+        if b"\0" in b"".join(own):
+            raise ValueError("embedded null byte")
+        more = object.__new__(Environment)
+        more._values, more._shared, more._own = {**self._values, **values}, self._shared, [
+            *self._own, *own]
+        return more
+
+    def envp(self) -> ctypes.Array[ctypes.c_char_p]:
+        """The ``char *envp[]`` exec takes; valid while this environment lives."""
+        if not self._own:
+            return self._shared
+        shared = len(self._shared) - 1  # without its NULL
+        array = (ctypes.c_char_p * (shared + len(self._own) + 1))()
+        ctypes.memmove(array, self._shared, shared * ctypes.sizeof(ctypes.c_char_p))
+        for at, entry in enumerate(self._own, shared):
+            array[at] = entry
+        return array
+
+    def __getitem__(self, name: str) -> str:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+def _envp(environ: Mapping[str, str]) -> ctypes.Array[ctypes.c_char_p]:
+    """``NAME=value`` entries, encoded as ``os.fsencode`` would, as exec takes them."""
+    if isinstance(environ, Environment):
+        return environ.envp()
+    return _strings([_entry(name, value) for name, value in environ.items()])
+
+
+def _entry(name: str, value: str) -> bytes:
+    if type(name) is not str or type(value) is not str:
+        name, value = os.fsdecode(name), os.fsdecode(value)  # bytes pass, others TypeError
+    if not name or "=" in name:
+        raise ValueError("illegal environment variable name")
+    return f"{name}={value}".encode(_FS_ENCODING, "surrogateescape")
 
 
 def _strings(items: list[bytes]) -> ctypes.Array[ctypes.c_char_p]:
     """A NULL-terminated ``char *[]`` (what exec takes); a NUL byte inside is a ValueError."""
-    if any(b"\0" in item for item in items):
+    if b"\0" in b"".join(items):
         raise ValueError("embedded null byte")
     return (ctypes.c_char_p * (len(items) + 1))(*items, None)
 
 
-def _program(name: str, environ: Mapping[str, str], cwd: str | None) -> bytes | None:
-    """What exec would run for ``name``: searched in the child's ``PATH`` unless it has a ``/``."""
+def _program(name: str, environ: Mapping[str, str],
+             cwd: str | None) -> tuple[bytes | None, bool]:
+    """(what exec should run for ``name``, whether the child searches our ``PATH`` for it).
+
+    A name without a ``/`` is searched in the child's ``PATH``: by ``posix_spawnp`` itself
+    when that is our own ``PATH`` (glibc searches the caller's), else here.
+    """
     if "\0" in name:
         raise ValueError("embedded null byte")
     if "/" in name:
-        return os.fsencode(name)
+        return os.fsencode(name), False
+    if environ.get("PATH") == os.environ.get("PATH"):
+        return os.fsencode(name), True
     for folder in os.get_exec_path(environ):
         candidate = os.path.join(cwd or "", folder, name)
         if os.access(candidate, os.X_OK) and not os.path.isdir(candidate):
-            return os.fsencode(candidate)
-    return None
+            return os.fsencode(candidate), False
+    return None, False
 
 
 def _pipes(with_stdin: bool) -> tuple[tuple[int | None, int, int], tuple[int | None, int, int]]:
@@ -241,8 +302,10 @@ def _close(fds: Sequence[int | None]) -> None:
 
 def _pipe() -> tuple[int, int]:
     """A close-on-exec pipe whose ends stay clear of 0-2, which the child's dup2s overwrite."""
-    ends = os.pipe2(os.O_CLOEXEC)
-    return _above_stdio(ends[0]), _above_stdio(ends[1])
+    read, write = os.pipe2(os.O_CLOEXEC)
+    if read > 2 and write > 2:
+        return read, write
+    return _above_stdio(read), _above_stdio(write)
 
 
 def _above_stdio(fd: int) -> int:
@@ -255,21 +318,19 @@ def _above_stdio(fd: int) -> int:
 
 def _spawn(program: bytes, args: ctypes.Array[ctypes.c_char_p],
            envp: ctypes.Array[ctypes.c_char_p], *, cwd: str | None,
-           stdio: tuple[int | None, int, int]) -> int:
-    actions, attrs = ctypes.create_string_buffer(_OPAQUE), ctypes.create_string_buffer(_OPAQUE)
+           stdio: tuple[int | None, int, int], search: bool) -> int:
+    actions = ctypes.create_string_buffer(_OPAQUE)
     _libc.posix_spawn_file_actions_init(actions)
-    _libc.posix_spawnattr_init(attrs)
     try:
         _file_actions(actions, cwd, stdio)
-        _attributes(attrs)
         pid = ctypes.c_int()
-        err = _libc.posix_spawn(ctypes.byref(pid), program, actions, attrs, args, envp)
+        spawn = _libc.posix_spawnp if search else _libc.posix_spawn
+        err = spawn(ctypes.byref(pid), program, actions, _attributes(), args, envp)
         if err:
             raise OSError(err, os.strerror(err))
         return pid.value
     finally:
         _libc.posix_spawn_file_actions_destroy(actions)
-        _libc.posix_spawnattr_destroy(attrs)
 
 
 def _file_actions(actions: ctypes.Array[ctypes.c_char], cwd: str | None,
@@ -287,13 +348,18 @@ def _file_actions(actions: ctypes.Array[ctypes.c_char], cwd: str | None,
         _libc.posix_spawn_file_actions_addchdir_np(actions, os.fsencode(cwd))
 
 
-def _attributes(attrs: ctypes.Array[ctypes.c_char]) -> None:
+@functools.cache
+def _attributes() -> ctypes.Array[ctypes.c_char]:
+    """The spawn attributes every child gets, made once: ``posix_spawn`` only reads them."""
+    attrs = ctypes.create_string_buffer(_OPAQUE)
+    _libc.posix_spawnattr_init(attrs)
     defaults = ctypes.create_string_buffer(_OPAQUE)
     _libc.sigemptyset(defaults)
     for sig in _RESTORED:
         _libc.sigaddset(defaults, sig)
     _libc.posix_spawnattr_setsigdefault(attrs, defaults)
     _libc.posix_spawnattr_setflags(attrs, ctypes.c_short(_SETSID | _SETSIGDEF))
+    return attrs
 
 
 def _reap(pid: int) -> int:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from hookswarm.lib import process, process_scan
+from hookswarm.lib import process, process_async, process_scan
 from hookswarm.lib.swarm.backend import Backend, Health, Launch, Worker, WorkerEnd
 from hookswarm.lib.swarm.claims import OtherClaims
 from hookswarm.lib.swarm.config import Limits, SwarmConfig, limits_for
@@ -122,6 +122,7 @@ class Coordinator:
         self._leases_checked = 0.0
         self._wanted: frozenset[str] | None = None
         self._ended: set[str] = set()
+        self._shared_env: process_async.Environment | None = None
         self._project = os.path.realpath(store.root.parent)  # resolved once, not per spawn
         self.results: dict[str, TaskResult] = {}  # what it wrote for the tasks in ``only``
         self.halted = ""  # why it stopped admitting (results/ cannot be written)
@@ -137,6 +138,7 @@ class Coordinator:
         self._wanted = frozenset(wanted) if wanted is not None else None
         lease = Lease.acquire(self.store.root, holds=wanted or ())
         self._owner = lease.owner
+        self._shared_env = None
         self._others = OtherClaims(self.store, lease.owner)
         self._settler = Settler(self.store, lease.owner)
         was_reaper = process_scan.child_subreaper(True)
@@ -404,7 +406,8 @@ class Coordinator:
         The claim files (owner and worker) are written after the last worker has started
         (see ``Store.claiming``), so each worker waits only for the spawns before it. The
         workers' start times are read from /proc after the last spawn too: reading them while
-        a child is still inside exec waits for the exec to finish.
+        a child is still inside exec waits for the exec to finish. The ``started`` events go
+        out last, stamped with each spawn's time: showing progress may write to a terminal.
         """
         known = {q.slot.id: q.envelope for q in batch}
         seen = {q.slot.id: q.seen for q in batch}
@@ -427,6 +430,10 @@ class Coordinator:
             self._state_dirty = True
             for task_id in set(known) - {envelope.task.id for envelope, _, _ in launched}:
                 del self._active[task_id]  # another coordinator took it
+        for envelope, timing, worker in launched:
+            if not isinstance(worker, WorkerEnd):
+                self._emit("started", envelope.task.id, at=timing.spawned, pid=worker.pid,
+                           spawn_ms=round((timing.spawned - timing.admitted) * 1000, 3))
         return launched
 
     def _sync_state(self) -> None:
@@ -559,9 +566,6 @@ class Coordinator:
         timing.started_wall = time.time()
         worker = self._spawn(task, timing)
         timing.spawned = time.monotonic()
-        if not isinstance(worker, WorkerEnd):
-            self._emit("started", task.id, pid=worker.pid,
-                       spawn_ms=round((timing.spawned - timing.admitted) * 1000, 3))
         return worker
 
     def _spawn(self, task: Task, timing: _Timing) -> Worker | WorkerEnd:
@@ -591,8 +595,11 @@ class Coordinator:
         path = self.store.write_context(task.id, task.context)
         return compose(task.prompt, task.context, context_file=str(path.resolve()))
 
-    def _worker_env(self, task: Task) -> dict[str, str]:
-        return {**self._environ, OWNER_ENV: self._owner, TASK_ID_ENV: task.id, **task.env}
+    def _worker_env(self, task: Task) -> process_async.Environment:
+        if self._shared_env is None:  # made on the first spawn: a bad name fails tasks, not run
+            self._shared_env = process_async.Environment({**self._environ,
+                                                          OWNER_ENV: self._owner})
+        return self._shared_env.plus({TASK_ID_ENV: task.id, **task.env})
 
     def _result(self, envelope: Envelope, judged: Verdict, end: WorkerEnd, watch: Watch | None,
                 timing: _Timing, ended: float, facts: Sequence[FileFact]) -> TaskResult:
@@ -609,8 +616,9 @@ class Coordinator:
                                  queued_s=timing.admitted - timing.seen, run=run,
                                  notes=timing.notes)
 
-    def _emit(self, kind: str, task_id: str, **data: Any) -> None:
+    def _emit(self, kind: str, task_id: str, *, at: float | None = None, **data: Any) -> None:
+        """Tell ``on_event``; ``at``: when it happened (monotonic), if earlier than now."""
         self._seq += 1
         if self._on_event is not None:
-            self._on_event({"seq": self._seq, "t": time.monotonic(), "kind": kind,
-                            "id": task_id, **data})
+            self._on_event({"seq": self._seq, "t": time.monotonic() if at is None else at,
+                            "kind": kind, "id": task_id, **data})

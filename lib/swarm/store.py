@@ -49,6 +49,8 @@ _PRIVATE = 0o600
 _TMP_MIN_AGE = 3600.0  # a younger temporary file may be one a writer is about to rename
 _FINISH_TRIES = 3
 _BATCH_FILES = 64  # results held open at once while a batch is flushed
+_Identity = tuple[int, int, int, int]
+_SUFFIXES = {"logs": ".stream.txt", "context": ".md"}
 
 
 class ResultsUnwritable(StoreError):
@@ -112,6 +114,8 @@ class Store:
                 (self.root / name).mkdir(parents=True, exist_ok=True)
             ignore_in_git(str(self.root))
         self._lock = _StateLock(self.root)
+        self._root = str(self.root)
+        self._written: dict[str, tuple[_Identity, Envelope]] = {}
         self.state_problem = ""
 
     @classmethod
@@ -121,8 +125,11 @@ class Store:
     # ------------------------------------------------------------ paths
 
     def path(self, kind: str, task_id: str) -> Path:
-        suffix = {"logs": ".stream.txt", "context": ".md"}.get(kind, ".json")
-        return self.root / kind / f"{task_id}{suffix}"
+        return Path(self._name(kind, task_id))
+
+    def _name(self, kind: str, task_id: str) -> str:
+        """:meth:`path` as a string, for the claim path (pathlib's joins cost microseconds)."""
+        return f"{self._root}/{kind}/{task_id}{_SUFFIXES.get(kind, '.json')}"
 
     def log_path(self, task_id: str) -> Path:
         return self.path("logs", task_id)
@@ -150,8 +157,9 @@ class Store:
                 raise StoreError(f"task id '{taken[0]}' is already in {self.root}; "
                                  "leave 'id' out to get a fresh one")
             for task in tasks:
-                _write_json(self.path("requests", task.id), Envelope(task, stamp).to_json(),
-                            mode=_PRIVATE)
+                envelope, path = Envelope(task, stamp), self.path("requests", task.id)
+                _write_json(path, envelope.to_json(), mode=_PRIVATE)
+                self._written[task.id] = (_identity(os.stat(path)), envelope)
             self._refresh_state()
         return [t.id for t in tasks]
 
@@ -167,9 +175,18 @@ class Store:
         return _ids_by_age(self.root / "processing")
 
     def request(self, task_id: str) -> Envelope | None:
-        """A queued task, None when no longer queued; :class:`DamagedFile` if unreadable."""
+        """A queued task, None when no longer queued; :class:`DamagedFile` if unreadable.
+
+        A request this store submitted, still the same file (inode, size, modification and
+        change times), is not read again: parsing and validating it is most of the time a
+        coordinator spends between seeing a burst and starting it.
+        """
+        path = self._name("requests", task_id)
+        written = self._written.get(task_id)
         try:
-            return Envelope.read(self.path("requests", task_id))
+            if written is not None and _identity(os.stat(path)) == written[0]:
+                return written[1]
+            return Envelope.read(Path(path))
         except FileNotFoundError:
             return None
 
@@ -181,34 +198,39 @@ class Store:
         ``known`` holds envelopes already read from requests/, to save reading them again.
         """
         with self.lock():
-            with self.claiming(ids, owner=owner, known=known) as claimed:
-                pass  # nothing to start: the claims are written as the block ends
+            with self.claiming(ids, owner=owner, known=known) as claiming:
+                claimed = list(claiming)  # nothing to start: the claims are written at the end
             if claimed and update_state:
                 self._refresh_state()
         return claimed
 
     @contextlib.contextmanager
     def claiming(self, ids: Iterable[str], *, owner: str,
-                 known: Mapping[str, Envelope] | None = None) -> Iterator[list[Envelope]]:
+                 known: Mapping[str, Envelope] | None = None) -> Iterator[Iterator[Envelope]]:
         """Claim ``ids`` like :meth:`claim`, holding the lock while the caller starts workers.
 
-        The requests move to processing/ at once; each claim is written, with its owner and
-        the ``worker`` the caller noted on its envelope, when the block ends and before the
-        lock is released. So no other process sees a claim without its owner unless its
-        coordinator died inside the block (recovery then requeues the claim and kills the
-        workers its dead lease marked), and a burst of workers starts without waiting for
-        one another's claim files. Claims are not fsynced: one lost in a crash only looks
-        orphaned, which recovery handles.
+        Yields the claimed envelopes one at a time: each request moves to processing/ as
+        the caller reaches it, so the first worker of a burst starts without waiting for the
+        other claims. Each claim is written, with its owner and the ``worker`` the caller
+        noted on its envelope, when the block ends and before the lock is released. So no
+        other process sees a claim without its owner unless its coordinator died inside the
+        block (recovery then requeues the claim and kills the workers its dead lease marked).
+        Claims are not fsynced: one lost in a crash only looks orphaned, which recovery
+        handles.
         """
         claimed: list[Envelope] = []
+
+        def take() -> Iterator[Envelope]:
+            for task_id in ids:
+                envelope = self._move_to_processing(task_id, known)
+                if envelope is not None:
+                    envelope.owner = owner
+                    claimed.append(envelope)
+                    yield envelope
+
         with self.lock():
             try:
-                for task_id in ids:
-                    envelope = self._move_to_processing(task_id, known)
-                    if envelope is not None:
-                        envelope.owner = owner
-                        claimed.append(envelope)
-                yield claimed
+                yield take()
             finally:
                 for envelope in claimed:
                     _write_json(self.path("processing", envelope.task.id), envelope.to_json(),
@@ -216,16 +238,17 @@ class Store:
 
     def _move_to_processing(self, task_id: str,
                             known: Mapping[str, Envelope] | None) -> Envelope | None:
-        target = self.path("processing", task_id)
+        target = self._name("processing", task_id)
+        self._written.pop(task_id, None)
         try:
-            os.rename(self.path("requests", task_id), target)
+            os.rename(self._name("requests", task_id), target)
         except FileNotFoundError:
             return None  # another coordinator took it
         cached = (known or {}).get(task_id)
         if cached is not None:
             return cached
         try:
-            return Envelope.read(target)
+            return Envelope.read(Path(target))
         except DamagedFile as exc:
             self.reject("processing", task_id, exc)
             return None
@@ -622,6 +645,15 @@ def _write_json(path: Path, data: dict[str, Any], *, durable: bool = True,
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+def _identity(st: os.stat_result) -> _Identity:
+    """What tells one version of a file from another.
+
+    A replacement changes the inode, a write the size or the times; only a write of the same
+    size within one tick of the file system's clock after the stat could pass unseen.
+    """
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -118,6 +118,45 @@ def test_a_spawned_child_does_not_inherit_pythons_ignored_sigpipe() -> None:
     assert not ignored & (1 << (signal.SIGPIPE - 1) | 1 << (signal.SIGXFSZ - 1))
 
 
+PRINTS_ENV = "import json, os; print(json.dumps(dict(os.environ)))"
+
+
+@pytest.mark.parametrize("extra", [
+    {}, {"TASK": "t1"}, {"TASK": "t1", "MORE": "é"}, {"SHARED": "replaced", "TASK": "t2"},
+])
+def test_a_shared_environment_plus_a_childs_own_values_is_what_the_child_sees(
+        extra: dict[str, str]) -> None:
+    shared = process_async.Environment({"PATH": os.environ["PATH"], "SHARED": "s", "Ü": "ü"})
+    env = shared.plus(extra)
+    expected = {"PATH": os.environ["PATH"], "SHARED": "s", "Ü": "ü", **extra}
+    assert dict(env) == expected
+    out = bytearray()
+
+    async def main() -> int:
+        child = process_async.start_async([sys.executable, "-c", PRINTS_ENV], env=env)
+        assert isinstance(child, process_async.AsyncChild), child
+        return await child.pump(lambda stream, data: out.extend(data) if stream == 1 else None)
+
+    assert anyio.run(main) == 0
+    seen = json.loads(out)
+    seen.pop("LC_CTYPE", None)  # the interpreter may coerce the C locale
+    assert seen == expected
+    assert dict(shared) == {"PATH": os.environ["PATH"], "SHARED": "s", "Ü": "ü"}  # unchanged
+
+
+@pytest.mark.parametrize(("values", "says"), [
+    ({"A=B": "1"}, "illegal environment variable name"),
+    ({"": "1"}, "illegal environment variable name"),
+    ({"A": "x\0y"}, "null byte"),
+    ({"A": 1}, "expected str"),
+])
+def test_an_environment_refuses_what_exec_cannot_take(values: dict[str, Any], says: str) -> None:
+    with pytest.raises((ValueError, TypeError), match=says):
+        process_async.Environment(values)
+    with pytest.raises((ValueError, TypeError), match=says):
+        process_async.Environment({"PATH": "/bin"}).plus(values)
+
+
 def test_a_bare_program_name_is_found_on_the_childs_path(tmp_path: Any) -> None:
     (tmp_path / "bin").mkdir()
     tool = tmp_path / "bin" / "only-here"

@@ -271,7 +271,7 @@ def test_a_coordinator_killed_between_spawns_leaves_no_worker_and_loses_no_task(
     orphans = process_scan.processes_with_env(marked)
     try:
         found = recover(swarm_dir, max_attempts=2)
-        assert sorted(found.requeued) == sorted(ids)
+        assert sorted(found.requeued) == ids[:2]  # claimed when reached: the third stayed queued
         wait_until(lambda: gone(orphans[0]), timeout=5)
         assert sorted(swarm_dir.pending()) == sorted(ids)
         assert swarm_dir.processing() == []

@@ -18,7 +18,7 @@ from hookswarm.lib.swarm.errors import StoreError
 from hookswarm.lib.swarm.evidence import Status
 from hookswarm.lib.swarm.recovery import recover
 from hookswarm.lib.swarm.report import status_report
-from hookswarm.lib.swarm.store import DamagedFile, Store
+from hookswarm.lib.swarm.store import DamagedFile, Envelope, Store
 from hookswarm.lib.swarm.task import Task, build_tasks
 from tests.helpers.processes import wait_until
 
@@ -134,15 +134,61 @@ def test_claims_of_a_dead_coordinator_are_requeued_then_failed(swarm_dir: Store)
     assert "coordinator died" in result["reason"]
 
 
+def test_a_request_this_store_submitted_is_not_read_again_while_unchanged(
+        swarm_dir: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    [task] = tasks(1)
+    swarm_dir.submit([task])
+    with monkeypatch.context() as patched:
+        patched.setattr(Envelope, "read", _not_read)
+        envelope = swarm_dir.request("t0")
+    assert envelope is not None
+    assert envelope.task == task
+
+
+@pytest.mark.parametrize("change", ["rewritten in place", "replaced"])
+def test_a_submitted_request_that_changed_on_disk_is_read_again(
+        swarm_dir: Store, change: str) -> None:
+    swarm_dir.submit(tasks(1))
+    path = swarm_dir.path("requests", "t0")
+    data = json.loads(path.read_text())
+    data["task"]["argv"] = ["echo", "edited"]
+    if change == "rewritten in place":
+        path.write_text(json.dumps(data))
+    else:
+        other = path.with_name("other.tmp")
+        other.write_text(json.dumps(data, indent=1))
+        os.replace(other, path)
+    calls: list[Path] = []
+    original = Envelope.read
+
+    def counting(cls: type[Envelope], read_path: Path) -> Envelope:
+        calls.append(read_path)
+        return original(read_path)
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(Envelope, "read", classmethod(counting))
+        envelope = swarm_dir.request("t0")
+    assert calls == [path]
+    assert envelope is not None
+    assert envelope.task.argv == ("echo", "edited")
+
+
+def _not_read(path: Path) -> Envelope:
+    raise AssertionError(f"{path} was read")
+
+
 def test_a_claim_is_written_with_its_owner_and_worker_when_the_block_ends(
         swarm_dir: Store) -> None:
     swarm_dir.submit(tasks(2))
-    with swarm_dir.claiming(["t0", "t1", "gone"], owner="me") as claimed:
-        assert [e.task.id for e in claimed] == ["t0", "t1"]
+    with swarm_dir.claiming(["t0", "t1", "gone"], owner="me") as claiming:
+        first = next(claiming)
+        assert (first.task.id, swarm_dir.pending(), swarm_dir.processing()) == (
+            "t0", ["t1"], ["t0"])  # each request moves when the caller reaches it
+        assert [e.task.id for e in claiming] == ["t1"]
         assert swarm_dir.pending() == []
         assert sorted(swarm_dir.processing()) == ["t0", "t1"]
         assert Store(swarm_dir.root).clean(older_than=0) is None  # locked for the whole block
-        claimed[0].worker = {"pid": 123, "start_ticks": 4}
+        first.worker = {"pid": 123, "start_ticks": 4}
     assert (swarm_dir.claimed("t0").owner, swarm_dir.claimed("t0").worker) == (
         "me", {"pid": 123, "start_ticks": 4})
     assert (swarm_dir.claimed("t1").owner, swarm_dir.claimed("t1").worker) == ("me", {})
