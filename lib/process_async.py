@@ -273,11 +273,14 @@ def _program(name: str, environ: Mapping[str, str],
         return os.fsencode(name), False
     if environ.get("PATH") == os.environ.get("PATH"):
         return os.fsencode(name), True
+    denied = None  # as execvp: a file found but not executable is "Permission denied"
     for folder in os.get_exec_path(environ):
         candidate = os.path.join(cwd or "", folder, name)
-        if os.access(candidate, os.X_OK) and not os.path.isdir(candidate):
-            return os.fsencode(candidate), False
-    return None, False
+        if os.path.isfile(candidate):
+            if os.access(candidate, os.X_OK):
+                return os.fsencode(candidate), False
+            denied = denied or os.fsencode(candidate)
+    return denied, False
 
 
 def _pipes(with_stdin: bool) -> tuple[tuple[int | None, int, int], tuple[int | None, int, int]]:

@@ -170,6 +170,18 @@ def test_a_bare_program_name_is_found_on_the_childs_path(tmp_path: Any) -> None:
     assert refused.launch_error == "only-here: No such file or directory"
 
 
+@pytest.mark.parametrize("path", ["ours", "the child's own"])
+def test_a_program_found_but_not_executable_is_permission_denied(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "noexec").write_text("#!/bin/sh\necho ran\n")
+    search = f"{tmp_path / 'bin'}:{os.defpath}"
+    monkeypatch.setenv("PATH", search if path == "ours" else os.defpath)
+    outcome = process_async.start_async(["noexec"], env={**os.environ, "PATH": search})
+    assert isinstance(outcome, process.ProcessOutcome)
+    assert outcome.launch_error == "noexec: Permission denied"
+
+
 def test_a_missing_cwd_is_a_launch_failure(tmp_path: Any) -> None:
     outcome = process_async.start_async(["true"], cwd=str(tmp_path / "gone"))
     assert isinstance(outcome, process.ProcessOutcome)
