@@ -43,9 +43,10 @@ _closefrom = getattr(_libc, "posix_spawn_file_actions_addclosefrom_np", None)
 class AsyncChild:
     """A child started by :func:`start_async`, driven from an anyio event loop."""
 
-    def __init__(self, pid: int, pipes: tuple[int | None, int, int], stdin: bytes) -> None:
+    def __init__(self, pid: int, pidfd: int, pipes: tuple[int | None, int, int],
+                 stdin: bytes) -> None:
         self._pid = pid
-        self._pidfd = os.pidfd_open(pid)
+        self._pidfd = pidfd
         self._stdin_fd, self._stdout_fd, self._stderr_fd = pipes
         self._stdin = memoryview(stdin)
         self._wait_lock: anyio.Lock | None = None
@@ -186,8 +187,16 @@ def start_async(
         return ProcessOutcome.not_started(f"{argv[0]}: {exc.strerror}")
     finally:
         _close(theirs)
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError as exc:  # out of descriptors: a child we could not watch must not run
+        kill_group(pid)
+        _reap(pid)
+        _close(ours)
+        return ProcessOutcome.not_started(f"{argv[0]}: started, then stopped: its exit "
+                                          f"could not be watched ({exc.strerror})")
     process_scan.STARTED.add(pid)
-    return AsyncChild(pid, ours, stdin)
+    return AsyncChild(pid, pidfd, ours, stdin)
 
 
 class Environment(Mapping[str, str]):

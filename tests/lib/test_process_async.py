@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -12,7 +13,7 @@ from typing import Any
 import anyio
 import pytest
 
-from hookswarm.lib import process, process_async
+from hookswarm.lib import process, process_async, process_scan
 from tests.helpers.processes import gone, wait_until
 
 IGNORES_TERM = """
@@ -202,6 +203,31 @@ print(outcome.launch_error, open_fds() == before)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=30, check=True)
     assert done.stdout == "true: Too many open files True\n"
+
+
+def test_a_child_whose_exit_cannot_be_watched_is_stopped_and_a_launch_failure(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_descriptor_left(pid: int) -> int:
+        raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+
+    spawned: list[int] = []
+    spawn = process_async._spawn
+
+    def recording(*args: Any, **kwargs: Any) -> int:
+        spawned.append(spawn(*args, **kwargs))
+        return spawned[-1]
+
+    monkeypatch.setattr(process_async, "_spawn", recording)
+    monkeypatch.setattr(os, "pidfd_open", no_descriptor_left)
+    before = len(os.listdir("/proc/self/fd"))
+    outcome = process_async.start_async(["sleep", "60"], stdin=b"x")
+    assert isinstance(outcome, process.ProcessOutcome)
+    assert outcome.launch_error == ("sleep: started, then stopped: its exit could not be watched "
+                                    "(Too many open files)")
+    assert len(os.listdir("/proc/self/fd")) == before
+    with pytest.raises(ChildProcessError):
+        os.waitpid(spawned[0], os.WNOHANG)  # killed and reaped already
+    assert spawned[0] not in process_scan.STARTED
 
 
 def test_stop_kills_a_sigterm_ignoring_child_and_grandchild() -> None:
