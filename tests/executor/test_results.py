@@ -17,7 +17,8 @@ HOOK = HookSpec(position=0, name="h", event="UserPromptSubmit", call="m:f")
     ("[1, 2]\n", "ok", "[1, 2]\n"),
     ("  plain text", "ok", "  plain text"),
     ('{"systemMessage": "hi"}\n', "ok", {"systemMessage": "hi"}),
-    ('{"hookSpecificOutput": {"hookEventName"', "garbled", None),
+    ('{"hookSpecificOutput": {"hookEventName"', "ok", '{"hookSpecificOutput": {"hookEventName"'),
+    ('{"a": 1}\n{"b": 2}\n', "ok", '{"a": 1}\n{"b": 2}\n'),
     ("", "ok", None),
 ])
 def test_only_output_that_starts_with_a_brace_is_read_as_json(printed: str, status: str,
