@@ -11,6 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hookswarm.executor import answers
+from hookswarm.lib.events import rules
 
 if TYPE_CHECKING:
     from hookswarm.lib.hookconfig import HookSpec
@@ -66,6 +67,9 @@ class HookResult(NamedTuple):
                            reason=f"printed more than {MAX_OUTPUT // 1024} KiB")
         # Claude Code reads a JSON answer on stdout whatever the exit code (verified on the CLI).
         answer, problem = _json_object(_text(outcome.stdout), hook.event)
+        if outcome.exit_code == 2 and _missing_file(hook.event, stderr):
+            return base._replace(status=ERROR, reason=f"exited 2: {_first_line(stderr)} (Claude "
+                                 f"Code does not block {hook.event} on a missing file)")
         if outcome.exit_code == 2:  # Claude Code passes the stderr on byte for byte
             reason = raw_stderr if stderr else _reason(answer)
             return base._replace(status=BLOCKED, reason=f"[{hook.command}]: {reason}")
@@ -179,6 +183,12 @@ def _json_object(stdout: str, event: str) -> tuple[dict[str, Any] | None, str]:
         return None, ""
     problem = answers.problem(parsed, event)
     return (None, problem) if problem else (parsed, "")
+
+
+def _missing_file(event: str, stderr: str) -> bool:
+    """A Stop hook whose script is gone says so and exits 2 (``sh``, ``bash``, ``python3``):
+    Claude Code does not hold the turn on it, or every turn would end in nine blocks."""
+    return rules(event).missing_file_passes and "no such file" in stderr.lower()
 
 
 def _reason(answer: dict[str, Any] | None) -> str:

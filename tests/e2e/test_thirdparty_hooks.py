@@ -3,9 +3,10 @@
 Two projects of hooks in the shapes people publish and copy (``tests/fixtures/thirdparty``):
 ``published`` (loggers rewriting JSON files, a sibling module, bash + jq validators, a
 formatter, a linter that blocks, CLAUDE_ENV_FILE, a backgrounded notifier, a slow check, a
-SessionEnd summary) and ``odd`` (output Claude Code reads in surprising ways, legacy
+SessionEnd summary), ``odd`` (output Claude Code reads in surprising ways, legacy
 decisions, a rewrite, and a hook that records the Claude Code variables it sees on every
-event). Each runs natively once, then moved by ``hookrun import --write`` and ``hookrun
+event) and ``cd`` (relative script paths after the model changed directory, a background
+job holding a hook's stdout). Each runs natively once, then moved by ``hookrun import --write`` and ``hookrun
 install`` (command entries, ``--serve`` with fresh processes, ``--serve`` warm). The model's
 input, the tool results, every file the hooks wrote (byte for byte, after making the project
 path and per-session ids equal) and how the run ended must match. The intended differences
@@ -64,6 +65,15 @@ def _odd(root: Path) -> list[Reply]:
     ]
 
 
+def _cd(root: Path) -> list[Reply]:
+    return [
+        reply(tool_use("Bash", {"command": "mkdir -p sub && cd sub && touch x",
+                                "description": "into sub"})),
+        reply(tool_use("Bash", {"command": "touch y", "description": "y"})),
+        reply("finished"),
+    ]
+
+
 SCENARIOS = {
     "published": Scenario(
         "settings.json", "tidy the project", _published, "Bash Write Read",
@@ -78,6 +88,12 @@ SCENARIOS = {
          '{"finding": "CTX-LINE-ONE"}\n{"finding": "CTX-LINE-TWO"}', "CTX-SPACED-JSON",
          '"CTX-JSON-STRING"', "CTX-JSON-ARRAY", "CTX-WRONG-EVENT", "LEGACY-BLOCK",
          "CTX-HEAD-ONLY", "PROMPT-GATE")),
+    # After the model's ``cd sub`` Claude Code runs hooks in sub/: relative script paths are
+    # gone (sh exits 2, "No such file"), which blocks tools but, on Stop, not the turn's end.
+    "cd": Scenario(
+        "cwd/settings.json", "work in sub", _cd, "Bash",
+        ("CTX-EARLY", "CTX-LATE", "cannot open .claude/hooks/where.sh",
+         "cannot open .claude/hooks/post_exit2.sh", "POST-EXIT-2", "Stop hook")),
 }
 
 
