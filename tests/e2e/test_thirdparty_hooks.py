@@ -1,16 +1,16 @@
 """Published-style hooks, native and through hookrun, compared by what a user could see.
 
-Two projects of hooks in the shapes people publish and copy (``tests/fixtures/thirdparty``):
+Three projects of hooks in the shapes people publish and copy (``tests/fixtures/thirdparty``):
 ``published`` (loggers rewriting JSON files, a sibling module, bash + jq validators, a
 formatter, a linter that blocks, CLAUDE_ENV_FILE, a backgrounded notifier, a slow check, a
-SessionEnd summary), ``odd`` (output Claude Code reads in surprising ways, legacy
-decisions, a rewrite, and a hook that records the Claude Code variables it sees on every
-event) and ``cd`` (relative script paths after the model changed directory, a background
-job holding a hook's stdout). Each runs natively once, then moved by ``hookrun import --write`` and ``hookrun
-install`` (command entries, ``--serve`` with fresh processes, ``--serve`` warm). The model's
-input, the tool results, every file the hooks wrote (byte for byte, after making the project
-path and per-session ids equal) and how the run ended must match. The intended differences
-are made equal first and listed in ``intended``.
+SessionEnd summary), ``odd`` (output Claude Code reads in surprising ways, legacy decisions,
+a rewrite, and a hook that records the Claude Code variables it sees on every event) and
+``cd`` (relative script paths after the model changed directory, a background job holding a
+hook's stdout). Each runs natively once, then moved by ``hookrun import --write`` and
+``hookrun install`` (command entries, ``--serve`` with fresh processes, ``--serve`` warm).
+The model's input, the tool results, every file the hooks wrote (byte for byte, after making
+the project path and per-session ids equal) and how the run ended must match. The intended
+differences are made equal first and listed in ``intended``.
 """
 
 from __future__ import annotations
