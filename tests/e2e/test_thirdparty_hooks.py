@@ -67,7 +67,7 @@ def _odd(root: Path) -> list[Reply]:
 
 def _cd(root: Path) -> list[Reply]:
     return [
-        reply(tool_use("Bash", {"command": "mkdir -p sub && cd sub && touch x",
+        reply(tool_use("Bash", {"command": "mkdir -p sub && cd sub && echo token SECRET-abc",
                                 "description": "into sub"})),
         reply(tool_use("Bash", {"command": "touch y", "description": "y"})),
         reply("finished"),
@@ -92,7 +92,8 @@ SCENARIOS = {
     # gone (sh exits 2, "No such file"), which blocks tools but, on Stop, not the turn's end.
     "cd": Scenario(
         "cwd/settings.json", "work in sub", _cd, "Bash",
-        ("CTX-EARLY", "CTX-LATE", "cannot open .claude/hooks/where.sh",
+        ("CTX-EARLY", "CTX-LATE", "SECRET-abc", "token [redacted]",
+         "cannot open .claude/hooks/where.sh",
          "cannot open .claude/hooks/post_exit2.sh", "POST-EXIT-2", "Stop hook")),
 }
 
