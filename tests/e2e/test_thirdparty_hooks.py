@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 pytestmark = pytest.mark.timeout(300)
+PROJECT = "my project"  # a space, as in "My Projects": unquoted $CLAUDE_PROJECT_DIR splits
 
 
 @dataclass(frozen=True)
@@ -103,12 +104,23 @@ def intended(run: Run) -> Run:
 
     Context arrives as one block in config order (Claude Code: a block per hook, labelled
     ``hook success`` for plain text, in completion order), so the model's input is compared
-    as the markers it holds; a ``decision: block`` names the settings entry that ran, which
+    by ``lines`` and ``seen``; a ``decision: block`` names the settings entry that ran, which
     is hookrun's.
     """
     entry = re.compile(r'from command: "[^"]*"')
     return replace(run, model_input=(), tool_results=tuple(
         (error, entry.sub("from command: <entry>", text)) for error, text in run.tool_results))
+
+
+_LABEL = re.compile(r'^\S+ hook (?:success|additional context|blocking error from command: '
+                    r'"[^"\n]*"): ', re.MULTILINE)
+
+
+def lines(run: Run) -> Counter[str]:
+    """Every line the model was given, without the labels Claude Code puts before a hook's
+    block, so that one block in config order compares with a block per hook."""
+    text = _LABEL.sub("", "\n".join(run.model_input))
+    return Counter(line.strip() for line in text.splitlines() if line.strip())
 
 
 def seen(run: Run, markers: tuple[str, ...]) -> Counter[str]:
@@ -122,7 +134,7 @@ _native: dict[str, Run] = {}
 def native_run(name: str, tmp_path_factory: pytest.TempPathFactory) -> Run:
     """The scenario run with its hooks native, once per test session."""
     if name not in _native:
-        root = make_project(tmp_path_factory.mktemp(name) / "0" / "project", "native",
+        root = make_project(tmp_path_factory.mktemp(name) / "0" / PROJECT, "native",
                             SCENARIOS[name].settings)
         _native[name] = _observe(root, SCENARIOS[name])
     return _native[name]
@@ -140,8 +152,9 @@ def test_published_hooks_behave_as_they_do_natively(
     require_claude()
     scenario = SCENARIOS[name]
     native = native_run(name, tmp_path_factory)
-    root = make_project(tmp_path / str(MODES.index(mode)) / "project", mode, scenario.settings)
+    root = make_project(tmp_path / str(MODES.index(mode)) / PROJECT, mode, scenario.settings)
     through = _observe(root, scenario)
     assert seen(through, scenario.markers) == seen(native, scenario.markers)
+    assert lines(through) == lines(native)
     assert intended(through).files == intended(native).files
     assert intended(through) == intended(native)

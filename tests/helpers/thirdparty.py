@@ -137,7 +137,8 @@ def files(root: Path) -> dict[str, str]:
 
 def normalize(text: str, root: Path) -> str:
     """``text`` with the project path and per-session identifiers made equal."""
-    text = _SAVED.sub("saved to: <file>", text.replace(str(root), "<project>"))
+    text = text.replace(str(root), "<project>").replace(str(root.parent), "<parent>")
+    text = _SAVED.sub("saved to: <file>", text)
     try:
         value = json.loads(text)
     except ValueError:
