@@ -6,11 +6,12 @@ formatter, a linter that blocks, CLAUDE_ENV_FILE, a backgrounded notifier, a slo
 SessionEnd summary), ``odd`` (output Claude Code reads in surprising ways, legacy decisions,
 a rewrite, and a hook that records the Claude Code variables it sees on every event) and
 ``cd`` (relative script paths after the model changed directory, a background job holding a
-hook's stdout). Each runs natively once, then moved by ``hookrun import --write`` and
-``hookrun install`` (command entries, ``--serve`` with fresh processes, ``--serve`` warm).
-The model's input, the tool results, every file the hooks wrote (byte for byte, after making
-the project path and per-session ids equal) and how the run ended must match. The intended
-differences are made equal first and listed in ``intended``.
+hook's stdout); ``gate`` sends ``odd`` a prompt its exit-2 gate drops. Each runs natively
+once, then moved by ``hookrun import --write`` and ``hookrun install`` (command entries,
+``--serve`` with fresh processes, ``--serve`` warm). The model's input, the tool results,
+every file the hooks wrote (byte for byte, after making the project path and per-session ids
+equal) and how the run ended must match. The intended differences are made equal first and
+listed in ``intended``.
 """
 
 from __future__ import annotations
@@ -89,6 +90,9 @@ SCENARIOS = {
          '{"finding": "CTX-LINE-ONE"}\n{"finding": "CTX-LINE-TWO"}', "CTX-SPACED-JSON",
          '"CTX-JSON-STRING"', "CTX-JSON-ARRAY", "CTX-WRONG-EVENT", "LEGACY-BLOCK",
          "CTX-HEAD-ONLY", "PROMPT-GATE")),
+    # The same hooks on a prompt that pastes a key: the exit-2 gate drops it before the model.
+    "gate": Scenario("odd/settings.json", "use key sk-live-123 please",
+                     lambda root: [reply("never")], "Bash", ("PROMPT-GATE",)),
     # After the model's ``cd sub`` Claude Code runs hooks in sub/: relative script paths are
     # gone (sh exits 2, "No such file"), which blocks tools but, on Stop, not the turn's end.
     "cd": Scenario(
