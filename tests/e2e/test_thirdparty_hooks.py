@@ -45,11 +45,15 @@ class Scenario:
     wait_for: tuple[str, ...] = ()
 
 
+# Over a pipe's 64 KiB, so a hook that never reads its input leaves the writer blocked.
+BIG = "".join(f"line {i:06d} of a generated fixture  \n" for i in range(8000))
+
+
 def _published(root: Path) -> list[Reply]:
     return [
         reply(tool_use("Bash", {"command": "rm -rf build", "description": "clean"})),
         reply(tool_use("Write", {"file_path": str(root / "notes.md"),
-                                 "content": "hello   \nTODO: tidy\t\n"})),
+                                 "content": "hello   \nTODO: tidy\t\n" + BIG})),
         reply(tool_use("Read", {"file_path": str(root / ".env")})),
         reply(tool_use("Bash", {"command": "seq 1 30000; echo $PROJECT_FLAVOR > flavor.txt",
                                 "description": "count"})),
@@ -82,7 +86,7 @@ SCENARIOS = {
         ("CTX-TODO", "[git] branch: main, uncommitted: 0", "CTX-CONVENTIONS: tabs, not spaces; "
          "ünïcödé ✓", 'Rules for "tidy the project" (CTX-JQ-RULES)', "CTX-BANNER", "DENY-RM-RF",
          "LINT-TODO", "DENY-SECRETS", "CTX-BIG-OUTPUT: 6222 lines", "PLAIN-POST-NOTE",
-         "SYS-NOTE", "STOP-FEEDBACK", "likely a formatter"),
+         "SYS-NOTE", "STOP-FEEDBACK", "likely a formatter", "CTX-NO-READ"),
         wait_for=("logs/notified.txt",)),
     "odd": Scenario(
         "odd/settings.json", "set up the docs", _odd, "Bash",
