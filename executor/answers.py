@@ -38,8 +38,9 @@ def loads(text: str) -> Any:
     return json.loads(text, parse_constant=_reject_constant)
 
 
-def problem(answer: Mapping[str, Any]) -> str:
-    """What makes ``answer`` an answer Claude Code rejects, or "" when it is well formed."""
+def problem(answer: Mapping[str, Any], event: str = "") -> str:
+    """What makes ``answer`` an answer Claude Code rejects for ``event``, or "" when it is well
+    formed (any event's name passes when ``event`` is "")."""
     found = _mismatch(answer, _COMMON, "")
     specific = answer.get("hookSpecificOutput")
     if not found and isinstance(specific, dict):
@@ -49,7 +50,18 @@ def problem(answer: Mapping[str, Any]) -> str:
             found = (_mismatch(decision, _REQUEST_DECISION, "hookSpecificOutput.decision.")
                      if isinstance(decision, dict)
                      else _wrong("hookSpecificOutput.decision", decision, dict))
+        found = found or _event_name(specific, event)
     return found
+
+
+def _event_name(specific: Mapping[str, Any], event: str) -> str:
+    """Claude Code drops a hookSpecificOutput without hookEventName, or naming another event."""
+    name = specific.get("hookEventName")
+    if name is None:
+        return "hookSpecificOutput has no hookEventName"
+    if event and name != event:
+        return f"hookSpecificOutput.hookEventName is {_shown(name)} in a {event} hook"
+    return ""
 
 
 def _mismatch(table: Mapping[str, Any], types: Mapping[str, type | tuple[str, ...]],

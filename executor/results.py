@@ -11,6 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hookswarm.executor import answers
+from hookswarm.lib.events import rules
 
 if TYPE_CHECKING:
     from hookswarm.lib.hookconfig import HookSpec
@@ -65,7 +66,10 @@ class HookResult(NamedTuple):
             return base._replace(status=OVERSIZE,
                            reason=f"printed more than {MAX_OUTPUT // 1024} KiB")
         # Claude Code reads a JSON answer on stdout whatever the exit code (verified on the CLI).
-        answer, problem = _json_object(_text(outcome.stdout))
+        answer, problem = _json_object(_text(outcome.stdout), hook.event)
+        if outcome.exit_code == 2 and _missing_file(hook.event, stderr):
+            return base._replace(status=ERROR, reason=f"exited 2: {_first_line(stderr)} (Claude "
+                                 f"Code does not block {hook.event} on a missing file)")
         if outcome.exit_code == 2:  # Claude Code passes the stderr on byte for byte
             reason = raw_stderr if stderr else _reason(answer)
             return base._replace(status=BLOCKED, reason=f"[{hook.command}]: {reason}")
@@ -77,7 +81,7 @@ class HookResult(NamedTuple):
             return base._replace(status=ERROR, output=answer,
                                  reason=f"exited {outcome.exit_code}{detail}{ignored}")
         return _with_answer(base._replace(stderr=raw_stderr if stderr else ""),
-                            _text(outcome.stdout))
+                            _text(outcome.stdout), hook.event)
 
     @classmethod
     def from_call(cls, hook: HookSpec, value: object) -> HookResult:
@@ -85,14 +89,14 @@ class HookResult(NamedTuple):
         if value is None:
             return base
         if isinstance(value, str):
-            return _with_answer(base._replace(stdout_bytes=len(value)), value)
+            return _with_answer(base._replace(stdout_bytes=len(value)), value, hook.event)
         if isinstance(value, dict):
             try:
                 size = len(json.dumps(value, allow_nan=False))
             except (TypeError, ValueError) as exc:
                 return base._replace(status=GARBLED, exit_code=None,
                                      reason=f"returned a dict that is not JSON ({exc})")
-            return _checked(base._replace(output=value, stdout_bytes=size), value)
+            return _checked(base._replace(output=value, stdout_bytes=size), value, hook.event)
         return base._replace(status=GARBLED, exit_code=None,
                        reason=f"returned {type(value).__name__}; return None, a str or a dict")
 
@@ -140,10 +144,12 @@ class HookResult(NamedTuple):
         return self.status in FAILURES
 
 
-def _with_answer(base: HookResult, stdout: str) -> HookResult:
-    """Exit 0: a JSON object is an answer, a broken ``{...`` is garbage, the rest plain text.
+def _with_answer(base: HookResult, stdout: str, event: str) -> HookResult:
+    """Exit 0: a JSON object is an answer, anything else plain text.
 
-    Claude Code reads anything that is not a JSON object as plain text, ``[git] main`` too.
+    Claude Code reads anything that does not parse as a JSON object as plain text, ``[git]
+    main``, a truncated ``{"hookSpecificOutput": ...``, ``NaN`` and two JSON lines too, even
+    with ``onFailure: "block"`` (checked on the CLI); hookrun only says so on stderr.
     """
     stripped = stdout.strip()
     if not stripped:
@@ -153,20 +159,21 @@ def _with_answer(base: HookResult, stdout: str) -> HookResult:
     try:
         parsed = answers.loads(stripped)
     except ValueError as exc:
-        return base._replace(status=GARBLED, reason=f"printed invalid JSON ({exc})")
-    return _checked(base._replace(output=parsed), parsed)
+        note = f"printed text that starts with {{ but is not JSON ({exc}); read as plain text\n"
+        return base._replace(output=stdout, stderr=base.stderr + note)
+    return _checked(base._replace(output=parsed), parsed, event)
 
 
-def _checked(result: HookResult, answer: dict[str, Any]) -> HookResult:
+def _checked(result: HookResult, answer: dict[str, Any], event: str) -> HookResult:
     """A JSON answer of the wrong shape is garbage: Claude Code would drop it."""
-    problem = answers.problem(answer)
+    problem = answers.problem(answer, event)
     if not problem:
         return result
     return result._replace(status=GARBLED, output=None,
                            reason=f"answered JSON that Claude Code rejects ({problem})")
 
 
-def _json_object(stdout: str) -> tuple[dict[str, Any] | None, str]:
+def _json_object(stdout: str, event: str) -> tuple[dict[str, Any] | None, str]:
     """The JSON answer a failed hook printed, if any, or why it does not count."""
     try:
         parsed = answers.loads(stdout) if stdout.strip().startswith("{") else None
@@ -174,8 +181,14 @@ def _json_object(stdout: str) -> tuple[dict[str, Any] | None, str]:
         return None, ""
     if not isinstance(parsed, dict):
         return None, ""
-    problem = answers.problem(parsed)
+    problem = answers.problem(parsed, event)
     return (None, problem) if problem else (parsed, "")
+
+
+def _missing_file(event: str, stderr: str) -> bool:
+    """A Stop hook whose script is gone says so and exits 2 (``sh``, ``bash``, ``python3``):
+    Claude Code does not hold the turn on it, or every turn would end in nine blocks."""
+    return rules(event).missing_file_passes and "no such file" in stderr.lower()
 
 
 def _reason(answer: dict[str, Any] | None) -> str:

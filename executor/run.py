@@ -14,7 +14,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from hookswarm.executor import records
+from hookswarm.executor import hookenv, records
 from hookswarm.executor.graph import Runner, ThreadRunner, monotonic_clock, run_graph
 from hookswarm.executor.merge import Response, blocks, fails_closed, merge
 from hookswarm.executor.results import BLOCKED, HookResult
@@ -44,6 +44,7 @@ class Invocation(NamedTuple):
     config: Config | None = None  # already loaded (``hookrun serve`` keeps one between events)
     warm: Pool | None = None  # ``hookrun serve``'s zygotes for Python script hooks
     threads: Threads | None = None  # ``hookrun serve``'s threads, kept across events
+    kept_environ: bool = False  # ``environ`` is a session's, kept by ``hookrun serve``
 
 
 class Outcome(NamedTuple):
@@ -152,7 +153,8 @@ def _for_event(invocation: Invocation, payload: dict[str, Any], event: str, cloc
     progress.stage = "running the hooks"
     progress.on_error = "block" if any(h.on_error == "block" for h in hooks) else "allow"
     started = time.perf_counter()
-    results = _run_hooks(event, hooks, invocation, project, runner)
+    environ = _environ(invocation, project, event, payload)
+    results = _run_hooks(event, hooks, invocation, project, environ, runner)
     progress.stage = "merging the answers"
     response = merge(event, results, on_error={h.name: h.on_error for h in hooks},
                      budget=config.context_budget)
@@ -205,8 +207,15 @@ def _blocked(event: str, line: str) -> Response:
                     outcome="block")
 
 
+def _environ(invocation: Invocation, project: str, event: str,
+             payload: Mapping[str, Any]) -> dict[str, str]:
+    """A command hook's environment: Claude Code's, or a kept one set up for this event."""
+    environ = {"CLAUDE_PROJECT_DIR": project, **invocation.environ}
+    return hookenv.for_event(environ, event, payload) if invocation.kept_environ else environ
+
+
 def _run_hooks(event: str, hooks: list[HookSpec], invocation: Invocation, project: str,
-               runner: Runner | None) -> list[HookResult]:
+               environ: dict[str, str], runner: Runner | None) -> list[HookResult]:
     clock = monotonic_clock()
     _import_before_project(hooks)
     if any(h.call for h in hooks) and project not in sys.path:
@@ -217,7 +226,6 @@ def _run_hooks(event: str, hooks: list[HookSpec], invocation: Invocation, projec
                               blocks=lambda r: stops and blocks(event, r, on_error[r.name]))
     if runner is not None:
         return graph(runner=runner)
-    environ = {"CLAUDE_PROJECT_DIR": project, **invocation.environ}
     threads = ThreadRunner(cwd=invocation.cwd, environ=environ, clock=clock,
                            warm=invocation.warm, threads=invocation.threads)
     try:

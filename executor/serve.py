@@ -152,7 +152,8 @@ def answer(options: ServeOptions, watch: ConfigWatch, notes: Notes, event: str,
     else:
         response = execute(Invocation(raw=raw, event=event, config_path=options.config_path,
                                       environ=options.environ, cwd=_cwd(raw, options.project),
-                                      config=config, warm=warm, threads=threads)).response
+                                      config=config, warm=warm, threads=threads,
+                                      kept_environ=True)).response
         if modules is not None:
             modules.note(config)
     body: dict[str, Any] = json.loads(response.stdout) if response.stdout else {}

@@ -24,21 +24,23 @@ class EventRules(NamedTuple):
     on_failure_ignored: bool = False  # onFailure: "block" has no effect
     tool_event: bool = False  # about one tool call (tool_name, tool_input)
     http_entry: bool = True  # a type "http" entry can carry every answer (hookrun serve)
+    missing_file_passes: bool = False  # exit 2 whose stderr says "no such file" does not block
 
 
 def _row(name: str, matches_on: str | None = None, flags: str = "") -> EventRules:
     """One row; ``flags`` are words: stops, noblock, context, plain, decision, nofail, tool,
-    nohttp (Claude Code sends it no http hook, or only exit 2 / plain stdout can answer)."""
+    nohttp (Claude Code sends it no http hook, or only exit 2 / plain stdout can answer),
+    nofile (a missing script's exit 2, "No such file" on stderr, is no block: checked on Stop)."""
     words = set(flags.split())
     unknown = words - {"stops", "noblock", "context", "plain", "decision", "nofail", "tool",
-                       "nohttp"}
+                       "nohttp", "nofile"}
     if unknown:
         raise ValueError(f"unknown flags {sorted(unknown)} for {name}")
     return EventRules(name, matches_on, can_block="noblock" not in words,
                       block_stops="stops" in words, takes_context="context" in words,
                       plain_text_context="plain" in words, decision_block="decision" in words,
                       on_failure_ignored="nofail" in words, tool_event="tool" in words,
-                      http_entry="nohttp" not in words)
+                      http_entry="nohttp" not in words, missing_file_passes="nofile" in words)
 
 
 # In Claude Code's own order (the binary's event list).
@@ -52,7 +54,7 @@ TABLE: tuple[EventRules, ...] = (
     _row("UserPromptExpansion", None, "stops context nohttp"),
     _row("SessionStart", "source", "noblock context plain nohttp"),
     _row("SessionEnd", "reason", "noblock"),
-    _row("Stop", None, "context decision nofail"),
+    _row("Stop", None, "context decision nofail nofile"),
     _row("StopFailure", "error", "noblock"),
     _row("SubagentStart", "agent_type", "noblock context"),
     _row("SubagentStop", "agent_type", "context decision nofail"),

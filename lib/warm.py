@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 _PYTHON = re.compile(r"^python(?:\d+(?:\.\d+)?)?$")
 _SHELL_SPECIAL = re.compile(r"[|&;<>()`*?\[\]{}~!#\\\n]")
 _VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+_SPLITS = re.compile(r"[\s*?\[]")
 # What interpreter start-up reads from the environment: a zygote serves one set of them.
 _STARTUP_ENV = re.compile(r"^(?:PYTHON\w*|HOME|LANG|LC_\w+|PYENV_VERSION)$")
 PRELOAD_FILE = "warm-preload.json"
@@ -71,7 +72,8 @@ def _words(command: str, environ: Mapping[str, str]) -> list[str] | None:
 
 def _expand(word: str, environ: Mapping[str, str]) -> str | None:
     names = [a or b for a, b in _VARIABLE.findall(word)]
-    if any(name not in environ for name in names):
+    # a value the shell could split or glob where unquoted (a project path with a space)
+    if any(name not in environ or _SPLITS.search(environ[name]) for name in names):
         return None
     value = _VARIABLE.sub(lambda m: environ[m.group(1) or m.group(2)], word)
     return None if "$" in value or (names and not value) else value

@@ -90,7 +90,7 @@ def plan(settings: Document, config_text: str | None, *, config_path: str,
     candidates = [h for h in found if h.event in chosen]
     kept = tuple(Kept(h, reason) for h in candidates if (reason := native.stays_native(h)))
     movable = [h for h in candidates if not native.stays_native(h)]
-    moved = _name(_merge_copies(movable, existing), existing)
+    moved = _name(_merge_copies(movable, existing, native.default_timeouts(found)), existing)
     added = [m for m in moved if not m.existing]
     config_after = _append(config_text, added, existing, source or settings.path)
     _check_faithful(settings.path, added, config_after[len(config_text or ""):])
@@ -135,17 +135,18 @@ def _chosen_events(found: Sequence[Native], events: Sequence[str] | None) -> tup
     return tuple(dict.fromkeys(h.event for h in found))
 
 
-def _merge_copies(movable: Sequence[Native], existing: Config) -> list[Moved]:
+def _merge_copies(movable: Sequence[Native], existing: Config,
+                  defaults: Mapping[str, float]) -> list[Moved]:
     """One Moved per (event, command), at the place of its first copy."""
     copies: dict[tuple[str, str], list[Native]] = {}
     for hook in movable:
         copies.setdefault((hook.event, hook.command), []).append(hook)
-    return [_against(_moved(group), existing) for group in copies.values()]
+    return [_against(_moved(group, defaults), existing) for group in copies.values()]
 
 
-def _moved(copies: Sequence[Native]) -> Moved:
+def _moved(copies: Sequence[Native], defaults: Mapping[str, float]) -> Moved:
     first = copies[0]
-    timeouts = [native.timeout(h) for h in copies]
+    timeouts = [native.timeout(h, defaults) for h in copies]
     notes = [*_copy_notes(copies), *_timeout_notes(timeouts), *_handler_notes(copies)]
     return Moved(name="", event=first.event, command=first.command,
                  matcher=_matcher(copies), timeout=max(t for t, _ in timeouts),

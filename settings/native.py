@@ -21,7 +21,7 @@ from hookswarm.settings.entries import (
 from hookswarm.settings.merge import hooks_node
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
 
     from hookswarm.settings.document import Document
 
@@ -31,6 +31,9 @@ CARRIED = frozenset({"type", "command", "timeout", "onFailure", "statusMessage",
 # Claude Code's timeout for a command hook without one (claude-code-hooks.md §3).
 CLAUDE_TIMEOUT = 600.0
 CLAUDE_EVENT_TIMEOUTS = {"UserPromptSubmit": 30.0}
+# SessionEnd hooks share one budget: 1.5 s, or the longest timeout a SessionEnd hook sets
+# (read from the 2.1.328 CLI; a 3 s hook without a timeout was cut short there).
+SESSION_END_BUDGET = 1.5
 _LAUNCHERS = frozenset({"env", "exec", "sh", "bash", "zsh", "dash", "node", "deno", "bun",
                         "bunx", "npx", "uv", "uvx", "run", "ruby", "perl", "php", "pipx",
                         "poetry", "pdm", "hatch", "time", "nice", "nohup", "timeout"})
@@ -138,11 +141,19 @@ def _timeout_problem(handler: Mapping[str, Any]) -> str:
             "(hookrun's limit)")
 
 
-def timeout(hook: Native) -> tuple[float, bool]:
+def default_timeouts(hooks: Iterable[Native]) -> dict[str, float]:
+    """Claude Code's timeout for a hook without one, by event, given all hooks of a file."""
+    ends = [float(h.handler["timeout"]) for h in hooks
+            if h.event == "SessionEnd" and valid_timeout(h.handler.get("timeout"))]
+    return {**CLAUDE_EVENT_TIMEOUTS, "SessionEnd": max([SESSION_END_BUDGET, *ends])}
+
+
+def timeout(hook: Native, defaults: Mapping[str, float] = CLAUDE_EVENT_TIMEOUTS,
+            ) -> tuple[float, bool]:
     """The hook's timeout in seconds, and whether it is Claude Code's default."""
     value = hook.handler.get("timeout")
     if value is None:
-        return CLAUDE_EVENT_TIMEOUTS.get(hook.event, CLAUDE_TIMEOUT), True
+        return defaults.get(hook.event, CLAUDE_TIMEOUT), True
     return float(value), False
 
 

@@ -1,4 +1,5 @@
-"""Malformed answers are that hook's ``garbled`` failure, and another hook's deny still stands."""
+"""Malformed answers are that hook's ``garbled`` failure, and another hook's deny still stands;
+stdout that only looks like JSON is plain text, as Claude Code reads it."""
 
 from __future__ import annotations
 
@@ -28,10 +29,6 @@ def specific(**fields: Any) -> str:
 
 
 MALFORMED = [
-    ('{"hookSpecificOutput": {"hookEventName": "PreToolUse", "updatedInput": {"n": NaN}}}',
-     "NaN is not JSON"),
-    ('{"systemMessage": "x", "n": Infinity}', "Infinity is not JSON"),
-    ('{"continue": -Infinity}', "-Infinity is not JSON"),
     (specific(permissionDecision=["deny"]), "permissionDecision is an array"),
     (specific(permissionDecision={"deny": True}), "permissionDecision is an object"),
     (specific(permissionDecision="maybe"), 'permissionDecision is "maybe"'),
@@ -53,6 +50,20 @@ MALFORMED = [
     (json.dumps({"hookSpecificOutput": {"hookEventName": "PermissionRequest",
                                         "decision": {"behavior": "no"}}}),
      'decision.behavior is "no"'),
+    # Claude Code: "Hook returned incorrect event name: expected 'PreToolUse' but got ..."
+    (json.dumps({"hookSpecificOutput": {"hookEventName": "PostToolUse",
+                                        "permissionDecision": "allow"}}),
+     'hookSpecificOutput.hookEventName is "PostToolUse" in a PreToolUse hook'),
+    (json.dumps({"hookSpecificOutput": {"permissionDecision": "allow"}}),
+     "hookSpecificOutput has no hookEventName"),
+]
+# Not JSON at all, though it starts with a brace: Claude Code reads it as plain text.
+NOT_JSON = [
+    '{"hookSpecificOutput": {"hookEventName": "PreToolUse", "updatedInput": {"n": NaN}}}',
+    '{"systemMessage": "x", "n": Infinity}',
+    '{"continue": -Infinity}',
+    '{"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny"',
+    '{"finding": 1}\n{"finding": 2}',
 ]
 
 
@@ -74,6 +85,17 @@ def test_a_malformed_answer_is_garbled_and_the_deny_beside_it_stands(printed: st
     assert answer["hookSpecificOutput"]["permissionDecisionReason"] == "no rm"
     assert "hook 'bad' " in response.stderr
     assert words in response.stderr
+
+
+@pytest.mark.parametrize("printed", NOT_JSON)
+def test_a_brace_that_does_not_parse_is_plain_text_as_claude_code_reads_it(printed: str) -> None:
+    result = from_stdout(BAD, printed)
+    assert (result.status, result.output) == ("ok", printed)
+    assert "is not JSON" in result.stderr  # said on stderr, for whoever reads the log
+    response = merge("PreToolUse", [result, from_stdout(GUARD, json.dumps(DENY))],
+                     on_error={"bad": "block"})
+    answer = json.loads(response.stdout, parse_constant=pytest.fail)
+    assert answer["hookSpecificOutput"]["permissionDecisionReason"] == "no rm"
 
 
 @pytest.mark.parametrize("value", [
@@ -98,15 +120,22 @@ def test_a_failed_hooks_malformed_json_is_ignored_and_said_so() -> None:
     specific(permissionDecision="allow", updatedInput={"command": "ls"}),
     json.dumps({"continue": True, "suppressOutput": False, "decision": "approve",
                 "hookSpecificOutput": {"hookEventName": "PreToolUse", "newKey": [1]}}),
-    json.dumps({"hookSpecificOutput": {"hookEventName": "PermissionRequest",
-                                       "decision": {"behavior": "allow",
-                                                    "updatedPermissions": []}}}),
 ])
 def test_well_formed_answers_stay_answers(printed: str) -> None:
     assert from_stdout(BAD, printed).status == "ok"
 
 
+def test_a_permission_request_answer_is_well_formed_in_a_permission_request_hook() -> None:
+    hook = HookSpec(position=0, name="perm", event="PermissionRequest", command="./p.sh")
+    printed = json.dumps({"hookSpecificOutput": {
+        "hookEventName": "PermissionRequest",
+        "decision": {"behavior": "allow", "updatedPermissions": []}}})
+    assert from_stdout(hook, printed).status == "ok"
+    assert from_stdout(BAD, printed).status == "garbled"
+
+
 def test_hookrun_prints_strict_json_beside_a_nan_answer(project: Project) -> None:
+    """A NaN answer is plain text to Claude Code; hookrun's own answer stays strict JSON."""
     nan = project.script("nan.py", """
         print('{"hookSpecificOutput": {"hookEventName": "PreToolUse", "updatedInput": NaN}}')
     """)
@@ -126,5 +155,5 @@ def test_hookrun_prints_strict_json_beside_a_nan_answer(project: Project) -> Non
     answer = json.loads(ran.stdout, parse_constant=pytest.fail)
     assert answer["hookSpecificOutput"]["permissionDecision"] == "deny"
     assert "updatedInput" not in answer["hookSpecificOutput"]
-    assert "hook 'nan' printed invalid JSON (NaN is not JSON)" in ran.stderr
-    assert ran.hooks()["nan"]["status"] == "garbled"
+    assert "[nan] printed text that starts with { but is not JSON (NaN is not JSON)" in ran.stderr
+    assert ran.hooks()["nan"]["status"] == "ok"

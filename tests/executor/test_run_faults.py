@@ -58,7 +58,8 @@ def test_a_hang_is_killed_at_its_timeout_with_its_grandchild(project: Project) -
 
 @pytest.mark.parametrize(("bad", "status", "message"), [
     ('command = "echo boom >&2; exit 1"', "error", "exited 1: boom"),
-    ('command = "echo \'{not json\'"', "garbled", "printed invalid JSON"),
+    ('command = "echo \'{\\"continue\\": 1}\'"', "garbled",
+     "answered JSON that Claude Code rejects (continue is a number"),
     ('command = "head -c 10000000 /dev/zero | tr \'\\\\0\' x"', "oversize",
      "printed more than 1024 KiB"),
     ('command = "/no/such/hook --flag"', "not_found", "command not found"),
@@ -77,13 +78,23 @@ def test_a_broken_hook_fails_open_and_is_named(project: Project, bad: str, statu
     assert "decision" not in ran.answer
 
 
-@pytest.mark.parametrize("bad", ['command = "exit 1"', 'command = "echo \'{oops\'"',
+@pytest.mark.parametrize("bad", ['command = "exit 1"', 'command = "echo \'{\\"continue\\": 1}\'"',
                                  'call = "missing_mod:fn"'])
 def test_on_error_block_fails_closed(project: Project, bad: str) -> None:
     with_bad_hook(project, bad, event="PreToolUse", on_error="block")
     ran = project.run(bash())
     assert ran.specific["permissionDecision"] == "deny"
     assert "hook 'bad'" in ran.specific["permissionDecisionReason"]
+
+
+def test_a_brace_that_is_not_json_is_plain_text_even_with_on_error_block(
+        project: Project) -> None:
+    """Claude Code with ``onFailure: "block"`` lets the tool run after ``{oops`` (checked)."""
+    with_bad_hook(project, 'command = "echo \'{oops\'"', event="PreToolUse", on_error="block")
+    ran = project.run(bash())
+    assert "permissionDecision" not in ran.answer.get("hookSpecificOutput", {})
+    assert ran.hooks()["bad"]["status"] == "ok"
+    assert "[bad] printed text that starts with { but is not JSON" in ran.stderr
 
 
 def test_a_call_hook_that_hangs_is_abandoned_at_its_timeout(project: Project) -> None:

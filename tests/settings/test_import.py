@@ -204,6 +204,20 @@ def test_notes_say_what_changed_in_meaning() -> None:
     assert any("onFailure is ignored on Stop" in n for n in moved["check"])
 
 
+@pytest.mark.parametrize(("others", "seconds"), [
+    ([], 1.5),  # Claude Code's SessionEnd budget: a 3 s hook without a timeout is cut
+    ([{"type": "command", "command": "./b.sh", "timeout": 10}], 10.0),  # the longest one
+    ([{"type": "http", "url": "http://127.0.0.1:9/end", "timeout": 4}], 4.0),
+])
+def test_a_session_end_hook_without_a_timeout_gets_claude_codes_shared_budget(
+        others: list[dict[str, Any]], seconds: float) -> None:
+    settings = {"hooks": {"SessionEnd": [{"hooks": [
+        {"type": "command", "command": "./a.sh"}, *others]}]}}
+    moved = {m.name: m for m in make_plan(settings).moved}
+    assert moved["a"].timeout == seconds
+    assert f"Claude Code's default of {seconds:g} s" in moved["a"].notes[0]
+
+
 def test_one_command_deduplicated_by_claude_code_becomes_one_hookrun_hook() -> None:
     twice = {"hooks": {"PreToolUse": [
         {"matcher": "Bash", "hooks": [{"type": "command", "command": "./guard.sh"}]},
