@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -107,8 +108,10 @@ def _foreground(port: int, token: str, served: Served, *, replacing: bool) -> No
     from hookswarm.executor.serve import serve as run_server  # likewise
 
     def ready(bound: int) -> None:
-        sys.stdout.write(f"ready {bound}\n")
-        sys.stdout.flush()
+        # The starter may have gone (Claude Code ended a slow SessionStart entry): its pipe
+        # refuses the line, and the server is what the session's http hooks still need.
+        with contextlib.suppress(OSError):
+            os.write(1, f"ready {bound}\n".encode())
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, 1)  # stdout was the starter's pipe; call hooks' prints go nowhere
         os.close(null)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,7 @@ import pytest
 from hookswarm.executor import serve, serve_start
 from hookswarm.settings.serving import free_port
 from tests.helpers.install import HOOKRUN
+from tests.helpers.processes import wait_until
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -63,3 +65,24 @@ def test_a_port_held_by_another_projects_server_is_named(project: Project,
         assert f"port {port} is served by hookrun serve for {other}" in problem
     finally:
         serve.call(port, TOKEN, serve.STOP_ROUTE, method="POST")
+
+
+def test_a_server_whose_starter_has_gone_keeps_serving(project: Project) -> None:
+    # Claude Code ended the SessionStart entry that started the server: nobody reads the pipe
+    # the server says "ready" on, and the session's http hooks still need the server.
+    project.config('[[hooks]]\nname = "c"\nevent = "UserPromptSubmit"\ncommand = "echo hi"\n')
+    port = free_port()
+    environ = {**os.environ, "CLAUDE_PROJECT_DIR": str(project.root), "HOOKRUN_TOKEN": TOKEN}
+    reader, writer = os.pipe()
+    os.close(reader)
+    server = subprocess.Popen([HOOKRUN, "serve", "--port", str(port), "--idle", "60"],
+                              cwd=project.root, env=environ, stdout=writer,
+                              stderr=subprocess.PIPE)
+    os.close(writer)
+    try:
+        wait_until(lambda: server.poll() is not None
+                   or serve.call(port, TOKEN, serve.STATUS_ROUTE) is not None, timeout=60)
+        assert server.poll() is None, server.communicate()[1]
+    finally:
+        serve.call(port, TOKEN, serve.STOP_ROUTE, method="POST")
+        server.wait(30)
