@@ -29,6 +29,7 @@ from tests.helpers.parity import (
     context,
     decision,
     exits_after,
+    observation,
     prints,
     py,
 )
@@ -126,6 +127,16 @@ CASES = [
 ]
 
 
+def test_what_the_model_saw_counts_every_request_of_the_conversation(tmp_path: Path) -> None:
+    # Context that reached only an earlier request reached the model all the same, and a
+    # marker that must not reach the model must not be in any request.
+    early = {"messages": [{"role": "user", "content": "go"},
+                          {"role": "system", "content": "hook additional context: CTX-EARLY"}]}
+    late = {"messages": [{"role": "user", "content": "go"},
+                         {"role": "assistant", "content": "ok"}]}
+    case = Case("c", [], lambda o: True, markers=["CTX-EARLY", "CTX-NEVER"])
+    seen = observation(tmp_path, case, [early, late], {"terminal_reason": "completed"})
+    assert (seen.seen, seen.requests) == (frozenset({"CTX-EARLY"}), 2)
 
 
 @pytest.mark.parametrize("mode", MODES)
