@@ -30,7 +30,7 @@ from hookswarm.lib.errors import ConfigError
 from hookswarm.lib.process import start_detached
 from hookswarm.lib.swarmdir import make_dirs
 from hookswarm.lib.warm import Pool
-from hookswarm.settings.entries import hookrun_executable
+from hookswarm.settings.entries import entry_timeout, hookrun_executable
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -44,6 +44,9 @@ TOKEN_ENV = "HOOKRUN_TOKEN"
 STATE_FILE = "serve.json"
 DEFAULT_IDLE = 8 * 3600.0
 FRESH_RUN_TIMEOUT = 600.0
+# Claude Code stops waiting for an http entry at its timeout, which install sized from the same
+# hooks; the answer leaves this long before, so it arrives (a hook not done by then has timed out).
+ANSWER_SLACK = 1.0
 
 
 class ServeOptions(NamedTuple):
@@ -147,12 +150,14 @@ def answer(options: ServeOptions, watch: ConfigWatch, notes: Notes, event: str,
            threads: Threads | None = None) -> bytes:
     """The JSON body for one event: the merged answer, with pending notes as systemMessage."""
     config = watch.current()
+    within = answer_within(config, event)
     if modules is not None and modules.changed():
         response = _fresh_run(options, event, raw)
     else:
         response = execute(Invocation(raw=raw, event=event, config_path=options.config_path,
                                       environ=options.environ, cwd=_cwd(raw, options.project),
-                                      config=config, warm=warm, threads=threads)).response
+                                      config=config, warm=warm, threads=threads,
+                                      within=within)).response
         if modules is not None:
             modules.note(config)
     body: dict[str, Any] = json.loads(response.stdout) if response.stdout else {}
@@ -163,6 +168,12 @@ def answer(options: ServeOptions, watch: ConfigWatch, notes: Notes, event: str,
         earlier = body.get("systemMessage")
         body["systemMessage"] = "\n".join([*lines, *([earlier] if earlier else [])])
     return json.dumps(body, ensure_ascii=False).encode("utf-8", "replace")
+
+
+def answer_within(config: Config | None, event: str) -> float | None:
+    """Seconds the hooks of ``event`` may take before their answer must leave."""
+    hooks = config.for_event(event) if config is not None else []
+    return entry_timeout(hooks) - ANSWER_SLACK if hooks else None
 
 
 def _fresh_run(options: ServeOptions, event: str, raw: bytes) -> Response:

@@ -314,3 +314,44 @@ def test_events_reuse_the_servers_threads(project: Project) -> None:
     finally:
         server.stop()
     assert len(set(names)) == 1  # no event started a thread of its own
+
+
+def test_a_hook_slow_to_start_still_lets_the_deny_beside_it_arrive_in_time(
+        project: Project) -> None:
+    # The zygote that would start `slow` preloads `gate`, whose import waits for a file: the
+    # hook cannot even start. Claude Code stops waiting at the entry's timeout (1 s hooks: 3 s),
+    # so the server answers at 2 s with the deny it has and says what did not finish.
+    gate = project.root / "gate-open"
+    project.module("gate", f"""
+        import os, time
+        while not os.path.exists({str(gate)!r}):
+            time.sleep(0.01)
+    """)
+    slow = project.script("slow.py", "import gate\n")
+    deny = project.script("deny.py", "import json\nprint(json.dumps({'hookSpecificOutput': {"
+                                     "'hookEventName': 'PreToolUse', 'permissionDecision': "
+                                     "'deny', 'permissionDecisionReason': 'NO'}}))\n")
+    project.config(f"""
+        [[hooks]]
+        name = "deny"
+        event = "PreToolUse"
+        command = "{deny}"
+        timeout = 1
+        warm = false
+
+        [[hooks]]
+        name = "slow"
+        event = "PreToolUse"
+        command = "{slow}"
+        timeout = 1
+        env = {{ PYTHONPATH = "{project.root}" }}
+    """)
+    server = Running(project)
+    try:
+        _, body = server.post("PreToolUse", PRE_TOOL)
+    finally:
+        gate.touch()
+        server.stop()
+    assert body["hookSpecificOutput"]["permissionDecision"] == "deny"
+    assert "slow" in body["systemMessage"]
+    assert "the event's 2 s ran out" in body["systemMessage"]
