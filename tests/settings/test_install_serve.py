@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hookswarm.executor import serve_start
 from hookswarm.settings import install as installer
 from hookswarm.settings import serving
-from hookswarm.settings.entries import MARK
+from hookswarm.settings.entries import MARK, SERVER_START_TIMEOUT
 from tests.helpers.workspace import FAKE_HOOKRUN, Workspace
 
 MIXED = """
@@ -166,3 +167,14 @@ def test_a_user_scope_install_starts_one_server_for_every_project(
                               environ=workspace.environ, config_path=str(config),
                               executable=FAKE_HOOKRUN, serve=True)
     assert not again.written.changed  # the entry is recognised as install's own
+
+
+def test_session_start_gets_the_server_start_on_top_of_its_hooks_time(
+        workspace: Workspace) -> None:
+    # Starting the server (waiting for another session's start included) and then the
+    # SessionStart hooks must both fit, or Claude Code ends the entry and drops their context.
+    workspace.config('[[hooks]]\nname = "s"\nevent = "SessionStart"\ncommand = "true"\n'
+                     'timeout = 20\n')
+    install(workspace)
+    assert handlers(workspace)["SessionStart"]["timeout"] == 22 + SERVER_START_TIMEOUT
+    assert serve_start.START_WITHIN + serve_start.PROBE_WITHIN <= SERVER_START_TIMEOUT
