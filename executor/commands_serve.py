@@ -95,10 +95,10 @@ def _session_start(port: int, token: str, served: Served) -> int:
 
     argv = _server_argv(port, served)
     problem = ensure(argv, project=served.owner, port=port, token=token, environ=os.environ)
-    if problem:
-        os.write(2, f"{problem}; the http hooks fail open until it runs (`hookrun serve`)\n"
-                 .encode())
-    return run_fast(["SessionStart", "--config", served.config, "--if-configured"])
+    note = (f"hookrun serve: {problem}; this session's http hooks fail open (blocking where "
+            "on_error = \"block\") until it runs: start it with `hookrun serve`"
+            if problem else "")
+    return run_fast(["SessionStart", "--config", served.config, "--if-configured"], note=note)
 
 
 def _foreground(port: int, token: str, served: Served, *, replacing: bool) -> None:

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hookswarm.executor.graph import Threads
-from hookswarm.executor.merge import Response
+from hookswarm.executor.merge import Response, with_note
 from hookswarm.executor.run import Invocation, execute
 from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib import process
@@ -160,14 +160,13 @@ def answer(options: ServeOptions, watch: ConfigWatch, notes: Notes, event: str,
                                       within=within)).response
         if modules is not None:
             modules.note(config)
-    body: dict[str, Any] = json.loads(response.stdout) if response.stdout else {}
     lines = notes.take()
     if response.exit_code == 2:  # an exit-2 block has no JSON form here; install avoids it
         lines.append(response.stderr.strip())
+        response = response._replace(stdout="", exit_code=0)
     if lines:
-        earlier = body.get("systemMessage")
-        body["systemMessage"] = "\n".join([*lines, *([earlier] if earlier else [])])
-    return json.dumps(body, ensure_ascii=False).encode("utf-8", "replace")
+        response = with_note(response, "\n".join(lines))
+    return (response.stdout or "{}").encode("utf-8", "replace")
 
 
 def answer_within(config: Config | None, event: str) -> float | None:

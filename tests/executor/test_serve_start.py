@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import threading
 from typing import TYPE_CHECKING
@@ -86,3 +88,21 @@ def test_a_server_whose_starter_has_gone_keeps_serving(project: Project) -> None
     finally:
         serve.call(port, TOKEN, serve.STOP_ROUTE, method="POST")
         server.wait(30)
+
+
+def test_a_server_that_cannot_start_is_named_to_the_user_and_session_start_still_runs(
+        project: Project) -> None:
+    project.config('[[hooks]]\nname = "s"\nevent = "SessionStart"\ncommand = "echo CTX"\n')
+    environ = {**os.environ, "CLAUDE_PROJECT_DIR": str(project.root), "HOOKRUN_TOKEN": TOKEN}
+    with socket.socket() as taken:  # bound, not listening: the server cannot have the port
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        started = subprocess.run([HOOKRUN, "serve", "--session-start", "--port", str(port)],
+                                 input=json.dumps({"hook_event_name": "SessionStart",
+                                                   "cwd": str(project.root)}),
+                                 cwd=project.root, env=environ, capture_output=True, text=True,
+                                 timeout=60)
+    answer = json.loads(started.stdout)
+    assert answer["hookSpecificOutput"]["additionalContext"] == "CTX"
+    assert "hookrun serve did not start" in answer["systemMessage"]
+    assert "fail open" in answer["systemMessage"]
