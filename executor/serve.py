@@ -13,6 +13,7 @@ import hmac
 import http.client
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -217,7 +218,7 @@ class Server(ThreadingHTTPServer):
         self.stopping = threading.Event()
         self.modules = ModuleWatch()
         self.threads = Threads()
-        self._in_flight = 0
+        self._connections = 0  # accepted and not yet closed: a request may be on its way
         self._idle_again = threading.Condition()
         self.replaced = False
         self.warm: Pool | None = None
@@ -245,19 +246,37 @@ class Server(ThreadingHTTPServer):
                                                    "reason": reason})
             threading.Thread(target=self.shutdown, daemon=True).start()
 
-    def begin(self) -> None:
+    def process_request(self, request: Any, client_address: Any) -> None:
         with self._idle_again:
-            self._in_flight += 1
+            self._connections += 1
+        super().process_request(request, client_address)
 
-    def end(self) -> None:
+    def shutdown_request(self, request: Any) -> None:
+        super().shutdown_request(request)
         with self._idle_again:
-            self._in_flight -= 1
+            self._connections -= 1
+            self.last_active = time.monotonic()
             self._idle_again.notify_all()
 
-    def drain(self, timeout: float) -> None:
-        """Wait for the answers being worked on: exiting would cut them off."""
+    def idle_for(self, now: float) -> float:
+        """Seconds without an open connection (0 while one is open)."""
         with self._idle_again:
-            self._idle_again.wait_for(lambda: self._in_flight == 0, timeout)
+            return 0.0 if self._connections else now - self.last_active
+
+    def close_down(self, timeout: float) -> None:
+        """After ``serve_forever``: answer what is on its way, then close.
+
+        Connections still queued would be reset by closing the socket, and a request arriving
+        on a kept-alive connection would be cut off by exiting: both are answered (with
+        ``Connection: close``) until every connection has closed, or ``timeout``.
+        """
+        self.stopping.set()
+        self.timeout = 0.0
+        while select.select([self.socket], [], [], 0)[0]:
+            self.handle_request()
+        self.server_close()
+        with self._idle_again:
+            self._idle_again.wait_for(lambda: self._connections == 0, timeout)
 
     def replace_when_changed(self) -> None:
         """Call modules changed: start a server with the new code on this port, then stop."""
@@ -300,13 +319,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(404, b'{"error": "hookrun serve: unknown path"}')
         event = self.path[len(ROUTE):].split("?", 1)[0]
         server = self.server
-        server.begin()
-        try:
-            self._send(200, answer(server.options, server.watch, server.notes, event, raw,
-                                   warm=server.warm, modules=server.modules,
-                                   threads=server.threads))
-        finally:
-            server.end()
+        self._send(200, answer(server.options, server.watch, server.notes, event, raw,
+                               warm=server.warm, modules=server.modules, threads=server.threads))
         server.replace_when_changed()
 
     def do_GET(self) -> None:
@@ -319,9 +333,12 @@ class _Handler(BaseHTTPRequestHandler):
         return hmac.compare_digest(given.encode(), self.server.options.token.encode())
 
     def _send(self, status: int, body: bytes) -> None:
+        if self.server.stopping.is_set():  # the client must not send this connection more
+            self.close_connection = True
         head = (f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}\r\n"
                 "Content-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n").encode()
+                + ("Connection: close\r\n" if self.close_connection else "")
+                + f"Content-Length: {len(body)}\r\n\r\n").encode()
         try:
             self.wfile.write(head + body)
         except OSError as exc:
@@ -386,15 +403,14 @@ def serve(options: ServeOptions, *, ready: Any = None, on_sigterm: bool = False)
     try:
         server.serve_forever(poll_interval=0.5)
     finally:
-        server.server_close()
-        server.drain(FRESH_RUN_TIMEOUT)
+        server.close_down(FRESH_RUN_TIMEOUT)
         if server.warm is not None:
             server.warm.close()
 
 
 def _idle_watch(server: Server) -> None:
     while not server.stopping.wait(max(0.05, min(1.0, server.options.idle / 4))):
-        if time.monotonic() - server.last_active >= server.options.idle:
+        if server.idle_for(time.monotonic()) >= server.options.idle:
             server.stop(f"exited after {server.options.idle:g} s without an event")
 
 
