@@ -208,8 +208,8 @@ class Server(ThreadingHTTPServer):
     allow_reuse_port = True  # a replacement listens beside this one before it stops
 
     def __init__(self, options: ServeOptions) -> None:
-        super().__init__(("127.0.0.1", options.port), _Handler)
         self.options = options
+        super().__init__(("127.0.0.1", options.port), _Handler)
         self.notes = Notes()
         self.watch = ConfigWatch(options.config_path, self.notes)
         self.last_active = time.monotonic()
@@ -245,6 +245,11 @@ class Server(ThreadingHTTPServer):
                                                    "stopped": round(time.time(), 3),
                                                    "reason": reason})
             threading.Thread(target=self.shutdown, daemon=True).start()
+
+    def server_bind(self) -> None:
+        if self.options.port and not self.options.replacing:
+            _refuse_a_taken_port(self.options.port)
+        super().server_bind()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._idle_again:
@@ -297,6 +302,15 @@ class Server(ThreadingHTTPServer):
                            f"which did not start ({started}); events run in fresh processes")
             return
         self.stop("replaced by a server with the changed call hook modules")
+
+
+def _refuse_a_taken_port(port: int) -> None:
+    """Raise ``EADDRINUSE`` when something listens on ``port``: with ``SO_REUSEPORT`` this
+    server would share it (another project's server, one slow to answer), and the kernel
+    would split Claude Code's events between the two, the other answering 401."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", port))
 
 
 class _Handler(BaseHTTPRequestHandler):

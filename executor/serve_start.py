@@ -53,4 +53,9 @@ def _start_unless_running(argv: list[str], *, project: str, port: int, token: st
             "port: run `hookrun uninstall` and `hookrun install --serve` here")
     started = start_detached(argv, cwd=project, env={**environ, TOKEN_ENV: token}, log=log,
                              ready_within=max(1.0, deadline - time.monotonic()))
-    return "" if isinstance(started, int) else f"hookrun serve did not start: {started}"
+    if isinstance(started, int):
+        return ""
+    again = call(port, token, STATUS_ROUTE, timeout=max(PROBE_WITHIN, deadline - time.monotonic()))
+    if again is not None and again.get("project") == project:
+        return ""  # it was running, too loaded to answer the first probe in time
+    return f"hookrun serve did not start: {started}"

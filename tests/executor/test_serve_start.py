@@ -7,7 +7,8 @@ import os
 import socket
 import subprocess
 import threading
-from typing import TYPE_CHECKING
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, ClassVar
 
 import pytest
 
@@ -106,3 +107,61 @@ def test_a_server_that_cannot_start_is_named_to_the_user_and_session_start_still
     assert answer["hookSpecificOutput"]["additionalContext"] == "CTX"
     assert "hookrun serve did not start" in answer["systemMessage"]
     assert "fail open" in answer["systemMessage"]
+
+
+def test_a_server_does_not_share_a_port_another_server_listens_on(project: Project,
+                                                                    tmp_path: Path) -> None:
+    # SO_REUSEPORT would let it: the kernel would then split Claude Code's events between the
+    # two, and the server without this project's token would answer them 401 (fail open).
+    other = tmp_path / "other"
+    other.mkdir()
+    port = free_port()
+    argv = [HOOKRUN, "serve", "--port", str(port), "--idle", "60"]
+    theirs = {**os.environ, "CLAUDE_PROJECT_DIR": str(other)}
+    assert serve_start.ensure(argv, project=str(other), port=port, token="their-token",
+                              environ=theirs) == ""
+    try:
+        problem = serve_start.ensure(argv, project=str(project.root), port=port, token=TOKEN,
+                                     environ={**os.environ,
+                                              "CLAUDE_PROJECT_DIR": str(project.root)})
+        log = (project.root / ".swarm" / "hooks" / "serve.log").read_text()
+    finally:
+        serve.call(port, "their-token", serve.STOP_ROUTE, method="POST")
+    assert "hookrun serve did not start" in problem
+    assert f"cannot listen on 127.0.0.1:{port} (Address already in use)" in log
+
+
+class _SlowAtFirst(BaseHTTPRequestHandler):
+    """This project's server, too loaded to answer the first status probe before it gives up."""
+
+    project: ClassVar[str] = ""
+    probes: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.probes.append(self.path)
+        if len(self.probes) == 1:
+            self.rfile.read()  # until the prober, out of patience, hangs up
+            return
+        body = json.dumps({"project": self.project}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_running_server_slow_to_answer_is_not_reported_as_not_started(
+        project: Project) -> None:
+    _SlowAtFirst.project = str(project.root)
+    with ThreadingHTTPServer(("127.0.0.1", 0), _SlowAtFirst) as running:
+        threading.Thread(target=running.serve_forever, args=(0.01,), daemon=True).start()
+        port = running.server_address[1]
+        argv = [HOOKRUN, "serve", "--port", str(port), "--idle", "60"]
+        problem = serve_start.ensure(argv, project=str(project.root), port=port, token=TOKEN,
+                                     environ={**os.environ,
+                                              "CLAUDE_PROJECT_DIR": str(project.root)})
+        running.shutdown()
+    assert problem == ""
+    assert len(_SlowAtFirst.probes) == 2  # the start failed (port taken), the second probe found it
