@@ -128,6 +128,7 @@ def test_a_server_does_not_share_a_port_another_server_listens_on(project: Proje
     finally:
         serve.call(port, "their-token", serve.STOP_ROUTE, method="POST")
     assert "hookrun serve did not start" in problem
+    assert "exited with 2 before it was ready" in problem
     assert f"cannot listen on 127.0.0.1:{port} (Address already in use)" in log
 
 
