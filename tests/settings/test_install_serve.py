@@ -4,6 +4,7 @@ settings, and uninstall (or a plain install) putting the files back."""
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
 
 from hookswarm.executor import serve_start
@@ -178,3 +179,18 @@ def test_session_start_gets_the_server_start_on_top_of_its_hooks_time(
     install(workspace)
     assert handlers(workspace)["SessionStart"]["timeout"] == 22 + SERVER_START_TIMEOUT
     assert serve_start.START_WITHIN + serve_start.PROBE_WITHIN <= SERVER_START_TIMEOUT
+
+
+def test_the_installed_port_is_outside_the_range_client_connections_take() -> None:
+    # A client socket on the port, live or for a minute in TIME_WAIT, keeps the server from
+    # binding it: the session's http hooks would all fail open.
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as handle:
+        low, high = map(int, handle.read().split())
+    assert not low <= serving.free_port() <= high
+
+
+def test_a_port_in_use_is_never_chosen() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        assert serving.free_port(choose=lambda _low, _high: port) != port
