@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 from typing import NamedTuple, NoReturn
 
 import click
@@ -16,6 +17,7 @@ from hookswarm.settings import files, serving
 from hookswarm.settings.entries import hookrun_executable
 
 IDLE_HELP = "Exit after this many seconds without an event."
+STOP_WITHIN = 10.0  # seconds `--stop` waits for the server to close its port
 
 
 @click.command(help="A warm hookrun that Claude Code reaches through the type \"http\" entries "
@@ -77,6 +79,10 @@ def _status(port: int, token: str, *, stop: bool) -> int:
         return 1
     if stop:
         call(port, token, STOP_ROUTE, method="POST")
+        # Until the port closes, a session starting now would find the server and rely on it.
+        deadline = time.monotonic() + STOP_WITHIN
+        while call(port, token, STATUS_ROUTE) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
         click.echo(f"hookrun serve: stopped (pid {state['pid']}, port {port})")
     else:
         click.echo(json.dumps(state, indent=2))

@@ -166,3 +166,23 @@ def test_a_running_server_slow_to_answer_is_not_reported_as_not_started(
         running.shutdown()
     assert problem == ""
     assert len(_SlowAtFirst.probes) == 2  # the start failed (port taken), the second probe found it
+
+
+def test_stop_returns_once_the_port_is_closed(project: Project) -> None:
+    # A session starting right after `--stop` must not find the server that is about to exit.
+    project.config('[[hooks]]\nname = "c"\nevent = "UserPromptSubmit"\ncommand = "echo hi"\n')
+    port = free_port()
+    environ = {**os.environ, "CLAUDE_PROJECT_DIR": str(project.root), "HOOKRUN_TOKEN": TOKEN}
+    server = subprocess.Popen([HOOKRUN, "serve", "--port", str(port), "--idle", "60"],
+                              cwd=project.root, env=environ, stdout=subprocess.PIPE)
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline().startswith(b"ready")
+        stopped = subprocess.run([HOOKRUN, "serve", "--stop", "--port", str(port)],
+                                 cwd=project.root, env=environ, capture_output=True, text=True,
+                                 timeout=60)
+        assert "stopped" in stopped.stdout
+        assert serve.call(port, TOKEN, serve.STATUS_ROUTE) is None
+    finally:
+        server.kill()
+        server.wait()
