@@ -234,7 +234,7 @@ class Server(ThreadingHTTPServer):
         return {"pid": os.getpid(), "port": self.server_address[1],
                 "project": self.options.project, "config": self.options.config_path,
                 "started": round(self.started, 3), "requests": self.requests,
-                "idle_exit_s": self.options.idle}
+                "idle_exit_s": self.options.idle, "stopping": self.stopping.is_set()}
 
     def stop(self, reason: str) -> None:
         """Stop serving (from any thread but the one in ``serve_forever``)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hookswarm.executor.serve import STATUS_ROUTE, TOKEN_ENV, call
 from hookswarm.lib.flock import lock_within
@@ -45,7 +45,7 @@ def ensure(argv: list[str], *, project: str, port: int, token: str,
 
 def _start_unless_running(argv: list[str], *, project: str, port: int, token: str,
                           environ: Mapping[str, str], log: str, deadline: float) -> str:
-    running = call(port, token, STATUS_ROUTE, timeout=PROBE_WITHIN)
+    running = _serving(port, token, deadline)
     if running is not None:
         theirs = running.get("project")
         return "" if theirs == project else (
@@ -56,6 +56,16 @@ def _start_unless_running(argv: list[str], *, project: str, port: int, token: st
     if isinstance(started, int):
         return ""
     again = call(port, token, STATUS_ROUTE, timeout=max(PROBE_WITHIN, deadline - time.monotonic()))
-    if again is not None and again.get("project") == project:
+    if again is not None and again.get("project") == project and not again.get("stopping"):
         return ""  # it was running, too loaded to answer the first probe in time
     return f"hookrun serve did not start: {started}"
+
+
+def _serving(port: int, token: str, deadline: float) -> dict[str, Any] | None:
+    """The status of the server on ``port``; one on its way out (idle exit, ``--stop``) counts
+    as none once its port has closed: the session must not rely on it."""
+    running = call(port, token, STATUS_ROUTE, timeout=PROBE_WITHIN)
+    while running is not None and running.get("stopping") and time.monotonic() < deadline:
+        time.sleep(0.05)
+        running = call(port, token, STATUS_ROUTE, timeout=PROBE_WITHIN)
+    return None if running is not None and running.get("stopping") else running

@@ -186,3 +186,49 @@ def test_stop_returns_once_the_port_is_closed(project: Project) -> None:
     finally:
         server.kill()
         server.wait()
+
+
+class _OnItsWayOut(BaseHTTPRequestHandler):
+    """This project's server as its idle exit begins: it answers one probe, then closes."""
+
+    project: ClassVar[str] = ""
+    answered: ClassVar[list[int]] = []
+
+    def do_GET(self) -> None:
+        if self.answered:
+            self.send_error(404)
+            return
+        self.answered.append(1)
+        body = json.dumps({"project": self.project, "stopping": True}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        threading.Thread(target=self.server.shutdown, daemon=True).start()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_server_on_its_way_out_is_replaced_not_relied_on(project: Project) -> None:
+    project.config('[[hooks]]\nname = "c"\nevent = "UserPromptSubmit"\ncommand = "echo hi"\n')
+    _OnItsWayOut.project = str(project.root)
+    leaving = ThreadingHTTPServer(("127.0.0.1", 0), _OnItsWayOut)
+    port = leaving.server_address[1]
+
+    def serve_then_close() -> None:
+        leaving.serve_forever(0.01)
+        leaving.server_close()
+
+    threading.Thread(target=serve_then_close, daemon=True).start()
+    argv = [HOOKRUN, "serve", "--port", str(port), "--idle", "60"]
+    try:
+        problem = serve_start.ensure(argv, project=str(project.root), port=port, token=TOKEN,
+                                     environ={**os.environ,
+                                              "CLAUDE_PROJECT_DIR": str(project.root)})
+        state = serve.call(port, TOKEN, serve.STATUS_ROUTE)
+    finally:
+        serve.call(port, TOKEN, serve.STOP_ROUTE, method="POST")
+    assert problem == ""
+    assert state is not None
+    assert (state["project"], state["stopping"]) == (str(project.root), False)
