@@ -101,7 +101,7 @@ def _session_start(port: int, token: str, served: Served) -> int:
 
     argv = _server_argv(port, served)
     problem = ensure(argv, project=served.owner, port=port, token=token, environ=os.environ)
-    note = (f"hookrun serve: {problem}; this session's http hooks fail open (blocking where "
+    note = (f"{problem}; this session's http hooks fail open (blocking where "
             "on_error = \"block\") until it runs: start it with `hookrun serve`"
             if problem else "")
     return run_fast(["SessionStart", "--config", served.config, "--if-configured"], note=note)
