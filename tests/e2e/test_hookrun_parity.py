@@ -32,6 +32,7 @@ from tests.helpers.parity import (
     observation,
     prints,
     py,
+    served_state,
 )
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ def test_what_the_model_saw_counts_every_request_of_the_conversation(tmp_path: P
 def test_hookrun_matches_claude_code(tmp_path: Path, case: Case, mode: str) -> None:
     native, hookrun = both(tmp_path, case, mode)
     assert case.check(native), f"the case does not show what it claims natively: {native}"
-    assert hookrun == native
+    assert hookrun == native, served_state(tmp_path / "hookrun")
     assert hookrun.result_text == native.result_text
 
 

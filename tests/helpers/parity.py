@@ -208,6 +208,14 @@ def _model_input(body: Mapping[str, Any]) -> str:
                       json.dumps(body.get("messages", []))])
 
 
+def served_state(root: Path) -> str:
+    """``hookrun serve``'s log, state and last run records in ``root``, for a failure message."""
+    hooks = root / ".swarm" / "hooks"
+    parts = [f"{name}:\n{(hooks / name).read_text()[-3000:]}"
+             for name in ("serve.log", "serve.json", "runs.jsonl") if (hooks / name).exists()]
+    return "\n".join(parts)
+
+
 def both(tmp_path: Path, case: Case, mode: str = "run") -> tuple[Observation, Observation]:
     native, hookrun = tmp_path / "native", tmp_path / "hookrun"
     write_project(native, case.hooks, through_hookrun=False)
