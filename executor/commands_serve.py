@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+import time
 from typing import NamedTuple, NoReturn
 
 import click
@@ -15,6 +17,7 @@ from hookswarm.settings import files, serving
 from hookswarm.settings.entries import hookrun_executable
 
 IDLE_HELP = "Exit after this many seconds without an event."
+STOP_WITHIN = 10.0  # seconds `--stop` waits for the server to close its port
 
 
 @click.command(help="A warm hookrun that Claude Code reaches through the type \"http\" entries "
@@ -76,6 +79,10 @@ def _status(port: int, token: str, *, stop: bool) -> int:
         return 1
     if stop:
         call(port, token, STOP_ROUTE, method="POST")
+        # Until the port closes, a session starting now would find the server and rely on it.
+        deadline = time.monotonic() + STOP_WITHIN
+        while call(port, token, STATUS_ROUTE) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
         click.echo(f"hookrun serve: stopped (pid {state['pid']}, port {port})")
     else:
         click.echo(json.dumps(state, indent=2))
@@ -94,10 +101,10 @@ def _session_start(port: int, token: str, served: Served) -> int:
 
     argv = _server_argv(port, served)
     problem = ensure(argv, project=served.owner, port=port, token=token, environ=os.environ)
-    if problem:
-        os.write(2, f"{problem}; the http hooks fail open until it runs (`hookrun serve`)\n"
-                 .encode())
-    return run_fast(["SessionStart", "--config", served.config, "--if-configured"])
+    note = (f"{problem}; this session's http hooks fail open (blocking where "
+            "on_error = \"block\") until it runs: start it with `hookrun serve`"
+            if problem else "")
+    return run_fast(["SessionStart", "--config", served.config, "--if-configured"], note=note)
 
 
 def _foreground(port: int, token: str, served: Served, *, replacing: bool) -> None:
@@ -107,8 +114,10 @@ def _foreground(port: int, token: str, served: Served, *, replacing: bool) -> No
     from hookswarm.executor.serve import serve as run_server  # likewise
 
     def ready(bound: int) -> None:
-        sys.stdout.write(f"ready {bound}\n")
-        sys.stdout.flush()
+        # The starter may have gone (Claude Code ended a slow SessionStart entry): its pipe
+        # refuses the line, and the server is what the session's http hooks still need.
+        with contextlib.suppress(OSError):
+            os.write(1, f"ready {bound}\n".encode())
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, 1)  # stdout was the starter's pipe; call hooks' prints go nowhere
         os.close(null)

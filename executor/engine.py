@@ -52,8 +52,11 @@ class Engine:
     """
 
     def __init__(self, hooks: Sequence[HookSpec], *,
-                 blocks: Callable[[HookResult], bool] = lambda _: False) -> None:
+                 blocks: Callable[[HookResult], bool] = lambda _: False,
+                 within: float | None = None) -> None:
         self._blocks = blocks
+        self._within = within  # seconds the whole run may take (None: each hook's own time)
+        self._give_up: float | None = None
         after = {h.name: h.after for h in hooks}
         self.order = stable_order([h.name for h in hooks], after)
         self._hooks = {h.name: h for h in hooks}
@@ -83,6 +86,8 @@ class Engine:
         return self._rank.get(name, len(self._rank))
 
     def begin(self, now: float) -> list[Action]:
+        if self._within is not None:
+            self._give_up = now + self._within
         return self._launch(now)
 
     def finished(self, result: HookResult, now: float) -> list[Action]:
@@ -93,6 +98,8 @@ class Engine:
 
     def expire(self, now: float) -> list[Action]:
         """Act on every deadline that has passed: time out call hooks, kill command hooks."""
+        if self._give_up is not None and now >= self._give_up:
+            return self._out_of_time(now)
         actions: list[Action] = []
         while self._deadlines and self._deadlines[0][0] <= now:
             _, rank = heapq.heappop(self._deadlines)
@@ -108,7 +115,22 @@ class Engine:
         return actions + self._launch(now)
 
     def next_deadline(self) -> float | None:
-        return self._deadlines[0][0] if self._deadlines else None
+        first = self._deadlines[0][0] if self._deadlines else None
+        if self._give_up is None:
+            return first
+        return self._give_up if first is None else min(first, self._give_up)
+
+    def _out_of_time(self, now: float) -> list[Action]:
+        """The run's time is up: every hook not done ends here, the running ones killed."""
+        assert self._within is not None
+        kills: list[Action] = [Kill(n) for n in self._running if not self._hooks[n].call]
+        for name in self.order:
+            if name not in self._results:
+                hook = self._hooks[name]
+                started = self._running.get(name, now)
+                self._record(HookResult.out_of_time(hook, self._within).timed(started, now))
+        self._ready, self._deadlines = [], []
+        return kills
 
     def _launch(self, now: float) -> list[Action]:
         actions: list[Action] = []

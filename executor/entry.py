@@ -11,6 +11,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from hookswarm.executor.merge import with_note
 from hookswarm.executor.run import Invocation, run_event
 
 if TYPE_CHECKING:
@@ -22,8 +23,9 @@ USAGE_RUN = "usage: hookrun run [EVENT] [--config PATH] [--if-configured]"
 PAYLOAD_DEPTH = 5000
 
 
-def run(args: list[str]) -> int:
-    """Run the hooks for one event; the payload arrives on stdin, the response leaves on stdout."""
+def run(args: list[str], *, note: str = "") -> int:
+    """Run the hooks for one event; the payload arrives on stdin, the response leaves on stdout
+    (with ``note`` for the user in its ``systemMessage``)."""
     parsed = _parse_run(args)
     if isinstance(parsed, str):
         os.write(2, f"hookrun: {parsed}\n{USAGE_RUN}\n".encode())
@@ -36,6 +38,8 @@ def run(args: list[str]) -> int:
     response = run_event(Invocation(raw=raw, event=event, config_path=config_path,
                                     environ=os.environ, cwd=os.getcwd(),
                                     if_configured=if_configured))
+    if note:
+        response = with_note(response, note)
     if response.stderr:
         _write_all(2, response.stderr.encode("utf-8", "backslashreplace"))
     if response.stdout:

@@ -43,19 +43,21 @@ class Runner(Protocol):
 
 
 def run_graph(hooks: list[HookSpec], raw: bytes, *, runner: Runner,
-              blocks: Callable[[HookResult], bool], clock: Clock) -> list[HookResult]:
+              blocks: Callable[[HookResult], bool], clock: Clock,
+              within: float | None = None) -> list[HookResult]:
     """Run ``hooks`` on the payload ``raw`` to completion; results in the engine's order.
 
-    ``blocks`` says whether a result decides a block that the event's action obeys.
+    ``blocks`` says whether a result decides a block that the event's action obeys; after
+    ``within`` seconds every hook not done yet ends as timed out.
     """
-    return _Shell(hooks, raw, runner, blocks, clock).run()
+    return _Shell(hooks, raw, runner, Engine(hooks, blocks=blocks, within=within), clock).run()
 
 
 class _Shell:
-    def __init__(self, hooks: list[HookSpec], raw: bytes, runner: Runner,
-                 blocks: Callable[[HookResult], bool], clock: Clock) -> None:
+    def __init__(self, hooks: list[HookSpec], raw: bytes, runner: Runner, engine: Engine,
+                 clock: Clock) -> None:
         self._hooks = {h.name: h for h in hooks}
-        self._engine = Engine(hooks, blocks=blocks)
+        self._engine = engine
         self._raw = raw
         self._runner = runner
         self._clock = clock
@@ -171,6 +173,7 @@ class ThreadRunner:
         self._lock = threading.Lock()
         self._children: dict[str, Child] = {}
         self._cancelled: set[str] = set()
+        self._killed: set[str] = set()  # killed before its process started (a slow warm start)
 
     def start(self, hook: HookSpec, request: dict[str, Any] | bytes, report: Report) -> None:
         self._threads.submit(lambda: self._work(hook, request, report))
@@ -190,10 +193,10 @@ class ThreadRunner:
     def kill(self, name: str) -> None:
         with self._lock:
             child = self._children.get(name)
+            if child is None:
+                self._killed.add(name)
         if child is not None:
-            from hookswarm.lib.process import kill_group  # subprocess only with command hooks
-
-            kill_group(child.pid)
+            _kill(child)
 
     def _work(self, hook: HookSpec, request: dict[str, Any] | bytes, report: Report) -> None:
         start = self._clock()
@@ -214,8 +217,17 @@ class ThreadRunner:
         with self._lock:
             self._children[name] = child
             cancelled = name in self._cancelled
-        if cancelled:
+            killed = name in self._killed
+        if killed:
+            _kill(child)
+        elif cancelled:
             child.cancel()
+
+
+def _kill(child: Child) -> None:
+    from hookswarm.lib.process import kill_group  # subprocess only with command hooks
+
+    kill_group(child.pid)
 
 
 def _upstream(result: HookResult) -> dict[str, Any]:

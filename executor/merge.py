@@ -40,6 +40,16 @@ class Response(NamedTuple):
     context_cut: tuple[str, ...] = ()  # hooks whose context the budget shortened
 
 
+def with_note(response: Response, line: str) -> Response:
+    """``response`` with ``line`` first in its ``systemMessage``, which the user sees."""
+    if response.exit_code != 0:  # an exit-2 answer is its stderr
+        return response._replace(stderr=f"{line}\n{response.stderr}")
+    answer = json.loads(response.stdout) if response.stdout else {}
+    earlier = answer.get("systemMessage")
+    answer["systemMessage"] = "\n".join([line, *([earlier] if earlier else [])])
+    return response._replace(stdout=json.dumps(answer, ensure_ascii=False))
+
+
 class _Merged:
     """The answers seen so far, accumulated in order."""
 

@@ -127,6 +127,12 @@ class HookResult(NamedTuple):
                    reason=f"timed out after {hook.timeout:g} s")
 
     @classmethod
+    def out_of_time(cls, hook: HookSpec, within: float) -> HookResult:
+        """Not done when the whole event's time ran out (it may not even have started)."""
+        return cls(position=hook.position, name=hook.name, status=TIMEOUT,
+                   reason=f"not done when the event's {within:g} s ran out")
+
+    @classmethod
     def cancelled(cls, hook: HookSpec) -> HookResult:
         return cls(position=hook.position, name=hook.name, status=CANCELLED,
                    reason="cancelled: the outcome was decided")

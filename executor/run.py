@@ -45,6 +45,7 @@ class Invocation(NamedTuple):
     warm: Pool | None = None  # ``hookrun serve``'s zygotes for Python script hooks
     threads: Threads | None = None  # ``hookrun serve``'s threads, kept across events
     kept_environ: bool = False  # ``environ`` is a session's, kept by ``hookrun serve``
+    within: float | None = None  # seconds the hooks may take in all (Claude Code waits no longer)
 
 
 class Outcome(NamedTuple):
@@ -223,6 +224,7 @@ def _run_hooks(event: str, hooks: list[HookSpec], invocation: Invocation, projec
     on_error = {h.name: h.on_error for h in hooks}
     stops = rules(event).block_stops
     graph = functools.partial(run_graph, hooks, invocation.raw, clock=clock,
+                              within=invocation.within,
                               blocks=lambda r: stops and blocks(event, r, on_error[r.name]))
     if runner is not None:
         return graph(runner=runner)

@@ -13,6 +13,7 @@ import hmac
 import http.client
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -22,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hookswarm.executor.graph import Threads
-from hookswarm.executor.merge import Response
+from hookswarm.executor.merge import Response, with_note
 from hookswarm.executor.run import Invocation, execute
 from hookswarm.lib import hookconfig as configuration
 from hookswarm.lib import process
@@ -30,7 +31,7 @@ from hookswarm.lib.errors import ConfigError
 from hookswarm.lib.process import start_detached
 from hookswarm.lib.swarmdir import make_dirs
 from hookswarm.lib.warm import Pool
-from hookswarm.settings.entries import hookrun_executable
+from hookswarm.settings.entries import entry_timeout, hookrun_executable
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -44,6 +45,9 @@ TOKEN_ENV = "HOOKRUN_TOKEN"
 STATE_FILE = "serve.json"
 DEFAULT_IDLE = 8 * 3600.0
 FRESH_RUN_TIMEOUT = 600.0
+# Claude Code stops waiting for an http entry at its timeout, which install sized from the same
+# hooks; the answer leaves this long before, so it arrives (a hook not done by then has timed out).
+ANSWER_SLACK = 1.0
 
 
 class ServeOptions(NamedTuple):
@@ -147,23 +151,29 @@ def answer(options: ServeOptions, watch: ConfigWatch, notes: Notes, event: str,
            threads: Threads | None = None) -> bytes:
     """The JSON body for one event: the merged answer, with pending notes as systemMessage."""
     config = watch.current()
+    within = answer_within(config, event)
     if modules is not None and modules.changed():
         response = _fresh_run(options, event, raw)
     else:
         response = execute(Invocation(raw=raw, event=event, config_path=options.config_path,
                                       environ=options.environ, cwd=_cwd(raw, options.project),
                                       config=config, warm=warm, threads=threads,
-                                      kept_environ=True)).response
+                                      kept_environ=True, within=within)).response
         if modules is not None:
             modules.note(config)
-    body: dict[str, Any] = json.loads(response.stdout) if response.stdout else {}
     lines = notes.take()
     if response.exit_code == 2:  # an exit-2 block has no JSON form here; install avoids it
         lines.append(response.stderr.strip())
+        response = response._replace(stdout="", exit_code=0)
     if lines:
-        earlier = body.get("systemMessage")
-        body["systemMessage"] = "\n".join([*lines, *([earlier] if earlier else [])])
-    return json.dumps(body, ensure_ascii=False).encode("utf-8", "replace")
+        response = with_note(response, "\n".join(lines))
+    return (response.stdout or "{}").encode("utf-8", "replace")
+
+
+def answer_within(config: Config | None, event: str) -> float | None:
+    """Seconds the hooks of ``event`` may take before their answer must leave."""
+    hooks = config.for_event(event) if config is not None else []
+    return entry_timeout(hooks) - ANSWER_SLACK if hooks else None
 
 
 def _fresh_run(options: ServeOptions, event: str, raw: bytes) -> Response:
@@ -198,8 +208,8 @@ class Server(ThreadingHTTPServer):
     allow_reuse_port = True  # a replacement listens beside this one before it stops
 
     def __init__(self, options: ServeOptions) -> None:
-        super().__init__(("127.0.0.1", options.port), _Handler)
         self.options = options
+        super().__init__(("127.0.0.1", options.port), _Handler)
         self.notes = Notes()
         self.watch = ConfigWatch(options.config_path, self.notes)
         self.last_active = time.monotonic()
@@ -208,7 +218,7 @@ class Server(ThreadingHTTPServer):
         self.stopping = threading.Event()
         self.modules = ModuleWatch()
         self.threads = Threads()
-        self._in_flight = 0
+        self._connections = 0  # accepted and not yet closed: a request may be on its way
         self._idle_again = threading.Condition()
         self.replaced = False
         self.warm: Pool | None = None
@@ -224,7 +234,7 @@ class Server(ThreadingHTTPServer):
         return {"pid": os.getpid(), "port": self.server_address[1],
                 "project": self.options.project, "config": self.options.config_path,
                 "started": round(self.started, 3), "requests": self.requests,
-                "idle_exit_s": self.options.idle}
+                "idle_exit_s": self.options.idle, "stopping": self.stopping.is_set()}
 
     def stop(self, reason: str) -> None:
         """Stop serving (from any thread but the one in ``serve_forever``)."""
@@ -236,19 +246,42 @@ class Server(ThreadingHTTPServer):
                                                    "reason": reason})
             threading.Thread(target=self.shutdown, daemon=True).start()
 
-    def begin(self) -> None:
-        with self._idle_again:
-            self._in_flight += 1
+    def server_bind(self) -> None:
+        if self.options.port and not self.options.replacing:
+            _refuse_a_taken_port(self.options.port)
+        super().server_bind()
 
-    def end(self) -> None:
+    def process_request(self, request: Any, client_address: Any) -> None:
         with self._idle_again:
-            self._in_flight -= 1
+            self._connections += 1
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        super().shutdown_request(request)
+        with self._idle_again:
+            self._connections -= 1
+            self.last_active = time.monotonic()
             self._idle_again.notify_all()
 
-    def drain(self, timeout: float) -> None:
-        """Wait for the answers being worked on: exiting would cut them off."""
+    def idle_for(self, now: float) -> float:
+        """Seconds without an open connection (0 while one is open)."""
         with self._idle_again:
-            self._idle_again.wait_for(lambda: self._in_flight == 0, timeout)
+            return 0.0 if self._connections else now - self.last_active
+
+    def close_down(self, timeout: float) -> None:
+        """After ``serve_forever``: answer what is on its way, then close.
+
+        Connections still queued would be reset by closing the socket, and a request arriving
+        on a kept-alive connection would be cut off by exiting: both are answered (with
+        ``Connection: close``) until every connection has closed, or ``timeout``.
+        """
+        self.stopping.set()
+        self.timeout = 0.0
+        while select.select([self.socket], [], [], 0)[0]:
+            self.handle_request()
+        self.server_close()
+        with self._idle_again:
+            self._idle_again.wait_for(lambda: self._connections == 0, timeout)
 
     def replace_when_changed(self) -> None:
         """Call modules changed: start a server with the new code on this port, then stop."""
@@ -271,6 +304,15 @@ class Server(ThreadingHTTPServer):
         self.stop("replaced by a server with the changed call hook modules")
 
 
+def _refuse_a_taken_port(port: int) -> None:
+    """Raise ``EADDRINUSE`` when something listens on ``port``: with ``SO_REUSEPORT`` this
+    server would share it (another project's server, one slow to answer), and the kernel
+    would split Claude Code's events between the two, the other answering 401."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", port))
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: Server
@@ -291,13 +333,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(404, b'{"error": "hookrun serve: unknown path"}')
         event = self.path[len(ROUTE):].split("?", 1)[0]
         server = self.server
-        server.begin()
-        try:
-            self._send(200, answer(server.options, server.watch, server.notes, event, raw,
-                                   warm=server.warm, modules=server.modules,
-                                   threads=server.threads))
-        finally:
-            server.end()
+        self._send(200, answer(server.options, server.watch, server.notes, event, raw,
+                               warm=server.warm, modules=server.modules, threads=server.threads))
         server.replace_when_changed()
 
     def do_GET(self) -> None:
@@ -310,9 +347,12 @@ class _Handler(BaseHTTPRequestHandler):
         return hmac.compare_digest(given.encode(), self.server.options.token.encode())
 
     def _send(self, status: int, body: bytes) -> None:
+        if self.server.stopping.is_set():  # the client must not send this connection more
+            self.close_connection = True
         head = (f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}\r\n"
                 "Content-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n").encode()
+                + ("Connection: close\r\n" if self.close_connection else "")
+                + f"Content-Length: {len(body)}\r\n\r\n").encode()
         try:
             self.wfile.write(head + body)
         except OSError as exc:
@@ -377,15 +417,14 @@ def serve(options: ServeOptions, *, ready: Any = None, on_sigterm: bool = False)
     try:
         server.serve_forever(poll_interval=0.5)
     finally:
-        server.server_close()
-        server.drain(FRESH_RUN_TIMEOUT)
+        server.close_down(FRESH_RUN_TIMEOUT)
         if server.warm is not None:
             server.warm.close()
 
 
 def _idle_watch(server: Server) -> None:
     while not server.stopping.wait(max(0.05, min(1.0, server.options.idle / 4))):
-        if time.monotonic() - server.last_active >= server.options.idle:
+        if server.idle_for(time.monotonic()) >= server.options.idle:
             server.stop(f"exited after {server.options.idle:g} s without an event")
 
 

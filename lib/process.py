@@ -234,12 +234,15 @@ def start_detached(argv: Sequence[str], *, cwd: str, env: Mapping[str, str], log
     assert proc.stdout is not None
     with proc.stdout, selectors.DefaultSelector() as selector:
         selector.register(proc.stdout, selectors.EVENT_READ)
-        line = proc.stdout.readline() if selector.select(ready_within) else b""
+        answered = bool(selector.select(ready_within))
+        line = proc.stdout.readline() if answered else b""
     if line.strip():
         return proc.pid
     with contextlib.suppress(ProcessLookupError):
         kill_group(proc.pid)
-    proc.wait()
+    code = proc.wait()
+    if answered:  # its stdout closed without a line: it ended
+        return f"{argv[0]} exited with {code} before it was ready (see {log})"
     return f"{argv[0]} did not say it was ready within {ready_within:g} s (see {log})"
 
 

@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 # hookrun kills a timed-out hook's process group and answers within about a second of the
 # hook's own timeout; Claude Code must not give up on hookrun before that answer arrives.
 TIMEOUT_MARGIN = 2.0
-SERVER_START_TIMEOUT = 15  # seconds SessionStart's entry may take to start hookrun serve
+# Seconds SessionStart's entry may spend starting hookrun serve (waiting for another session's
+# start included) before its own hooks run: the entry's timeout is this plus theirs.
+SERVER_START_TIMEOUT = 30
 MARK = " # hookrun install"  # a shell comment: /bin/sh ignores it, uninstall looks for it
 IF_CONFIGURED = "--if-configured"
 
@@ -226,7 +228,7 @@ def _entry(config: Config, event: str, *, executable: str, config_path: str | No
     timeout = entry_timeout(hooks)
     if port and event == "SessionStart":
         return Entry(event, serve_command(executable, port, config_path, user=user),
-                     max(timeout, SERVER_START_TIMEOUT), matcher)
+                     timeout + SERVER_START_TIMEOUT, matcher)
     if port and rules(event).http_entry:
         block = any(h.on_error == "block" for h in hooks) and not rules(
             event).on_failure_ignored

@@ -9,6 +9,7 @@ of the entries that list it in ``allowedEnvVars``. Both survive a reinstall unch
 from __future__ import annotations
 
 import json
+import random
 import re
 import secrets
 import socket
@@ -20,7 +21,7 @@ from hookswarm.settings.document import parse
 from hookswarm.settings.style import detect
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 TOKEN_ENV = "HOOKRUN_TOKEN"
 # Claude Code names the URL when a dead server blocks an onFailure "block" event: the query
@@ -80,11 +81,43 @@ def _port_in(handler: dict[str, Any]) -> int:
     return int(found.group(1)) if found else 0
 
 
-def free_port() -> int:
-    """A port nothing listens on now, on 127.0.0.1."""
+# The kernel gives client connections local ports from this range; a client socket on the
+# server's port, live or in TIME_WAIT (a minute after it closed), keeps the server from binding
+# it. So the installed port lies below it, where no connection lands by chance.
+EPHEMERAL_RANGE = "/proc/sys/net/ipv4/ip_local_port_range"
+LOWEST_PORT = 20000
+TRIES = 64
+
+
+def free_port(*, choose: Callable[[int, int], int] = random.randint) -> int:
+    """A port nothing uses now on 127.0.0.1, outside the kernel's ephemeral range if it can."""
+    low, high = ephemeral_range()
+    span = (LOWEST_PORT, low - 1) if low - 1 >= LOWEST_PORT else (high + 1, 65535)
+    for _ in range(TRIES if span[0] <= span[1] else 0):
+        port = choose(*span)
+        if _free(port):
+            return port
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def ephemeral_range(path: str = EPHEMERAL_RANGE) -> tuple[int, int]:
+    try:
+        with open(path, encoding="ascii") as handle:
+            low, high = (int(word) for word in handle.read().split())
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+    return low, high
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 SCOPES = ("local", "project", "user")

@@ -29,8 +29,10 @@ from tests.helpers.parity import (
     context,
     decision,
     exits_after,
+    observation,
     prints,
     py,
+    served_state,
 )
 
 if TYPE_CHECKING:
@@ -126,6 +128,16 @@ CASES = [
 ]
 
 
+def test_what_the_model_saw_counts_every_request_of_the_conversation(tmp_path: Path) -> None:
+    # Context that reached only an earlier request reached the model all the same, and a
+    # marker that must not reach the model must not be in any request.
+    early = {"messages": [{"role": "user", "content": "go"},
+                          {"role": "system", "content": "hook additional context: CTX-EARLY"}]}
+    late = {"messages": [{"role": "user", "content": "go"},
+                         {"role": "assistant", "content": "ok"}]}
+    case = Case("c", [], lambda o: True, markers=["CTX-EARLY", "CTX-NEVER"])
+    seen = observation(tmp_path, case, [early, late], {"terminal_reason": "completed"})
+    assert (seen.seen, seen.requests) == (frozenset({"CTX-EARLY"}), 2)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -133,7 +145,7 @@ CASES = [
 def test_hookrun_matches_claude_code(tmp_path: Path, case: Case, mode: str) -> None:
     native, hookrun = both(tmp_path, case, mode)
     assert case.check(native), f"the case does not show what it claims natively: {native}"
-    assert hookrun == native
+    assert hookrun == native, served_state(tmp_path / "hookrun")
     assert hookrun.result_text == native.result_text
 
 

@@ -147,3 +147,46 @@ def test_a_user_scope_install_serves_every_project_from_one_server(tmp_path: Pat
         subprocess.run([HOOKRUN, "serve", "--stop", "--user"], cwd=tmp_path, env=env,
                        capture_output=True, timeout=30)
     assert pids[0] == pids[1]  # the second session found the first one's server
+
+
+def test_a_deny_reaches_claude_code_when_a_hook_beside_it_is_slow_to_start(
+        tmp_path: Path) -> None:
+    # `slow` starts from a zygote that preloads `gate`, whose import waits for a file: the hook
+    # cannot start at all. Claude Code waits 3 s for the PreToolUse entry (1 s hooks + 2 s);
+    # the deny beside it must arrive before that, or Claude Code runs the tool.
+    root = tmp_path / "project"
+    (root / ".claude").mkdir(parents=True)
+    gate = root / "gate-open"
+    (root / "gate.py").write_text(f"import os, time\nwhile not os.path.exists({str(gate)!r}):\n"
+                                  "    time.sleep(0.01)\n")
+    (root / "slow.py").write_text("import gate\n")
+    (root / "deny.py").write_text(
+        "import json, sys\nsys.stdin.read()\nprint(json.dumps({'hookSpecificOutput': {"
+        "'hookEventName': 'PreToolUse', 'permissionDecision': 'deny', "
+        "'permissionDecisionReason': 'DENY-IN-TIME'}}))\n")
+    (root / ".claude" / "hookrun.toml").write_text(textwrap.dedent(f"""
+        [[hooks]]
+        name = "deny"
+        event = "PreToolUse"
+        matcher = "Bash"
+        command = "{sys.executable} {root / 'deny.py'}"
+        timeout = 1
+        warm = false
+
+        [[hooks]]
+        name = "slow"
+        event = "PreToolUse"
+        matcher = "Bash"
+        command = "{sys.executable} {root / 'slow.py'}"
+        timeout = 1
+        env = {{ PYTHONPATH = "{root}" }}
+    """))
+    assert hookrun_in(root, "install", "--serve").returncode == 0
+    try:
+        run, seen, errors = session(root)
+    finally:
+        gate.touch()
+        hookrun_in(root, "serve", "--stop")
+    assert not (root / "ran.txt").exists(), run.describe()
+    assert errors == [True], run.describe()
+    assert "DENY-IN-TIME" in seen

@@ -129,3 +129,20 @@ def test_a_ten_thousand_hook_chain_runs_in_order() -> None:
         started += [a.name for a in engine.finished(ok(started[-1]), 0.0)
                     if isinstance(a, Start)]
     assert started == names
+
+
+def test_when_the_events_time_runs_out_every_hook_not_done_ends_there() -> None:
+    # A command hook whose process has not even started (a slow warm start) cannot be killed
+    # into reporting; the answer must still leave before Claude Code stops waiting for it.
+    engine = Engine([hook("deny"), hook("starting"), hook("chained", "starting"),
+                     hook("thread", call=True)], within=3.0)
+    engine.begin(0.0)
+    assert engine.next_deadline() == 3.0
+    engine.finished(denied("deny"), 0.5)
+    assert engine.expire(3.0) == [Kill("starting")]
+    assert engine.done
+    assert statuses(engine) == {"deny": "blocked", "starting": "timeout", "chained": "timeout",
+                                "thread": "timeout"}
+    assert {r.name: (r.start, r.end) for r in engine.results()}["chained"] == (3.0, 3.0)
+    assert "the event's 3 s ran out" in engine.results()[1].reason
+    assert engine.finished(ok("starting"), 4.0) == []  # its late report changes nothing

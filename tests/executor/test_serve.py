@@ -5,10 +5,12 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,7 @@ import pytest
 from hookswarm.executor import serve
 from hookswarm.settings.serving import free_port
 from tests.helpers.payloads import prompt
+from tests.helpers.processes import wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -29,17 +32,20 @@ PRE_TOOL = {"hook_event_name": "PreToolUse", "tool_name": "Bash", "session_id": 
             "tool_input": {"command": "ls"}}
 
 
+def options_for(project: Project, idle: float = 600.0) -> serve.ServeOptions:
+    return serve.ServeOptions(
+        project=str(project.root), config_path=str(project.root / ".claude" / "hookrun.toml"),
+        port=0, token=TOKEN, environ={**os.environ, "CLAUDE_PROJECT_DIR": str(project.root)},
+        idle=idle)
+
+
 class Running:
     """A server in a thread of this process, stopped at the end of the test."""
 
     def __init__(self, project: Project, *, idle: float = 600.0) -> None:
         self.project = project
-        options = serve.ServeOptions(
-            project=str(project.root), config_path=str(project.root / ".claude" / "hookrun.toml"),
-            port=0, token=TOKEN, environ={**os.environ, "CLAUDE_PROJECT_DIR": str(project.root)},
-            idle=idle)
         ports: list[int] = []
-        self.thread = threading.Thread(target=serve.serve, args=(options,),
+        self.thread = threading.Thread(target=serve.serve, args=(options_for(project, idle),),
                                        kwargs={"ready": ports.append}, daemon=True)
         self.thread.start()
         while not ports and self.thread.is_alive():
@@ -314,3 +320,92 @@ def test_events_reuse_the_servers_threads(project: Project) -> None:
     finally:
         server.stop()
     assert len(set(names)) == 1  # no event started a thread of its own
+
+
+def test_a_hook_slow_to_start_still_lets_the_deny_beside_it_arrive_in_time(
+        project: Project) -> None:
+    # The zygote that would start `slow` preloads `gate`, whose import waits for a file: the
+    # hook cannot even start. Claude Code stops waiting at the entry's timeout (1 s hooks: 3 s),
+    # so the server answers at 2 s with the deny it has and says what did not finish.
+    gate = project.root / "gate-open"
+    project.module("gate", f"""
+        import os, time
+        while not os.path.exists({str(gate)!r}):
+            time.sleep(0.01)
+    """)
+    slow = project.script("slow.py", "import gate\n")
+    deny = project.script("deny.py", "import json\nprint(json.dumps({'hookSpecificOutput': {"
+                                     "'hookEventName': 'PreToolUse', 'permissionDecision': "
+                                     "'deny', 'permissionDecisionReason': 'NO'}}))\n")
+    project.config(f"""
+        [[hooks]]
+        name = "deny"
+        event = "PreToolUse"
+        command = "{deny}"
+        timeout = 1
+        warm = false
+
+        [[hooks]]
+        name = "slow"
+        event = "PreToolUse"
+        command = "{slow}"
+        timeout = 1
+        env = {{ PYTHONPATH = "{project.root}" }}
+    """)
+    server = Running(project)
+    try:
+        _, body = server.post("PreToolUse", PRE_TOOL)
+    finally:
+        gate.touch()
+        server.stop()
+    assert body["hookSpecificOutput"]["permissionDecision"] == "deny"
+    assert "slow" in body["systemMessage"]
+    assert "the event's 2 s ran out" in body["systemMessage"]
+
+
+def request_bytes(project: Project, event: str = "UserPromptSubmit") -> bytes:
+    body = json.dumps({"cwd": str(project.root), **prompt()}).encode()
+    return (f"POST /hookrun-install/{event} HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {TOKEN}\r\nContent-Length: {len(body)}\r\n\r\n"
+            ).encode() + body
+
+
+def test_a_stopping_server_answers_what_is_on_its_way_before_it_closes(
+        project: Project) -> None:
+    # Closing the socket would reset a connection still queued, and exiting would cut off a
+    # request on a kept-alive connection: Claude Code would go on without either answer.
+    project.config('[[hooks]]\nname = "ctx"\nevent = "UserPromptSubmit"\ncommand = "echo CTX"\n')
+    server = serve.Server(options_for(project))
+    forever = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    forever.start()
+    client = Running.__new__(Running)
+    client.project, client.port = project, server.server_address[1]
+    kept = http.client.HTTPConnection("127.0.0.1", client.port, timeout=30)
+    assert client.post("UserPromptSubmit", prompt(), connection=kept)[0] == 200
+    server.shutdown()  # serve_forever has returned; nothing accepts any more
+    with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=30) as queued:
+        queued.sendall(request_bytes(project))
+        closing = threading.Thread(target=server.close_down, args=(30.0,), daemon=True)
+        closing.start()
+        kept.request("POST", "/hookrun-install/UserPromptSubmit",
+                     body=json.dumps({"cwd": str(project.root), **prompt()}).encode(),
+                     headers={"Authorization": f"Bearer {TOKEN}"})
+        late = kept.getresponse()
+        assert (late.status, late.getheader("Connection")) == (200, "close")
+        assert b"CTX" in late.read()
+        assert b"CTX" in queued.makefile("rb").read()  # answered, then closed
+    kept.close()
+    closing.join(30)
+    assert not closing.is_alive()
+
+
+def test_an_open_connection_is_never_idle(project: Project) -> None:
+    project.config("")
+    server = serve.Server(options_for(project))
+    try:
+        with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=30):
+            server.handle_request()  # accepted; its handler waits for a request
+            assert server.idle_for(time.monotonic() + 3600) == 0.0
+        wait_until(lambda: server.idle_for(time.monotonic() + 3600) > 0)
+    finally:
+        server.server_close()

@@ -28,7 +28,7 @@ from tests.helpers.install import HOOKRUN
 from tests.helpers.processes import ENDED_SOURCE
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
 PROMPT = "please run the tool"
@@ -181,12 +181,16 @@ def observe(root: Path, case: Case) -> Observation:
         finally:
             if (root / ".claude" / "settings.local.json").exists():
                 hookrun_in(root, "serve", "--stop")  # the server outlives the session
-        conversation = api.conversation(PROMPT)
-    last = conversation[-1].body if conversation else {}
-    results = tool_results(last)
-    model_input = "\n".join([*system_texts(last), *(r.content for r in results),
-                             json.dumps(last.get("messages", []))])
-    result = run.result
+        conversation = [r.body for r in api.conversation(PROMPT)]
+    return observation(root, case, conversation, run.result)
+
+
+def observation(root: Path, case: Case, conversation: Sequence[Mapping[str, Any]],
+                result: Mapping[str, Any]) -> Observation:
+    """What the model received in every request of ``conversation`` (context that reached only
+    an earlier request reached the model too), and how the run ended."""
+    model_input = "\n".join(map(_model_input, conversation))
+    results = tool_results(conversation[-1]) if conversation else []
     return Observation(
         files=frozenset(name for name in MARKERS if (root / name).exists()),
         requests=len(conversation),
@@ -197,6 +201,19 @@ def observe(root: Path, case: Case) -> Observation:
         model_input=model_input,
         result_text=str(result.get("result", "")),
     )
+
+
+def _model_input(body: Mapping[str, Any]) -> str:
+    return "\n".join([*system_texts(body), *(r.content for r in tool_results(body)),
+                      json.dumps(body.get("messages", []))])
+
+
+def served_state(root: Path) -> str:
+    """``hookrun serve``'s log, state and last run records in ``root``, for a failure message."""
+    hooks = root / ".swarm" / "hooks"
+    parts = [f"{name}:\n{(hooks / name).read_text()[-3000:]}"
+             for name in ("serve.log", "serve.json", "runs.jsonl") if (hooks / name).exists()]
+    return "\n".join(parts)
 
 
 def both(tmp_path: Path, case: Case, mode: str = "run") -> tuple[Observation, Observation]:

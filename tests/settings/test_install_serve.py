@@ -4,11 +4,13 @@ settings, and uninstall (or a plain install) putting the files back."""
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
 
+from hookswarm.executor import serve_start
 from hookswarm.settings import install as installer
 from hookswarm.settings import serving
-from hookswarm.settings.entries import MARK
+from hookswarm.settings.entries import MARK, SERVER_START_TIMEOUT
 from tests.helpers.workspace import FAKE_HOOKRUN, Workspace
 
 MIXED = """
@@ -166,3 +168,29 @@ def test_a_user_scope_install_starts_one_server_for_every_project(
                               environ=workspace.environ, config_path=str(config),
                               executable=FAKE_HOOKRUN, serve=True)
     assert not again.written.changed  # the entry is recognised as install's own
+
+
+def test_session_start_gets_the_server_start_on_top_of_its_hooks_time(
+        workspace: Workspace) -> None:
+    # Starting the server (waiting for another session's start included) and then the
+    # SessionStart hooks must both fit, or Claude Code ends the entry and drops their context.
+    workspace.config('[[hooks]]\nname = "s"\nevent = "SessionStart"\ncommand = "true"\n'
+                     'timeout = 20\n')
+    install(workspace)
+    assert handlers(workspace)["SessionStart"]["timeout"] == 22 + SERVER_START_TIMEOUT
+    assert serve_start.START_WITHIN + serve_start.PROBE_WITHIN <= SERVER_START_TIMEOUT
+
+
+def test_the_installed_port_is_outside_the_range_client_connections_take() -> None:
+    # A client socket on the port, live or for a minute in TIME_WAIT, keeps the server from
+    # binding it: the session's http hooks would all fail open.
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as handle:
+        low, high = map(int, handle.read().split())
+    assert not low <= serving.free_port() <= high
+
+
+def test_a_port_in_use_is_never_chosen() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        assert serving.free_port(choose=lambda _low, _high: port) != port
