@@ -22,6 +22,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from hookswarm.executor import hookenv
 from hookswarm.executor.graph import Threads
 from hookswarm.executor.merge import Response, with_note
 from hookswarm.executor.run import Invocation, execute
@@ -181,7 +182,8 @@ def _fresh_run(options: ServeOptions, event: str, raw: bytes) -> Response:
 
     argv = [hookrun_executable(), "run", event, "--config", options.config_path]
     cwd = _cwd(raw, options.project)
-    child = process.start(argv, cwd=cwd, env=options.environ)
+    child = process.start(argv, cwd=cwd, env=hookenv.for_event(options.environ, event,
+                                                                _payload(raw)))
     if isinstance(child, process.ProcessOutcome):
         return Response(stdout=json.dumps({"systemMessage": f"hookrun serve: {child.launch_error}"
                                                             }))
@@ -193,11 +195,17 @@ def _fresh_run(options: ServeOptions, event: str, raw: bytes) -> Response:
 
 def _cwd(raw: bytes, project: str) -> str:
     """The session's working directory from the payload, where a command hook would start."""
-    try:
-        cwd = json.loads(raw).get("cwd")
-    except (ValueError, AttributeError):
-        return project
+    cwd = _payload(raw).get("cwd")
     return cwd if isinstance(cwd, str) and os.path.isdir(cwd) else project
+
+
+def _payload(raw: bytes) -> dict[str, Any]:
+    """The event's payload as far as it is a JSON object (``hookrun run`` judges the rest)."""
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
 
 
 class Server(ThreadingHTTPServer):

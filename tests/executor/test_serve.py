@@ -276,6 +276,32 @@ def test_a_changed_call_module_is_run_by_a_fresh_process(project: Project) -> No
     assert sys.modules["ctxmod"].hook({}) == "OLD"  # this process never reloaded it
 
 
+def test_a_fresh_run_gives_command_hooks_this_events_variables(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLAUDE_ENV_FILE", "/session/env.sh")  # SessionStart's, kept by the server
+    project.module("envmod", "def hook(payload):\n    return 'OLD'\n")
+    project.config("""
+        [[hooks]]
+        name = "c"
+        event = "UserPromptSubmit"
+        call = "envmod:hook"
+
+        [[hooks]]
+        name = "env"
+        event = "UserPromptSubmit"
+        command = "echo file=${CLAUDE_ENV_FILE:-none}"
+    """)
+    server = Running(project)
+    try:
+        _, kept = server.post("UserPromptSubmit", prompt())
+        (project.root / "envmod.py").write_text("def hook(payload):\n    return 'NEW'\n")
+        _, fresh = server.post("UserPromptSubmit", prompt())
+    finally:
+        server.stop()
+    assert kept["hookSpecificOutput"]["additionalContext"] == "OLD\n\nfile=none"
+    assert fresh["hookSpecificOutput"]["additionalContext"] == "NEW\n\nfile=none"
+
+
 def test_a_changed_call_module_replaces_the_server(project: Project) -> None:
 
 
