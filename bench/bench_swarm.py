@@ -19,13 +19,16 @@ logs, results. Every worker could start at once, so the ideal wall time is SECON
 - the physical floor for a worker whose output is watched: the same loop, each child also
   given the three pipes a worker gets (``piped``), so the cost of the pipes themselves shows
   apart from the coordinator's.
+- the physical floor for a coordinator that cannot lose a task: the piped loop, each spawn
+  preceded by the atomic claim a crash-safe queue needs (one ``rename`` of a request file
+  from ``requests/`` to ``processing/``; ``claimed``).
 - coordinator CPU per worker (this process's CPU time / N): the part of the cost that does
   not depend on how busy the machine is. On a loaded 2-core machine the spawns queue for a
   core (vfork suspends the coordinator until the child has exec'd), so read the latency
   figures together with the load average printed at the end.
 
-Targets: wall <= 1.01x the floor's at 3 and 10 workers and <= 1.03x at 50 (``vs floor``);
-spawn p50 <= the floor's + 2 ms (``p50 over floor``).
+Targets: wall <= 1.01x the floor's at 3 and 10 workers and <= 1.03x at 50; spawn p50 <= the
+floor's + 2 ms (the ``floor`` line's ``swarm:`` figures).
 """
 
 from __future__ import annotations
@@ -68,16 +71,24 @@ def one_run(size: int, seconds: float) -> dict[str, Any]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def floor_run(size: int, seconds: float, *, piped: bool = False) -> dict[str, Any]:
+def floor_run(size: int, seconds: float, *, piped: bool = False,
+              claimed: bool = False) -> dict[str, Any]:
     """N workers started and reaped by a bare loop: the machine without a coordinator."""
     argv = ["sleep", str(seconds)]
     program = shutil.which(argv[0]) or argv[0]
     env = dict(os.environ)
     waits = selectors.DefaultSelector()
+    queue = Path(tempfile.mkdtemp(prefix="bench-swarm-claims-"))
+    requests = [queue / f"{n}.json" for n in range(size if claimed else 0)]
+    for request in requests:
+        request.write_bytes(b"{}")
+    (queue / "processing").mkdir()
     began = time.monotonic()
     latency = []
-    for _ in range(size):
-        ours, theirs = pipes() if piped else ([], [])
+    for n in range(size):
+        if claimed:
+            os.rename(requests[n], queue / "processing" / requests[n].name)
+        ours, theirs = pipes() if piped or claimed else ([], [])
         pid = os.posix_spawn(program, argv, env, setsid=True, file_actions=[
             (os.POSIX_SPAWN_DUP2, fd, n) for n, fd in enumerate(theirs)])
         latency.append((time.monotonic() - began) * 1000)
@@ -91,7 +102,9 @@ def floor_run(size: int, seconds: float, *, piped: bool = False) -> dict[str, An
             os.waitpid(key.data[0], 0)
             for fd in key.data[1]:
                 os.close(fd)
-    return {"latency": latency, "wall": time.monotonic() - began}
+    wall = time.monotonic() - began
+    shutil.rmtree(queue, ignore_errors=True)
+    return {"latency": latency, "wall": wall}
 
 
 def pipes() -> tuple[list[int], list[int]]:
@@ -124,39 +137,39 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print(f"{'workers':>7} {'cap':>4} | {'spawn p50':>9} {'p95':>7} {'max':>7} "
-          f"{'(admit p50)':>11} | {'ideal s':>7} {'wall s':>7} {'efficiency':>10} | "
-          f"{'floor p50':>9} {'wall s':>7} {'efficiency':>10} {'vs floor':>8} "
-          f"{'p50 over floor':>14} | {'piped p50':>9} {'wall s':>7} {'vs piped':>8} | "
-          f"{'cpu/worker':>10}")
     one_run(1, 0.05)  # warm-up: the first run in a process pays lazy imports and first calls
     for size in args.sizes:
-        runs, floors, piped = [], [], []
+        runs: list[dict[str, Any]] = []
+        floors: dict[str, list[dict[str, Any]]] = {"floor": [], "piped": [], "claimed": []}
         for _ in range(args.repeat):  # interleaved, so all see the same machine
             runs.append(one_run(size, args.seconds))
-            floors.append(floor_run(size, args.seconds))
-            piped.append(floor_run(size, args.seconds, piped=True))
-        latency = [v for r in runs for v in r["latency"]]
-        admit = [v for r in runs for v in r["admit"]]
-        wall = statistics.median(r["wall"] for r in runs)
-        floor_wall = statistics.median(r["wall"] for r in floors)
-        floor_p50 = statistics.median(v for r in floors for v in r["latency"])
-        piped_wall = statistics.median(r["wall"] for r in piped)
-        piped_p50 = statistics.median(v for r in piped for v in r["latency"])
-        ideal = runs[0]["ideal"]
-        p50 = statistics.median(latency)
-        print(f"{size:>7} {size:>4} | {p50:>7.2f}ms "
-              f"{pct(latency, 0.95):>5.2f}ms {max(latency):>5.2f}ms "
-              f"{statistics.median(admit):>9.2f}ms | {ideal:>7.3f} {wall:>7.3f} "
-              f"{ideal / wall:>10.1%} | {floor_p50:>7.2f}ms {floor_wall:>7.3f} "
-              f"{ideal / floor_wall:>10.1%} {wall / floor_wall:>7.3f}x "
-              f"{p50 - floor_p50:>+12.2f}ms | {piped_p50:>7.2f}ms {piped_wall:>7.3f} "
-              f"{wall / piped_wall:>7.3f}x | "
-              f"{statistics.median(r['cpu_ms'] for r in runs):>8.2f}ms")
-        ratios = [r["wall"] / f["wall"] for r, f in zip(runs, floors, strict=True)]
-        print(f"{'':>7} {'':>4}   wall vs floor per repeat: "
-              + " ".join(f"{ratio:.3f}x" for ratio in sorted(ratios)))
+            floors["floor"].append(floor_run(size, args.seconds))
+            floors["piped"].append(floor_run(size, args.seconds, piped=True))
+            floors["claimed"].append(floor_run(size, args.seconds, claimed=True))
+        report(size, runs, floors)
     print(f"load average during the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+
+
+def report(size: int, runs: list[dict[str, Any]],
+           floors: dict[str, list[dict[str, Any]]]) -> None:
+    latency = [v for r in runs for v in r["latency"]]
+    wall, p50 = statistics.median(r["wall"] for r in runs), statistics.median(latency)
+    ideal = runs[0]["ideal"]
+    print(f"{size} workers, cap {size} (ideal wall {ideal:.3f} s)")
+    print(f"  {'swarm':<8} spawn p50 {p50:6.2f} ms  p95 {pct(latency, 0.95):6.2f} ms  "
+          f"max {max(latency):6.2f} ms  wall {wall:.3f} s  efficiency {ideal / wall:6.1%}  "
+          f"(admission to spawn p50 "
+          f"{statistics.median(v for r in runs for v in r['admit']):.2f} ms, coordinator CPU "
+          f"{statistics.median(r['cpu_ms'] for r in runs):.2f} ms per worker)")
+    for name, loop in floors.items():
+        loop_wall = statistics.median(r["wall"] for r in loop)
+        loop_p50 = statistics.median(v for r in loop for v in r["latency"])
+        ratios = " ".join(f"{r['wall'] / f['wall']:.3f}x"
+                          for r, f in sorted(zip(runs, loop, strict=True),
+                                             key=lambda pair: pair[0]["wall"] / pair[1]["wall"]))
+        print(f"  {name:<8} spawn p50 {loop_p50:6.2f} ms  wall {loop_wall:.3f} s  "
+              f"efficiency {ideal / loop_wall:6.1%}  | swarm: wall {wall / loop_wall:.3f}x, "
+              f"spawn p50 {p50 - loop_p50:+.2f} ms  (wall per repeat: {ratios})")
 
 
 if __name__ == "__main__":
