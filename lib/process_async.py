@@ -43,23 +43,41 @@ _closefrom = getattr(_libc, "posix_spawn_file_actions_addclosefrom_np", None)
 class AsyncChild:
     """A child started by :func:`start_async`, driven from an anyio event loop."""
 
-    def __init__(self, pid: int, pidfd: int, pipes: tuple[int | None, int, int],
-                 stdin: bytes) -> None:
+    def __init__(self, pid: int, pipes: tuple[int | None, int, int], stdin: bytes) -> None:
         self._pid = pid
-        self._pidfd = pidfd
+        self._pidfd: int | None = None  # opened on first use, off a burst's spawn path
         self._stdin_fd, self._stdout_fd, self._stderr_fd = pipes
         self._stdin = memoryview(stdin)
         self._wait_lock: anyio.Lock | None = None
         self._closed = False
         self._pumping = False
         self.returncode: int | None = None
-        for fd in pipes:
-            if fd is not None:  # a fresh pipe end has no other status flag to keep
-                fcntl.fcntl(fd, fcntl.F_SETFL, os.O_NONBLOCK)
 
     @property
     def pid(self) -> int:
         return self._pid
+
+    def _watched(self) -> int:
+        """The child's pidfd, its pipes made non-blocking on first use.
+
+        Until it is reaped here the pid stays ours (``process_scan.STARTED`` keeps sweeps
+        off it), so opening it late is safe. A child whose exit cannot be watched (no
+        descriptor left) is killed and reaped at once, and the OSError says so.
+        """
+        if self._pidfd is None:
+            for fd in (self._stdin_fd, self._stdout_fd, self._stderr_fd):
+                if fd is not None:  # a fresh pipe end has no other status flag to keep
+                    fcntl.fcntl(fd, fcntl.F_SETFL, os.O_NONBLOCK)
+            try:
+                self._pidfd = os.pidfd_open(self._pid)
+            except OSError as exc:
+                kill_group(self._pid)
+                self.returncode = _reap(self._pid)
+                process_scan.STARTED.discard(self._pid)
+                self.close()
+                raise OSError(exc.errno, f"{exc.strerror}: the exit of process {self._pid} "
+                                         "could not be watched, so it was stopped") from None
+        return self._pidfd
 
     async def wait(self) -> int:
         """Wait for the exit; kills what is left of the group, then reaps the child.
@@ -71,7 +89,7 @@ class AsyncChild:
             self._wait_lock = anyio.Lock()
         async with self._wait_lock:
             if self.returncode is None:
-                await anyio.wait_readable(self._pidfd)
+                await anyio.wait_readable(self._watched())
                 kill_group(self.pid)
                 self.returncode = _reap(self.pid)
                 process_scan.STARTED.discard(self.pid)
@@ -85,6 +103,7 @@ class AsyncChild:
         exit, it leaves the pipes open for :meth:`stop`: a child that writes during its grace
         must not die of SIGPIPE instead of ending at its own pace.
         """
+        self._watched()
         self._pumping = True
         try:
             async with anyio.create_task_group() as readers:
@@ -154,8 +173,9 @@ class AsyncChild:
 
     def __del__(self) -> None:
         self.close()
-        with contextlib.suppress(OSError):
-            os.close(self._pidfd)
+        if self._pidfd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._pidfd)
 
 
 def start_async(
@@ -187,16 +207,8 @@ def start_async(
         return ProcessOutcome.not_started(f"{argv[0]}: {exc.strerror}")
     finally:
         _close(theirs)
-    try:
-        pidfd = os.pidfd_open(pid)
-    except OSError as exc:  # out of descriptors: a child we could not watch must not run
-        kill_group(pid)
-        _reap(pid)
-        _close(ours)
-        return ProcessOutcome.not_started(f"{argv[0]}: started, then stopped: its exit "
-                                          f"could not be watched ({exc.strerror})")
     process_scan.STARTED.add(pid)
-    return AsyncChild(pid, pidfd, ours, stdin)
+    return AsyncChild(pid, ours, stdin)
 
 
 class Environment(Mapping[str, str]):

@@ -205,29 +205,24 @@ print(outcome.launch_error, open_fds() == before)
     assert done.stdout == "true: Too many open files True\n"
 
 
-def test_a_child_whose_exit_cannot_be_watched_is_stopped_and_a_launch_failure(
-        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_child_whose_exit_cannot_be_watched_is_stopped_and_says_so(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     def no_descriptor_left(pid: int) -> int:
         raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
 
-    spawned: list[int] = []
-    spawn = process_async._spawn
-
-    def recording(*args: Any, **kwargs: Any) -> int:
-        spawned.append(spawn(*args, **kwargs))
-        return spawned[-1]
-
-    monkeypatch.setattr(process_async, "_spawn", recording)
-    monkeypatch.setattr(os, "pidfd_open", no_descriptor_left)
     before = len(os.listdir("/proc/self/fd"))
-    outcome = process_async.start_async(["sleep", "60"], stdin=b"x")
-    assert isinstance(outcome, process.ProcessOutcome)
-    assert outcome.launch_error == ("sleep: started, then stopped: its exit could not be watched "
-                                    "(Too many open files)")
+    child = process_async.start_async(["sleep", "60"], stdin=b"x")
+    assert isinstance(child, process_async.AsyncChild)
+    monkeypatch.setattr(os, "pidfd_open", no_descriptor_left)
+    with pytest.raises(OSError, match="could not be watched, so it was stopped") as raised:
+        anyio.run(child.pump, lambda stream, data: None)
+    assert raised.value.errno == errno.EMFILE
+    assert child.returncode == -signal.SIGKILL
     assert len(os.listdir("/proc/self/fd")) == before
     with pytest.raises(ChildProcessError):
-        os.waitpid(spawned[0], os.WNOHANG)  # killed and reaped already
-    assert spawned[0] not in process_scan.STARTED
+        os.waitpid(child.pid, os.WNOHANG)  # killed and reaped already
+    assert child.pid not in process_scan.STARTED
+    assert anyio.run(lambda: child.stop(grace=0.1)) == -signal.SIGKILL  # nothing left to stop
 
 
 def test_stop_kills_a_sigterm_ignoring_child_and_grandchild() -> None:
