@@ -286,9 +286,10 @@ class Store:
         """:meth:`finish` for a batch of tasks, waiting for the disk once for all of them.
 
         Each result is written to its own temporary file; all of them are flushed together,
-        then linked to their names, their claims dropped, and ``results/`` flushed once for
-        the links. Per task: True if written, False if it had a result already, or the error
-        it would raise.
+        then linked to their names, and ``results/`` flushed once for the links. Only then are
+        the claims dropped: a claim goes once its result is durable, so a flush that fails
+        leaves the claims (and recovery closes those whose result did reach the disk). Per
+        task: True if written, False if it had a result already, or the error it would raise.
         """
         done: dict[str, bool | ResultsUnwritable] = {}
         for chunk in _chunks(list(results.items()), _BATCH_FILES):
@@ -296,9 +297,11 @@ class Store:
             for task_id, tmp in temps.items():
                 done[task_id] = self._link_temp(task_id, tmp, results[task_id])
         linked = [task_id for task_id, ok in done.items() if ok is True]
-        if linked:  # the claims go before the flush, so that one commit carries both
-            self._drop_claims(linked, update_state=update_state)
+        if linked:
             self._sync_results(linked, done)
+        durable = [task_id for task_id in linked if done[task_id] is True]
+        if durable:
+            self._drop_claims(durable, update_state=update_state)
         return done
 
     def _durable_temps(self, results: Mapping[str, Mapping[str, Any]],

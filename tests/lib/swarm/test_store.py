@@ -275,6 +275,34 @@ def test_a_batch_whose_results_cannot_be_written_fails_each_task_with_the_fix(
     assert sorted(swarm_dir.processing()) == ["t0", "t1"]
 
 
+def test_a_claim_is_dropped_only_once_its_result_is_durable(
+        swarm_dir: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed flush of results/ leaves every claim of the batch: no task's work is lost."""
+    swarm_dir.submit(tasks(3))
+    swarm_dir.claim(["t0", "t1", "t2"], owner="me")
+    real_fsync = os.fsync
+    claims_at_flush: list[list[str]] = []
+
+    def failing_directory_flush(fd: int) -> None:
+        if os.path.basename(os.readlink(f"/proc/self/fd/{fd}")) == "results":
+            claims_at_flush.append(swarm_dir.processing())
+            raise OSError(5, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", failing_directory_flush)
+    done = swarm_dir.finish_all({f"t{i}": {"id": f"t{i}", "status": "succeeded"}
+                                 for i in range(3)}, update_state=False)
+    assert claims_at_flush == [["t0", "t1", "t2"]]
+    for outcome in done.values():
+        assert isinstance(outcome, StoreError)
+        assert "Input/output error" in str(outcome)
+    assert sorted(swarm_dir.processing()) == ["t0", "t1", "t2"]
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    found = recover(swarm_dir, max_attempts=2)
+    assert sorted(found.closed) == ["t0", "t1", "t2"]  # their results did reach results/
+    assert swarm_dir.processing() == []
+
+
 def test_requests_claims_and_results_are_private(swarm_dir: Store) -> None:
     swarm_dir.submit(tasks(2))
     mode = lambda path: stat.S_IMODE(path.stat().st_mode)  # noqa: E731
