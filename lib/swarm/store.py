@@ -21,9 +21,11 @@ with status ``damaged``; a damaged ``state.json`` is rebuilt.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import secrets
+import stat
 import threading
 import time
 from dataclasses import dataclass, field
@@ -94,7 +96,7 @@ class Envelope:
         except ValidationError as exc:
             key, reason = first_problem(exc)
             raise DamagedFile(path, f"task key '{key}': {reason}") from None
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise DamagedFile(path, f"not a task envelope ({type(exc).__name__}: {exc})") from None
 
 
@@ -258,14 +260,14 @@ class Store:
             source = self.path(kind, task_id)
             target = self.root / "rejected" / f"{task_id}.{secrets.token_hex(3)}.json"
             try:
-                os.rename(source, target)
+                kept = _set_aside(source, target)
             except FileNotFoundError:
                 return None
             if not valid_id(task_id):
                 return None
             result = TaskResult.rejected(
-                task_id, f"{damage}; moved to {target}: submit the task again (with a new id) "
-                         "if it should run", log=str(self.log_path(task_id)))
+                task_id, f"{damage}; moved to {target} ({kept}): submit the task again (with "
+                         "a new id) if it should run", log=str(self.log_path(task_id)))
             return result if self.finish(task_id, result.to_json()) else None
 
     # ------------------------------------------------------------ results
@@ -639,11 +641,69 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise
     except OSError as exc:
         raise DamagedFile(path, f"cannot be read ({exc.strerror or exc})") from None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise DamagedFile(path, f"not JSON ({exc})") from None
     if not isinstance(data, dict):
         raise DamagedFile(path, f"a JSON {type(data).__name__}, not an object")
     return data
+
+
+def _set_aside(source: Path, target: Path) -> str:
+    """Move a request or claim that cannot be used to ``target`` without its env values.
+
+    Its task has ended, so the values (tokens, keys) must not rest on disk any longer. JSON is
+    kept with every ``env`` table reduced to its names; text that does not parse is not kept
+    (a value in it cannot be told from the rest), only its size and digest; a file that
+    cannot be read, a symlink or a directory is moved as it is (nothing here can read it).
+    """
+    data = _regular_bytes(source)
+    if data is None:
+        os.rename(source, target)
+        return "kept as found: it cannot be read"
+    kept, note = _without_secrets(data)
+    _write_file(target, kept, mode=_PRIVATE)
+    source.unlink()
+    return note
+
+
+def _regular_bytes(path: Path) -> bytes | None:
+    """A regular file's bytes; None for anything else, or one that cannot be read.
+
+    A symlink is not followed (its target may be anyone's file); FileNotFoundError passes.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            return fh.read() if stat.S_ISREG(os.fstat(fd).st_mode) else None
+    except OSError:
+        return None
+
+
+def _without_secrets(data: bytes) -> tuple[bytes, str]:
+    """What ``rejected/`` keeps of a damaged request's bytes, and a note saying what that is."""
+    try:
+        kept = json.dumps(_env_names_only(json.loads(data)), indent=1, sort_keys=True)
+    except (ValueError, RecursionError):
+        digest = hashlib.sha256(data).hexdigest()
+        stub = {"version": VERSION, "content": "not kept", "size": len(data), "sha256": digest,
+                "why": "it is not JSON, so env values in it cannot be told apart and removed"}
+        return _dumps(stub), "its content not kept: it is not JSON and may hold env values"
+    return kept.encode() + b"\n", "env values removed, names kept"
+
+
+def _env_names_only(value: Any) -> Any:
+    """``value`` with every ``env`` entry reduced to the sorted names of its keys."""
+    if isinstance(value, dict):
+        return {key: (sorted(map(str, item)) if isinstance(item, dict) else [])
+                if key == "env" else _env_names_only(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_env_names_only(item) for item in value]
+    return value
 
 
 def _ids_by_age(directory: Path) -> list[str]:

@@ -55,6 +55,26 @@ def test_a_request_no_one_may_read_is_rejected_and_the_others_run(tmp_path: Path
     assert store.pending() == []
 
 
+POISONED_REQUESTS = {
+    "nested past the parser's depth": "[" * 100000,
+    "an attempt past any integer": '{"task": {"id": "zz", "backend": "command", "argv": ["true"]},'
+                                   ' "submitted_at": 0, "attempt": 1e400}',
+    "not UTF-8": b'{"task": "\xff\xfe"}'.decode("latin-1"),
+}
+
+
+@pytest.mark.parametrize("text", POISONED_REQUESTS.values(), ids=POISONED_REQUESTS.keys())
+def test_a_poisoned_request_is_rejected_and_serve_carries_on(swarm_dir: Store, tmp_path: Path,
+                                                             text: str) -> None:
+    swarm_dir.path("requests", "zz").write_bytes(text.encode("latin-1"))
+    _, events, _ = coordinate(swarm_dir, [{"id": "fine", **TRUE}], tmp_path, only=False)
+    ended = {e["id"]: e for e in events if e["kind"] == "ended"}
+    assert ended["fine"]["status"] == "succeeded"
+    assert (swarm_dir.result("zz") or {})["status"] == "failed"
+    assert str(swarm_dir.path("requests", "zz")) in ended["zz"]["reason"]
+    assert swarm_dir.pending() == []
+
+
 def held(release: Path, **extra: object) -> dict[str, object]:
     """A task that runs until ``release`` exists."""
     wait = f"until [ -e {release} ]; do sleep 0.01; done"

@@ -337,11 +337,79 @@ def test_a_request_that_cannot_be_read_is_moved_aside_and_its_task_fails(
     assert str(path) in result.reason
     assert problem in result.reason
     [moved] = (swarm_dir.root / "rejected").iterdir()
-    assert moved.read_text() == text
     assert str(moved) in result.reason
     assert swarm_dir.pending() == []
     assert swarm_dir.result("g") == {"version": 1, **result.to_json()}
     assert swarm_dir.reject("requests", "g", damage.value) is None  # already moved
+
+
+SECRET_ENVELOPES = {
+    "an unknown key": {"task": {"id": "g", "backend": "command", "argv": ["true"], "bogus": 1,
+                                "env": {"TOKEN": "s3cret-value", "HOME_DIR": "/root"}},
+                       "submitted_at": 0},
+    "an env of the wrong type": {"task": {"id": "g", "backend": "command", "argv": ["true"],
+                                          "env": ["TOKEN=s3cret-value"]}, "submitted_at": 0},
+    "a task without its envelope": {"id": "g", "env": {"TOKEN": "s3cret-value"},
+                                    "steps": [{"env": {"NESTED": "s3cret-value"}}]},
+}
+
+
+@pytest.mark.parametrize("kind", ["requests", "processing"])
+@pytest.mark.parametrize("envelope", SECRET_ENVELOPES.values(), ids=SECRET_ENVELOPES.keys())
+def test_a_rejected_request_keeps_its_env_names_but_not_their_values(
+        swarm_dir: Store, kind: str, envelope: dict[str, object]) -> None:
+    path = swarm_dir.path(kind, "g")
+    path.write_text(json.dumps(envelope))
+    with pytest.raises(DamagedFile) as damage:
+        Store.claimed(swarm_dir, "g") if kind == "processing" else swarm_dir.request("g")
+    result = swarm_dir.reject(kind, "g", damage.value)
+    assert result is not None
+    assert "env values removed, names kept" in result.reason
+    [moved] = (swarm_dir.root / "rejected").iterdir()
+    kept = moved.read_text()
+    assert "s3cret-value" not in kept
+    assert stat.S_IMODE(moved.stat().st_mode) == 0o600
+    assert not path.exists()
+    whole = json.loads(kept)
+    if "task" in whole:
+        assert whole["task"]["argv"] == ["true"]
+        assert whole["task"]["env"] in (["HOME_DIR", "TOKEN"], [])
+    else:
+        assert whole["env"] == ["TOKEN"]
+        assert whole["steps"] == [{"env": ["NESTED"]}]
+
+
+@pytest.mark.parametrize("text", ['{"task": {"env": {"TOKEN": "s3cret-value"}', "[" * 100000,
+                                  '{"task": {"env": {"TOKEN": "s3cret-value"}}} trailing'])
+def test_a_rejected_request_that_is_not_json_is_not_kept_but_said_so(swarm_dir: Store,
+                                                                      text: str) -> None:
+    path = swarm_dir.path("requests", "g")
+    path.write_text(text)
+    with pytest.raises(DamagedFile, match="not JSON") as damage:
+        swarm_dir.request("g")
+    result = swarm_dir.reject("requests", "g", damage.value)
+    assert result is not None
+    assert "its content not kept: it is not JSON and may hold env values" in result.reason
+    [moved] = (swarm_dir.root / "rejected").iterdir()
+    stub = json.loads(moved.read_text())
+    assert stub["content"] == "not kept"
+    assert stub["size"] == len(text)
+    assert "s3cret-value" not in moved.read_text()
+
+
+def test_a_symlink_in_place_of_a_request_is_moved_as_it_is(swarm_dir: Store,
+                                                            tmp_path: Path) -> None:
+    elsewhere = tmp_path / "someone-elses.json"
+    elsewhere.write_text('{"env": {"TOKEN": "s3cret-value"}}')
+    swarm_dir.path("requests", "g").symlink_to(elsewhere)
+    with pytest.raises(DamagedFile) as damage:
+        swarm_dir.request("g")
+    result = swarm_dir.reject("requests", "g", damage.value)
+    assert result is not None
+    assert "kept as found" in result.reason
+    [moved] = (swarm_dir.root / "rejected").iterdir()
+    assert moved.is_symlink()
+    assert elsewhere.read_text() == '{"env": {"TOKEN": "s3cret-value"}}'
 
 
 @pytest.mark.parametrize(("text", "problem"), BAD_ENVELOPES.values(), ids=BAD_ENVELOPES.keys())
