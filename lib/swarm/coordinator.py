@@ -56,6 +56,10 @@ CANCELLED = "cancelled: the coordinator was stopped (Ctrl-C/SIGTERM)"
 _LOG_FLAGS = os.O_RDWR | os.O_CREAT
 _LEASE_CHECK = 2.0  # seconds between looks for dead coordinators (a few syscalls each)
 OnEvent = Callable[[dict[str, Any]], None]
+_KEPT = {True: "the outcome is kept on its claim in processing/, and the next coordinator "
+               "writes it once results/ can be written, without running the task again",
+         False: "its claim could not keep the outcome either, so the next coordinator runs "
+                "it again, as a retry"}
 
 
 @dataclass(slots=True)
@@ -501,8 +505,10 @@ class Coordinator:
             written = await self._settler.settle(result, worker_pid)
         except ResultsUnwritable as exc:
             self._halt(str(exc))
+            kept = await anyio.to_thread.run_sync(self.store.keep_outcome, result.id,
+                                                  result.to_json())
             reason = (f"its result could not be written: {exc} (the worker's own outcome: "
-                      f"{result.status.value}: {result.reason})")
+                      f"{result.status.value}: {result.reason}); {_KEPT[kept]}")
             return replace(result, status=Status.FAILED, reason=reason), True
         return result, written
 

@@ -9,6 +9,9 @@ Every process marked by a dead coordinator is killed, whether or not a claim nam
 coordinator that dies while starting a burst of workers leaves claims without an owner
 (see ``Store.claiming``), and its lease file is what still names it.
 
+A claim that carries its task's outcome (``results/`` could not take it when the task ended) is
+closed by writing that outcome, so a task that ran does not run again.
+
 A claim file that cannot be read is moved to ``rejected/`` and its task fails (claims are
 written whole under the state lock, so it was damaged from outside, not caught mid-write).
 """
@@ -16,11 +19,15 @@ written whole under the state lock, so it was damaged from outside, not caught m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from hookswarm.lib import process_scan
 from hookswarm.lib.swarm import lease
 from hookswarm.lib.swarm.result import TaskResult
 from hookswarm.lib.swarm.store import DamagedFile, Envelope, Store
+
+LATE = ("written by a later coordinator: results/ could not be written when the task ended, "
+        "so its outcome was kept on its claim (the task did not run again)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +77,9 @@ def _settle(store: Store, envelope: Envelope, max_attempts: int) -> str:
     if store.has_result(task_id):
         store.path("processing", task_id).unlink(missing_ok=True)
         return "closed"
+    if envelope.ended is not None:  # it ran; only its result was not written
+        store.finish(task_id, _written_late(envelope.ended))
+        return "closed"
     if envelope.attempt + 1 >= max_attempts:
         store.finish(task_id, _abandoned(envelope, store))
         return "failed"
@@ -94,6 +104,11 @@ def _kill_marked(owners: set[str]) -> int:
     pids = [pid for found in marked for pid in found]
     process_scan.kill_pids(pids)
     return len(pids)
+
+
+def _written_late(result: dict[str, Any]) -> dict[str, Any]:
+    notes = result.get("notes")
+    return {**result, "notes": [*(notes if isinstance(notes, list) else []), LATE]}
 
 
 def _abandoned(envelope: Envelope, store: Store) -> dict[str, object]:

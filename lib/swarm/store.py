@@ -75,17 +75,20 @@ class Envelope:
     attempt: int = 0
     owner: str = ""
     worker: dict[str, int] = field(default_factory=dict)
+    ended: dict[str, Any] | None = None  # the result that results/ could not take
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": VERSION, "task": self.task.model_dump(mode="json"),
+        data = {"version": VERSION, "task": self.task.model_dump(mode="json"),
                 "submitted_at": self.submitted_at, "attempt": self.attempt,
                 "owner": self.owner, "worker": self.worker}
+        return data if self.ended is None else {**data, "ended": self.ended}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Envelope:
+        ended = data.get("ended")
         return cls(Task.model_validate(data["task"]), float(data["submitted_at"]),
                    int(data.get("attempt", 0)), str(data.get("owner", "")),
-                   dict(data.get("worker") or {}))
+                   dict(data.get("worker") or {}), ended if isinstance(ended, dict) else None)
 
     @classmethod
     def read(cls, path: Path) -> Envelope:
@@ -246,9 +249,25 @@ class Store:
                 self.reject("processing", task_id, exc)
                 return
             envelope.attempt, envelope.owner, envelope.worker = attempt, "", {}
+            envelope.ended = None
             _write_json(self.path("requests", task_id), envelope.to_json(), mode=_PRIVATE)
             source.unlink()
             self._refresh_state()
+
+    def keep_outcome(self, task_id: str, result: Mapping[str, Any]) -> bool:
+        """Keep on its claim the result of a task that ran but that results/ could not take.
+
+        Recovery then writes it to results/ instead of running the task again. False when the
+        claim cannot be rewritten either: the task then runs again, as a retry.
+        """
+        with self.lock():
+            try:
+                envelope = self.claimed(task_id)
+                envelope.ended = dict(result)
+                _write_json(self.path("processing", task_id), envelope.to_json(), mode=_PRIVATE)
+            except (OSError, DamagedFile):
+                return False
+        return True
 
     def reject(self, kind: str, task_id: str, damage: DamagedFile) -> TaskResult | None:
         """Move a request or claim that cannot be read to ``rejected/`` and fail its task.

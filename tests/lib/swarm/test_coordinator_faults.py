@@ -253,6 +253,36 @@ def test_unwritable_results_fail_the_task_stop_admission_and_lose_no_queued_work
         ["t0", "t1", "t2", "t3"], "succeeded")
 
 
+def test_a_task_whose_result_could_not_be_written_does_not_run_again(tmp_path: Path) -> None:
+    """The halted coordinator keeps the outcome on the claim; the next one writes it."""
+    store = Store.for_project(tmp_path)
+    runs = tmp_path / "runs"
+    damage = f"echo ran >> {runs}; " + ONCE.format("chmod 000 .swarm/results")
+    reason = tmp_path / "reason.txt"
+
+    def run_and_report() -> None:
+        entries = damaging_run(damage, 2)
+        entries[0]["env"] = {"TOKEN": "s3cret"}
+        ids = store.submit(build_tasks(entries, base=str(tmp_path)))
+        coordinator = Coordinator(store, SwarmConfig(max_parallel=1))
+        anyio.run(lambda: coordinator.run(only=ids))
+        reason.write_text(coordinator.results["t0"].reason)
+
+    assert unprivileged(run_and_report) == 0
+    assert "the outcome is kept on its claim" in reason.read_text()
+    (store.root / "results").chmod(0o700)
+    for _ in range(2):  # serve, then a second serve: neither runs t0 again
+        assert unprivileged(lambda: serve_until_idle(store)) == 0
+    assert runs.read_text() == "ran\n"
+    first = store.result("t0") or {}
+    assert first["status"] == "succeeded"
+    assert "did not run again" in first["notes"][-1]
+    assert first["task"]["env"] == ["TOKEN"]
+    assert not [p for p in store.root.rglob("*") if p.is_file() and b"s3cret" in p.read_bytes()]
+    assert (store.result("t1") or {})["status"] == "succeeded"
+    assert (store.processing(), store.pending()) == ([], [])
+
+
 def test_recovery_into_unwritable_results_halts_instead_of_crashing(tmp_path: Path) -> None:
     store = Store.for_project(tmp_path)
     store.submit(build_tasks([{"id": "orphan", **TRUE}, {"id": "queued", **TRUE}],
