@@ -537,13 +537,12 @@ class Coordinator:
             os.close(self._open_log(task.id))
             return worker, None
         try:
-            log_fd = self._open_log(task.id)
+            log = TaskLog(self.store.log_path(task.id), cap=self.config.log_max)
             try:
-                log = TaskLog(log_fd, cap=self.config.log_max)
                 return await supervise(worker, limits, log=log.write,
                                        notify=lambda kind, data: self._emit(kind, task.id, **data))
             finally:
-                os.close(log_fd)
+                log.close()
         except BaseException as exc:  # cancelled, or the log failed: no worker outlives its task
             with anyio.CancelScope(shield=True):
                 await worker.stop(grace=limits.grace)

@@ -754,7 +754,7 @@ def _mtime(path: Path) -> float:
 
 
 def _drop_stale_tmp(root: Path, cutoff: float) -> None:
-    for directory in ("requests", "processing", "results"):
+    for directory in ("requests", "processing", "results", "logs"):
         for tmp in (root / directory).glob(".*.tmp"):
             if _mtime(tmp) <= cutoff:
                 with contextlib.suppress(FileNotFoundError):
