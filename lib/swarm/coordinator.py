@@ -147,8 +147,8 @@ class Coordinator:
         try:
             try:
                 self._recover()
-            except ResultsUnwritable as exc:
-                self._halt(str(exc))
+            except (ResultsUnwritable, OSError) as exc:
+                self._halt(self._why(exc))
             self.store.begin_session(owner=lease.owner, max_parallel=self.config.max_parallel,
                                      now=time.time())
             try:
@@ -207,8 +207,8 @@ class Coordinator:
             try:
                 await self._pass(group, wanted)
                 done = (until_idle or self.halted) and self._idle(wanted)
-            except ResultsUnwritable as exc:
-                self._halt(str(exc))
+            except (ResultsUnwritable, OSError) as exc:
+                self._halt(self._why(exc))
                 done = self._idle(wanted)
             if done:
                 self._left_queued(wanted)
@@ -231,6 +231,10 @@ class Coordinator:
         if not self.halted:
             self.halted = reason
             self._emit("halted", "", reason=reason)
+
+    def _why(self, exc: Exception) -> str:
+        """A halt's reason: the store says which file or folder, and how to fix it."""
+        return self.store.unusable(exc) if isinstance(exc, OSError) else str(exc)
 
     def _left_queued(self, wanted: list[str] | None) -> None:
         """After a halt, tell a ``run`` which of its tasks stay queued, and why."""
@@ -426,6 +430,7 @@ class Coordinator:
             for _, _, worker in launched:
                 if not isinstance(worker, WorkerEnd) and worker.pid is not None:
                     process.kill_group(worker.pid)
+            launched.clear()  # no task watches them: their slots go, recovery requeues them
             raise
         finally:
             self._state_dirty = True
@@ -503,12 +508,12 @@ class Coordinator:
         """Settle the task; a result that cannot be written fails it (in memory) and halts."""
         try:
             written = await self._settler.settle(result, worker_pid)
-        except ResultsUnwritable as exc:
-            self._halt(str(exc))
+        except (ResultsUnwritable, OSError) as exc:
+            self._halt(self._why(exc))
             kept = await anyio.to_thread.run_sync(self.store.keep_outcome, result.id,
                                                   result.to_json())
-            reason = (f"its result could not be written: {exc} (the worker's own outcome: "
-                      f"{result.status.value}: {result.reason}); {_KEPT[kept]}")
+            reason = (f"its result could not be written: {self._why(exc)} (the worker's own "
+                      f"outcome: {result.status.value}: {result.reason}); {_KEPT[kept]}")
             return replace(result, status=Status.FAILED, reason=reason), True
         return result, written
 

@@ -47,7 +47,7 @@ class Lease:
         return cls(root, owner, fd)
 
     def release(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # a file left behind is seen as a dead lease
             _path(self.root, self.owner).unlink()
         os.close(self._fd)
 

@@ -18,6 +18,7 @@ written whole under the state lock, so it was damaged from outside, not caught m
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,7 +76,8 @@ def _settle(store: Store, envelope: Envelope, max_attempts: int) -> str:
     """Close, fail or requeue an orphaned claim; says which."""
     task_id = envelope.task.id
     if store.has_result(task_id):
-        store.path("processing", task_id).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # left, it is closed again next time
+            store.path("processing", task_id).unlink()
         return "closed"
     if envelope.ended is not None:  # it ran; only its result was not written
         store.finish(task_id, _written_late(envelope.ended))

@@ -260,13 +260,13 @@ class Store:
         Recovery then writes it to results/ instead of running the task again. False when the
         claim cannot be rewritten either: the task then runs again, as a retry.
         """
-        with self.lock():
-            try:
+        try:
+            with self.lock():
                 envelope = self.claimed(task_id)
                 envelope.ended = dict(result)
                 _write_json(self.path("processing", task_id), envelope.to_json(), mode=_PRIVATE)
-            except (OSError, DamagedFile):
-                return False
+        except (OSError, DamagedFile):
+            return False
         return True
 
     def reject(self, kind: str, task_id: str, damage: DamagedFile) -> TaskResult | None:
@@ -396,10 +396,11 @@ class Store:
                 done[task_id] = self._unusable(exc)
 
     def _drop_claims(self, task_ids: list[str], *, update_state: bool) -> None:
-        with self.lock():
+        """Remove the claims of tasks whose results are on disk (one left is closed later)."""
+        with contextlib.suppress(OSError), self.lock():
             for task_id in task_ids:
                 for kind in ("processing", "requests"):
-                    with contextlib.suppress(FileNotFoundError):
+                    with contextlib.suppress(OSError):
                         self.path(kind, task_id).unlink()
             if update_state:
                 self._refresh_state()
@@ -413,6 +414,12 @@ class Store:
         except OSError as exc:
             raise self._unusable(exc) from None
         return True
+
+    def unusable(self, exc: OSError) -> str:
+        """Why the store cannot be worked on, naming what ``exc`` names, and the fix."""
+        return (f"cannot use {exc.filename or self.root} ({exc.strerror or exc}); fix it (its "
+                "owner and permissions, or a file where a folder belongs), then run the queue "
+                "again")
 
     def _unusable(self, exc: OSError) -> ResultsUnwritable:
         return ResultsUnwritable(
@@ -485,8 +492,12 @@ class Store:
 
     def update_state(self) -> None:
         """Recount the folders into ``state.json`` (after changes with ``update_state=False``)."""
-        with self.lock():
-            self._refresh_state()
+        try:
+            with self.lock():
+                self._refresh_state()
+        except OSError as exc:  # the store itself cannot be opened: a summary goes without
+            self.state_problem = (f"{self.root / 'state.json'} could not be updated "
+                                  f"({self.unusable(exc)})")
 
     def begin_session(self, *, owner: str, max_parallel: int, now: float) -> None:
         """Record the running coordinator's cap, for ``status``'s efficiency figure."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import anyio
@@ -281,6 +282,46 @@ def test_a_task_whose_result_could_not_be_written_does_not_run_again(tmp_path: P
     assert not [p for p in store.root.rglob("*") if p.is_file() and b"s3cret" in p.read_bytes()]
     assert (store.result("t1") or {})["status"] == "succeeded"
     assert (store.processing(), store.pending()) == ([], [])
+
+
+FOLDER_DAMAGE = {
+    "requests/ unreadable": ("chmod 000 .swarm/requests", "chmod 700 .swarm/requests"),
+    "processing/ unwritable": ("chmod 500 .swarm/processing", "chmod 700 .swarm/processing"),
+    "processing/ a file": ("mv .swarm/processing .swarm/away; touch .swarm/processing",
+                           "rm .swarm/processing; mv .swarm/away .swarm/processing"),
+    ".swarm/ unreadable": ("chmod 000 .swarm", "chmod 700 .swarm"),
+    "coordinators/ unwritable": ("chmod 500 .swarm/coordinators",
+                                 "chmod 700 .swarm/coordinators"),
+}
+
+
+@pytest.mark.parametrize(("damage", "repair"), FOLDER_DAMAGE.values(), ids=FOLDER_DAMAGE.keys())
+def test_a_store_folder_damaged_mid_run_halts_with_the_fix_and_loses_nothing(
+        tmp_path: Path, damage: str, repair: str) -> None:
+    store = Store.for_project(tmp_path)
+    runs = tmp_path / "runs"
+    report = tmp_path / "report.json"
+
+    def run_and_report() -> None:
+        entries = damaging_run(f"echo ran >> {runs}; " + ONCE.format(damage), 4)
+        ids = store.submit(build_tasks(entries, base=str(tmp_path)))
+        coordinator = Coordinator(store, SwarmConfig(max_parallel=1))
+        anyio.run(lambda: coordinator.run(only=ids))
+        report.write_text(json.dumps({"halted": coordinator.halted, "reasons": {
+            i: r.reason for i, r in coordinator.results.items()}}))
+
+    assert unprivileged(run_and_report) == 0
+    assert subprocess.run(["sh", "-c", repair], cwd=tmp_path, check=False).returncode == 0
+    seen = json.loads(report.read_text())
+    if seen["halted"]:
+        assert "fix it" in seen["halted"] or "fix that folder" in seen["halted"]
+        assert str(store.root) in seen["halted"]
+    assert unprivileged(lambda: serve_until_idle(store)) == 0
+    assert {r["id"]: r["status"] for r in store.results()} == dict.fromkeys(
+        ["t0", "t1", "t2", "t3"], "succeeded")
+    ran = runs.read_text().count("ran")
+    assert ran == 1 or (ran == 2 and (store.result("t0") or {})["attempt"] == 1)  # a retry, said
+    assert (store.pending(), store.processing()) == ([], [])
 
 
 def test_recovery_into_unwritable_results_halts_instead_of_crashing(tmp_path: Path) -> None:
