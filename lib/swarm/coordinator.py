@@ -53,7 +53,6 @@ if TYPE_CHECKING:
     from hookswarm.lib.swarm.task import Task
 
 CANCELLED = "cancelled: the coordinator was stopped (Ctrl-C/SIGTERM)"
-_LOG_FLAGS = os.O_RDWR | os.O_CREAT
 _LEASE_CHECK = 2.0  # seconds between looks for dead coordinators (a few syscalls each)
 OnEvent = Callable[[dict[str, Any]], None]
 _KEPT = {True: "the outcome is kept on its claim in processing/, and the next coordinator "
@@ -520,7 +519,7 @@ class Coordinator:
     async def _execute(self, envelope: Envelope, timing: _Timing,
                        worker: Worker | WorkerEnd) -> TaskResult:
         task = envelope.task
-        end, watch = await self._work(envelope, limits_for(self.config, task), worker)
+        end, watch = await self._work(envelope, limits_for(self.config, task), worker, timing)
         ended = time.time()
         if end.unreachable:
             self.health.report(self._active[task.id].health_key, Health(False, end.reason))
@@ -530,24 +529,26 @@ class Coordinator:
         judged = verdict(ending, facts, before=timing.before or {})
         return self._result(envelope, judged, end, watch, timing, ended, facts)
 
-    async def _work(self, envelope: Envelope, limits: Limits,
-                    worker: Worker | WorkerEnd) -> tuple[WorkerEnd, Watch | None]:
+    async def _work(self, envelope: Envelope, limits: Limits, worker: Worker | WorkerEnd,
+                    timing: _Timing) -> tuple[WorkerEnd, Watch | None]:
         """Watch a started worker; its log is opened only now.
 
         Output waits in the worker's pipe until ``supervise`` reads it, so opening the log
         after the spawn loses nothing and keeps the file creation off the spawn path.
         """
         task = envelope.task
+        log = TaskLog(self.store.log_path(task.id), cap=self.config.log_max)
         if isinstance(worker, WorkerEnd):
-            os.close(self._open_log(task.id))
+            log.close()
             return worker, None
         try:
-            log = TaskLog(self.store.log_path(task.id), cap=self.config.log_max)
             try:
                 return await supervise(worker, limits, log=log.write,
                                        notify=lambda kind, data: self._emit(kind, task.id, **data))
             finally:
                 log.close()
+                if log.problem:
+                    timing.notes += (log.problem,)
         except BaseException as exc:  # cancelled, or the log failed: no worker outlives its task
             with anyio.CancelScope(shield=True):
                 await worker.stop(grace=limits.grace)
@@ -590,10 +591,6 @@ class Coordinator:
             return self.backends[task.backend].start(launch)
         except Exception as exc:  # one task's bad input must not stop the other workers
             return WorkerEnd.launch_failed(f"{type(exc).__name__}: {exc}")
-
-    def _open_log(self, task_id: str) -> int:
-        """The worker's log, private like its context: the output may repeat the prompt."""
-        return os.open(self.store.log_path(task_id), _LOG_FLAGS, 0o600)
 
     def _prompt(self, task: Task) -> str:
         if not needs_file(task.context, inline_limit=self.config.inline_context):

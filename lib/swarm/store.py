@@ -460,14 +460,19 @@ class Store:
     # ------------------------------------------------------------ context, state
 
     def write_context(self, task_id: str, text: str) -> Path:
-        """Write a lazy context file readable by its owner only (0600)."""
+        """Write a lazy context file readable by its owner only (0600).
+
+        It is written aside and renamed into place, so a symlink at its name is replaced,
+        never written through. :class:`StoreError` names the file and the fix.
+        """
         path = self.path("context", task_id)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            os.fchmod(fd, 0o600)
-            os.write(fd, text.encode())
-        finally:
-            os.close(fd)
+            _write_replacing(path, text.encode(), durable=False, mode=_PRIVATE)
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            raise StoreError(f"cannot write the task's context file {path} ({why}); fix "
+                             f"{path.parent} (its owner and permissions), or give the task a "
+                             "context short enough to go inline") from None
         return path
 
     def state(self) -> dict[str, Any]:
@@ -649,8 +654,13 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
 
 def _write_json(path: Path, data: dict[str, Any], *, durable: bool = True,
                 mode: int = 0o644) -> None:
+    _write_replacing(path, _dumps(data), durable=durable, mode=mode)
+
+
+def _write_replacing(path: Path, data: bytes, *, durable: bool, mode: int) -> None:
+    """Write ``data`` aside and rename it to ``path``, replacing whatever stands there."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    _write_file(tmp, _dumps(data), durable=durable, mode=mode)
+    _write_file(tmp, data, durable=durable, mode=mode)
     try:
         os.replace(tmp, path)
     except BaseException:

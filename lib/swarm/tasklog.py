@@ -18,6 +18,7 @@ file (a follower may then skip).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
@@ -50,33 +51,65 @@ def _trailer(cut: int, offset: int, at: int) -> bytes:
 
 
 class TaskLog:
-    """Appends a worker's output to its log file, holding it to ``cap`` bytes."""
+    """Appends a worker's output to its log file, holding it to ``cap`` bytes.
+
+    A log that cannot be opened or written (its folder closed or full, a symlink or a folder
+    in its place) does not stop the task: the output is counted but not kept, and
+    ``problem`` says why. A symlink is never written through: it may lead anywhere.
+    """
 
     def __init__(self, path: Path, *, cap: int) -> None:
         self._path = path
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         self._cap = cap
-        self._start = os.lseek(self._fd, 0, os.SEEK_END)
-        self._end = self._start
         self._head = cap // 2
         self._keep = (cap - self._head - MARKER_WIDTH) // 2
         self.written = 0
         self.cut = 0
+        self.problem = ""
+        self._fd = self._open()
+        self._start = os.lseek(self._fd, 0, os.SEEK_END) if self._fd >= 0 else 0
+        self._end = self._start
+
+    def _open(self) -> int:
+        try:
+            fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK,
+                         0o600)
+        except OSError as exc:
+            self._fail(exc)
+            return -1
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            self._fail(OSError(errno.EINVAL, "not a regular file"))
+            return -1
+        return fd
 
     def close(self) -> None:
-        os.close(self._fd)
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
     def write(self, chunk: bytes) -> None:
-        os.pwrite(self._fd, chunk, self._end)
-        self._end += len(chunk)
+        if self._fd >= 0:
+            try:
+                os.pwrite(self._fd, chunk, self._end)
+                self._end += len(chunk)
+                if self._end - self._start > self._cap:
+                    self._trim(self.written + len(chunk))
+            except OSError as exc:
+                self.close()
+                self._fail(exc)
         self.written += len(chunk)
-        if self._end - self._start > self._cap:
-            self._trim()
 
-    def _trim(self) -> None:
+    def _fail(self, exc: OSError) -> None:
+        culprit = "a symlink" if exc.errno == errno.ELOOP else (exc.strerror or str(exc))
+        self.problem = (f"its log {self._path} could not be written ({culprit}); the output "
+                        f"after {self.written} bytes is not kept: fix {self._path.parent} (its "
+                        "owner and permissions, free space, or what stands at the log's name)")
+
+    def _trim(self, written: int) -> None:
         tail = os.pread(self._fd, self._keep, self._end - self._keep)
         at = self._start + self._head
-        self.cut = self.written - self._head - len(tail)
+        self.cut = written - self._head - len(tail)
         if _unfollowed(self._fd):
             try:
                 self._in_place(at, tail)

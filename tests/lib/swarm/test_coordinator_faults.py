@@ -324,6 +324,46 @@ def test_a_store_folder_damaged_mid_run_halts_with_the_fix_and_loses_nothing(
     assert (store.pending(), store.processing()) == ([], [])
 
 
+def test_a_symlink_at_a_log_or_context_name_is_never_written_through(swarm_dir: Store,
+                                                                      tmp_path: Path) -> None:
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.txt"
+    outside.write_text("the user's own file\n")
+    swarm_dir.log_path("talker").symlink_to(outside)
+    swarm_dir.path("context", "long").symlink_to(outside)
+    coordinate(swarm_dir, [{"id": "talker", "backend": "command", "argv": ["echo", "output"]},
+                           {"id": "long", "backend": "command", "argv": ["true"],
+                            "context": "c" * 100000}], tmp_path)
+    assert outside.read_text() == "the user's own file\n"
+    talker = swarm_dir.result("talker") or {}
+    assert talker["status"] == "succeeded"
+    assert talker["output_bytes"] == len("output\n")
+    assert "could not be written (a symlink)" in talker["notes"][0]
+    assert (swarm_dir.result("long") or {})["status"] == "succeeded"
+    assert swarm_dir.path("context", "long").read_text() == "c" * 100000
+
+
+def test_a_log_folder_closed_mid_run_loses_the_logs_not_the_tasks(tmp_path: Path) -> None:
+    store = Store.for_project(tmp_path)
+    entries = damaging_run(ONCE.format("chmod 000 .swarm/logs"), 3)
+    assert unprivileged(lambda: run_one_at_a_time(store, tmp_path, entries)) == 0
+    results = {r["id"]: r for r in store.results()}
+    assert [r["status"] for r in results.values()] == ["succeeded"] * 3
+    assert "fix " + str(store.root / "logs") in results["t1"]["notes"][0]
+    assert (store.pending(), store.processing()) == ([], [])
+
+
+def test_a_context_folder_that_cannot_be_written_fails_the_task_with_the_fix(
+        swarm_dir: Store, tmp_path: Path) -> None:
+    (swarm_dir.root / "context").rmdir()
+    (swarm_dir.root / "context").write_text("not a folder")
+    coordinate(swarm_dir, [{"id": "long", "backend": "command", "argv": ["true"],
+                            "context": "c" * 100000}, {"id": "fine", **TRUE}], tmp_path)
+    reason = (swarm_dir.result("long") or {})["reason"]
+    assert "cannot write the task's context file" in reason
+    assert f"fix {swarm_dir.root / 'context'}" in reason
+    assert (swarm_dir.result("fine") or {})["status"] == "succeeded"
+
+
 def test_recovery_into_unwritable_results_halts_instead_of_crashing(tmp_path: Path) -> None:
     store = Store.for_project(tmp_path)
     store.submit(build_tasks([{"id": "orphan", **TRUE}, {"id": "queued", **TRUE}],
