@@ -125,6 +125,7 @@ class Coordinator:
         self._leases_checked = 0.0
         self._wanted: frozenset[str] | None = None
         self._ended: set[str] = set()
+        self._rejected: set[str] = set()
         self._project = os.path.realpath(store.root.parent)  # resolved once, not per spawn
         self.results: dict[str, TaskResult] = {}  # what it wrote for the tasks in ``only``
         self.halted = ""  # why it stopped admitting (results/ cannot be written)
@@ -350,8 +351,10 @@ class Coordinator:
         self._state_dirty = True
         if result is not None:
             self._ended_with(task_id, result, True)
-        self._emit("ended", task_id, status="failed",
-                   reason=result.reason if result else str(damage))
+        if task_id not in self._rejected:  # one left in place is met again on every pass
+            self._rejected.add(task_id)
+            self._emit("ended", task_id, status="failed",
+                       reason=result.reason if result else str(damage))
 
     def _fail_now(self, task_id: str, reason: str) -> None:
         queued = self._queued.pop(task_id)

@@ -279,15 +279,32 @@ class Store:
             source = self.path(kind, task_id)
             target = self.root / "rejected" / f"{task_id}.{secrets.token_hex(3)}.json"
             try:
-                kept = _set_aside(source, target)
+                where = self._move_aside(source, target)
             except FileNotFoundError:
                 return None
             if not valid_id(task_id):
                 return None
             result = TaskResult.rejected(
-                task_id, f"{damage}; moved to {target} ({kept}): submit the task again (with "
-                         "a new id) if it should run", log=str(self.log_path(task_id)))
+                task_id, f"{damage}; {where}; submit the task again (with a new id) if it "
+                         "should run", log=str(self.log_path(task_id)))
             return result if self.finish(task_id, result.to_json()) else None
+
+    def _move_aside(self, source: Path, target: Path) -> str:
+        """Set ``source`` aside in ``target``, or hidden beside itself when rejected/ cannot
+        take it (its task still fails: one bad file must not stop the others); says where."""
+        try:
+            return f"moved to {target} ({_set_aside(source, target)})"
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            problem = f"{target.parent} cannot take it ({exc.strerror or exc}): fix that folder"
+        hidden = source.with_name(f".{target.stem}.rejected")
+        try:
+            return f"kept as {hidden} ({_set_aside(source, hidden)}), since {problem}"
+        except FileNotFoundError:
+            raise
+        except OSError:
+            return f"left where it is, since {problem}, or remove the file"
 
     # ------------------------------------------------------------ results
 

@@ -76,6 +76,25 @@ def test_a_poisoned_request_is_rejected_and_serve_carries_on(swarm_dir: Store, t
     assert swarm_dir.pending() == []
 
 
+def test_a_damaged_request_that_rejected_cannot_take_still_fails_and_the_rest_run(
+        tmp_path: Path) -> None:
+    store = Store.for_project(tmp_path)
+    store.submit(build_tasks([{"id": "fine", **TRUE}], base=str(tmp_path)))
+    store.path("requests", "zz").write_text(json.dumps(
+        {"task": {"id": "zz", "bogus": 1, "env": {"TOKEN": "s3cret"}}, "submitted_at": 0}))
+    (store.root / "rejected").chmod(0o500)
+    assert unprivileged(lambda: serve_until_idle(store)) == 0
+    assert (store.result("fine") or {})["status"] == "succeeded"
+    failed = store.result("zz") or {}
+    assert failed["status"] == "failed"
+    assert f"{store.root / 'rejected'} cannot take it (Permission denied)" in failed["reason"]
+    [kept] = (store.root / "requests").iterdir()
+    assert kept.name.startswith(".zz.")
+    assert str(kept) in failed["reason"]
+    assert json.loads(kept.read_text())["task"]["env"] == ["TOKEN"]
+    assert store.pending() == []
+
+
 def held(release: Path, **extra: object) -> dict[str, object]:
     """A task that runs until ``release`` exists."""
     wait = f"until [ -e {release} ]; do sleep 0.01; done"
