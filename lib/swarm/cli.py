@@ -605,7 +605,12 @@ def map_items(url: str, items_file: Any, method: str, workers: int, retries: int
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    cli.main(args=list(argv) if argv is not None else None, prog_name="swarm")
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="swarm")
+    except OSError as exc:  # a file of .swarm/ itself: one line naming it, not a traceback
+        _fail_input(HookswarmError(
+            f"cannot use {exc.filename or '.swarm/'} ({exc.strerror or exc}); fix it (its owner "
+            "and permissions, or a file where a folder belongs)"))
 
 
 if __name__ == "__main__":

@@ -458,3 +458,31 @@ def test_a_state_json_that_cannot_be_rebuilt_is_done_without_and_said_once(
     [warned] = json.loads(warnings.read_text())
     assert "state.json could not be updated" in warned["problem"]
     assert store.state()["finished"] == 4  # recounted on demand
+
+
+@pytest.mark.parametrize("closed", ["results", "processing", "logs"])
+@pytest.mark.parametrize("verb", [["status"], ["status", "--all"], ["logs", "t1"],
+                                  ["clean", "--all"]])
+def test_the_reading_verbs_name_a_closed_folder_instead_of_a_traceback(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str], closed: str, verb: list[str]) -> None:
+    store = Store.for_project(tmp_path)
+    store.submit(build_tasks([{"id": "t1", **TRUE}], base=str(tmp_path)))
+    store.finish("t1", {"id": "t1", "status": "succeeded"})
+    store.log_path("t1").write_text("output\n")
+    (store.root / closed).chmod(0)
+    exit_code = tmp_path / "exit-code"
+
+    def verb_cli() -> None:
+        try:
+            swarm_main(["--dir", str(tmp_path), *verb])
+            exit_code.write_text("0")
+        except SystemExit as stop:
+            exit_code.write_text(str(stop.code))
+
+    assert unprivileged(verb_cli) == 0
+    err = capfd.readouterr().err
+    assert "Traceback" not in err
+    assert exit_code.read_text() in ("0", "2")
+    if exit_code.read_text() == "2":
+        assert f"swarm: cannot use {store.root / closed}" in err
+        assert "fix it" in err
