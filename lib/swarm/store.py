@@ -95,12 +95,16 @@ class Envelope:
         """Read an envelope file; :class:`DamagedFile` if it is not one."""
         data = _read_json(path)
         try:
-            return cls.from_json(data)
+            envelope = cls.from_json(data)
         except ValidationError as exc:
             key, reason = first_problem(exc)
             raise DamagedFile(path, f"task key '{key}': {reason}") from None
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise DamagedFile(path, f"not a task envelope ({type(exc).__name__}: {exc})") from None
+        if path.name != f"{envelope.task.id}.json":  # every folder finds a task by its name
+            raise DamagedFile(path, f"it holds task '{envelope.task.id}', but a task's file is "
+                                    "named for its id")
+        return envelope
 
 
 class Store:

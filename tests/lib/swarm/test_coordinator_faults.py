@@ -16,7 +16,7 @@ from hookswarm.lib.swarm.cli import main as swarm_main
 from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.coordinator import Coordinator
 from hookswarm.lib.swarm.settle import TASK_ID_ENV
-from hookswarm.lib.swarm.store import Store
+from hookswarm.lib.swarm.store import Envelope, Store
 from hookswarm.lib.swarm.task import build_tasks
 from tests.helpers.swarm import coordinate, pids_alive, unprivileged
 
@@ -93,6 +93,18 @@ def test_a_damaged_request_that_rejected_cannot_take_still_fails_and_the_rest_ru
     assert str(kept) in failed["reason"]
     assert json.loads(kept.read_text())["task"]["env"] == ["TOKEN"]
     assert store.pending() == []
+
+
+def test_a_request_whose_task_id_is_not_its_file_name_is_rejected(swarm_dir: Store,
+                                                                     tmp_path: Path) -> None:
+    [other] = build_tasks([{"id": "other", **TRUE}], base=str(tmp_path))
+    swarm_dir.path("requests", "zz").write_text(json.dumps(Envelope(other, 0).to_json()))
+    _, events, _ = coordinate(swarm_dir, [{"id": "fine", **TRUE}], tmp_path, only=False)
+    ended = {e["id"]: e for e in events if e["kind"] == "ended"}
+    assert ended["fine"]["status"] == "succeeded"
+    assert "it holds task 'other'" in ended["zz"]["reason"]
+    assert swarm_dir.result("other") is None
+    assert (swarm_dir.pending(), swarm_dir.processing()) == ([], [])
 
 
 def held(release: Path, **extra: object) -> dict[str, object]:
