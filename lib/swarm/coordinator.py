@@ -166,7 +166,7 @@ class Coordinator:
                 process_scan.child_subreaper(was_reaper)
                 self._update_state()
             finally:
-                lease.release()
+                lease.release(keep_file=bool(self.halted))
 
     def _recover(self) -> None:
         """Recover the claims of dead coordinators (at the start, then every few seconds)."""

@@ -12,6 +12,7 @@ import anyio
 import pytest
 
 from hookswarm.lib import process_scan
+from hookswarm.lib.swarm import lease
 from hookswarm.lib.swarm.cli import main as swarm_main
 from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.coordinator import Coordinator
@@ -302,6 +303,7 @@ def test_a_task_whose_result_could_not_be_written_does_not_run_again(tmp_path: P
 
     assert unprivileged(run_and_report) == 0
     assert "the outcome is kept on its claim" in reason.read_text()
+    assert lease.someone_died(store.root)  # so a live coordinator recovers the claim soon
     (store.root / "results").chmod(0o700)
     for _ in range(2):  # serve, then a second serve: neither runs t0 again
         assert unprivileged(lambda: serve_until_idle(store)) == 0
