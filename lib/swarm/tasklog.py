@@ -19,12 +19,13 @@ file (a follower may then skip).
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import re
 import secrets
 import stat
 from typing import TYPE_CHECKING
+
+from hookswarm.lib.flock import lock_shared, lock_within, unlock
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -110,11 +111,11 @@ class TaskLog:
         tail = os.pread(self._fd, self._keep, self._end - self._keep)
         at = self._start + self._head
         self.cut = written - self._head - len(tail)
-        if _unfollowed(self._fd):
+        if lock_within(self._fd, 0):  # no reader holds it
             try:
                 self._in_place(at, tail)
             finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                unlock(self._fd)
             return
         try:
             self._fd = self._replace(at, tail)
@@ -146,15 +147,6 @@ class TaskLog:
             raise
         os.close(self._fd)
         return fd
-
-
-def _unfollowed(fd: int) -> bool:
-    """Whether no reader holds the log (then it is locked, for a trim in place)."""
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
 
 
 def _copy(source: int, target: int, size: int) -> None:
@@ -219,7 +211,7 @@ class LogFollower:
             except FileNotFoundError:
                 return False
             if stat.S_ISREG(os.fstat(self._fd).st_mode):
-                fcntl.flock(self._fd, fcntl.LOCK_SH)  # from now on it is trimmed by renaming
+                lock_shared(self._fd)  # from now on it is trimmed by renaming
             else:
                 self.close()
         return self._fd >= 0
