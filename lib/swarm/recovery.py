@@ -90,13 +90,22 @@ def _settle(store: Store, envelope: Envelope, max_attempts: int) -> str:
 
 
 def _kill_worker(envelope: Envelope) -> int:
+    """Kill the session the claim names, if it is its coordinator's (a claim may be forged).
+
+    A live session leader must carry the owner's marker; with the leader gone, only the
+    members that carry it are killed.
+    """
     pid, ticks = envelope.worker.get("pid"), envelope.worker.get("start_ticks")
-    if not pid:
+    if not pid or not envelope.owner:
         return 0
     current = process_scan.start_ticks(pid)
     if current is not None and current != ticks:
         return 0  # the pid now belongs to an unrelated process
+    marked = set(process_scan.processes_with_env(f"{lease.OWNER_ENV}={envelope.owner}"))
+    if current is not None and pid not in marked:
+        return 0  # not a worker of that coordinator: someone else's session
     members = process_scan.session_members(pid)
+    members = members if current is not None else [m for m in members if m in marked]
     process_scan.kill_pids(members)
     return len(members)
 

@@ -134,6 +134,25 @@ def test_claims_of_a_dead_coordinator_are_requeued_then_failed(swarm_dir: Store)
     assert "coordinator died" in result["reason"]
 
 
+def test_recovery_does_not_kill_a_session_a_forged_claim_names(swarm_dir: Store) -> None:
+    """A claim names its worker by pid; one that names a session its owner never started
+    (a hand-made or forged claim) must not get that session killed."""
+    victim = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    try:
+        swarm_dir.submit(tasks(1))
+        [claimed] = swarm_dir.claim(["t0"], owner="dead-owner")
+        claimed.worker = {"pid": victim.pid,
+                          "start_ticks": process_scan.start_ticks(victim.pid) or 0}
+        swarm_dir.path("processing", "t0").write_text(json.dumps(claimed.to_json()))
+        found = recover(swarm_dir, max_attempts=2)
+        assert found.requeued == ("t0",)
+        assert found.killed == 0
+        assert victim.poll() is None
+    finally:
+        victim.kill()
+        victim.wait()
+
+
 def test_a_claim_is_written_with_its_owner_and_worker_when_the_block_ends(
         swarm_dir: Store) -> None:
     swarm_dir.submit(tasks(2))
