@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         payload = json.loads(sys.stdin.buffer.read() or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the parser's depth: malformed too
         payload = None
     answer = decide(payload, cwd=parsed[0], owns=parsed[1])
     if answer is not None:

@@ -44,6 +44,7 @@ from hookswarm.lib.swarm.result import TaskResult
 from hookswarm.lib.swarm.servers import ServerFailed
 from hookswarm.lib.swarm.store import SWARM_DIR, Store
 from hookswarm.lib.swarm.task import Task, build_tasks, load_tasks, read_text, valid_id
+from hookswarm.lib.swarm.tasklog import LogFollower
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -335,13 +336,17 @@ def logs(env: _Env, task_id: str, follow: bool, as_json: bool) -> None:
     if as_json:
         click.echo(json_report("logs", _log_report(store, task_id, follow=follow)))
         return
-    offset = 0
-    while True:
-        offset = _print_from(store.log_path(task_id), offset)
-        if not follow or store.result(task_id) is not None:
-            _print_from(store.log_path(task_id), offset)
-            return
-        time.sleep(0.2)
+    follower = LogFollower(store.log_path(task_id))
+    try:
+        while True:
+            final = not follow or store.result(task_id) is not None
+            sys.stdout.buffer.write(follower.read(final=final))
+            sys.stdout.flush()
+            if final:
+                return
+            time.sleep(0.2)
+    finally:
+        follower.close()
 
 
 def _log_report(store: Any, task_id: str, *, follow: bool) -> dict[str, Any]:
@@ -349,24 +354,13 @@ def _log_report(store: Any, task_id: str, *, follow: bool) -> dict[str, Any]:
         time.sleep(0.2)
     result = store.result(task_id)
     path = store.log_path(task_id)
+    follower = LogFollower(path)
     try:
-        text = path.read_bytes().decode("utf-8", "replace")
-    except FileNotFoundError:
-        text = ""
+        text = follower.read(final=True).decode("utf-8", "replace")
+    finally:
+        follower.close()
     return {"id": task_id, "log": str(path), "status": result and result.get("status"),
             "text": text}
-
-
-def _print_from(path: Path, offset: int) -> int:
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(offset)
-            data = fh.read()
-    except FileNotFoundError:
-        return offset
-    sys.stdout.buffer.write(data)
-    sys.stdout.flush()
-    return offset + len(data)
 
 
 @cli.command()
@@ -611,7 +605,12 @@ def map_items(url: str, items_file: Any, method: str, workers: int, retries: int
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    cli.main(args=list(argv) if argv is not None else None, prog_name="swarm")
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="swarm")
+    except OSError as exc:  # a file of .swarm/ itself: one line naming it, not a traceback
+        _fail_input(HookswarmError(
+            f"cannot use {exc.filename or '.swarm/'} ({exc.strerror or exc}); fix it (its owner "
+            "and permissions, or a file where a folder belongs)"))
 
 
 if __name__ == "__main__":

@@ -53,9 +53,12 @@ if TYPE_CHECKING:
     from hookswarm.lib.swarm.task import Task
 
 CANCELLED = "cancelled: the coordinator was stopped (Ctrl-C/SIGTERM)"
-_LOG_FLAGS = os.O_RDWR | os.O_CREAT
 _LEASE_CHECK = 2.0  # seconds between looks for dead coordinators (a few syscalls each)
 OnEvent = Callable[[dict[str, Any]], None]
+_KEPT = {True: "the outcome is kept on its claim in processing/, and the next coordinator "
+               "writes it once results/ can be written, without running the task again",
+         False: "its claim could not keep the outcome either, so the next coordinator runs "
+                "it again, as a retry"}
 
 
 @dataclass(slots=True)
@@ -123,6 +126,7 @@ class Coordinator:
         self._wanted: frozenset[str] | None = None
         self._ended: set[str] = set()
         self._shared_env: process_async.Environment | None = None
+        self._rejected: set[str] = set()
         self._project = os.path.realpath(store.root.parent)  # resolved once, not per spawn
         self.results: dict[str, TaskResult] = {}  # what it wrote for the tasks in ``only``
         self.halted = ""  # why it stopped admitting (results/ cannot be written)
@@ -145,8 +149,8 @@ class Coordinator:
         try:
             try:
                 self._recover()
-            except ResultsUnwritable as exc:
-                self._halt(str(exc))
+            except (ResultsUnwritable, OSError) as exc:
+                self._halt(self._why(exc))
             self.store.begin_session(owner=lease.owner, max_parallel=self.config.max_parallel,
                                      now=time.time())
             try:
@@ -164,7 +168,7 @@ class Coordinator:
                 process_scan.child_subreaper(was_reaper)
                 self._update_state()
             finally:
-                lease.release()
+                lease.release(keep_file=bool(self.halted))
 
     def _recover(self) -> None:
         """Recover the claims of dead coordinators (at the start, then every few seconds)."""
@@ -205,8 +209,8 @@ class Coordinator:
             try:
                 await self._pass(group, wanted)
                 done = (until_idle or self.halted) and self._idle(wanted)
-            except ResultsUnwritable as exc:
-                self._halt(str(exc))
+            except (ResultsUnwritable, OSError) as exc:
+                self._halt(self._why(exc))
                 done = self._idle(wanted)
             if done:
                 self._left_queued(wanted)
@@ -229,6 +233,10 @@ class Coordinator:
         if not self.halted:
             self.halted = reason
             self._emit("halted", "", reason=reason)
+
+    def _why(self, exc: Exception) -> str:
+        """A halt's reason: the store says which file or folder, and how to fix it."""
+        return self.store.unusable(exc) if isinstance(exc, OSError) else str(exc)
 
     def _left_queued(self, wanted: list[str] | None) -> None:
         """After a halt, tell a ``run`` which of its tasks stay queued, and why."""
@@ -345,8 +353,10 @@ class Coordinator:
         self._state_dirty = True
         if result is not None:
             self._ended_with(task_id, result, True)
-        self._emit("ended", task_id, status="failed",
-                   reason=result.reason if result else str(damage))
+        if task_id not in self._rejected:  # one left in place is met again on every pass
+            self._rejected.add(task_id)
+            self._emit("ended", task_id, status="failed",
+                       reason=result.reason if result else str(damage))
 
     def _fail_now(self, task_id: str, reason: str) -> None:
         queued = self._queued.pop(task_id)
@@ -425,6 +435,7 @@ class Coordinator:
             for _, _, worker in launched:
                 if not isinstance(worker, WorkerEnd) and worker.pid is not None:
                     process.kill_group(worker.pid)
+            launched.clear()  # no task watches them: their slots go, recovery requeues them
             raise
         finally:
             self._state_dirty = True
@@ -506,17 +517,19 @@ class Coordinator:
         """Settle the task; a result that cannot be written fails it (in memory) and halts."""
         try:
             written = await self._settler.settle(result, worker_pid)
-        except ResultsUnwritable as exc:
-            self._halt(str(exc))
-            reason = (f"its result could not be written: {exc} (the worker's own outcome: "
-                      f"{result.status.value}: {result.reason})")
+        except (ResultsUnwritable, OSError) as exc:
+            self._halt(self._why(exc))
+            kept = await anyio.to_thread.run_sync(self.store.keep_outcome, result.id,
+                                                  result.to_json())
+            reason = (f"its result could not be written: {self._why(exc)} (the worker's own "
+                      f"outcome: {result.status.value}: {result.reason}); {_KEPT[kept]}")
             return replace(result, status=Status.FAILED, reason=reason), True
         return result, written
 
     async def _execute(self, envelope: Envelope, timing: _Timing,
                        worker: Worker | WorkerEnd) -> TaskResult:
         task = envelope.task
-        end, watch = await self._work(envelope, limits_for(self.config, task), worker)
+        end, watch = await self._work(envelope, limits_for(self.config, task), worker, timing)
         ended = time.time()
         if end.unreachable:
             self.health.report(self._active[task.id].health_key, Health(False, end.reason))
@@ -526,25 +539,26 @@ class Coordinator:
         judged = verdict(ending, facts, before=timing.before or {})
         return self._result(envelope, judged, end, watch, timing, ended, facts)
 
-    async def _work(self, envelope: Envelope, limits: Limits,
-                    worker: Worker | WorkerEnd) -> tuple[WorkerEnd, Watch | None]:
+    async def _work(self, envelope: Envelope, limits: Limits, worker: Worker | WorkerEnd,
+                    timing: _Timing) -> tuple[WorkerEnd, Watch | None]:
         """Watch a started worker; its log is opened only now.
 
         Output waits in the worker's pipe until ``supervise`` reads it, so opening the log
         after the spawn loses nothing and keeps the file creation off the spawn path.
         """
         task = envelope.task
+        log = TaskLog(self.store.log_path(task.id), cap=self.config.log_max)
         if isinstance(worker, WorkerEnd):
-            os.close(self._open_log(task.id))
+            log.close()
             return worker, None
         try:
-            log_fd = self._open_log(task.id)
             try:
-                log = TaskLog(log_fd, cap=self.config.log_max)
                 return await supervise(worker, limits, log=log.write,
                                        notify=lambda kind, data: self._emit(kind, task.id, **data))
             finally:
-                os.close(log_fd)
+                log.close()
+                if log.problem:
+                    timing.notes += (log.problem,)
         except BaseException as exc:  # cancelled, or the log failed: no worker outlives its task
             with anyio.CancelScope(shield=True):
                 await worker.stop(grace=limits.grace)
@@ -584,10 +598,6 @@ class Coordinator:
             return self.backends[task.backend].start(launch)
         except Exception as exc:  # one task's bad input must not stop the other workers
             return WorkerEnd.launch_failed(f"{type(exc).__name__}: {exc}")
-
-    def _open_log(self, task_id: str) -> int:
-        """The worker's log, private like its context: the output may repeat the prompt."""
-        return os.open(self.store.log_path(task_id), _LOG_FLAGS, 0o600)
 
     def _prompt(self, task: Task) -> str:
         if not needs_file(task.context, inline_limit=self.config.inline_context):

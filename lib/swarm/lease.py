@@ -46,9 +46,12 @@ class Lease:
         os.rename(hidden, _path(root, owner))
         return cls(root, owner, fd)
 
-    def release(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            _path(self.root, self.owner).unlink()
+    def release(self, *, keep_file: bool = False) -> None:
+        """Stop holding the lease; with ``keep_file``, its file stays as a dead lease's, so
+        that live coordinators recover the claims left behind (after a halt) within seconds."""
+        if not keep_file:
+            with contextlib.suppress(OSError):  # a file left behind is seen as a dead lease
+                _path(self.root, self.owner).unlink()
         os.close(self._fd)
 
 

@@ -9,18 +9,26 @@ Every process marked by a dead coordinator is killed, whether or not a claim nam
 coordinator that dies while starting a burst of workers leaves claims without an owner
 (see ``Store.claiming``), and its lease file is what still names it.
 
+A claim that carries its task's outcome (``results/`` could not take it when the task ended) is
+closed by writing that outcome, so a task that ran does not run again.
+
 A claim file that cannot be read is moved to ``rejected/`` and its task fails (claims are
 written whole under the state lock, so it was damaged from outside, not caught mid-write).
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from typing import Any
 
 from hookswarm.lib import process_scan
 from hookswarm.lib.swarm import lease
 from hookswarm.lib.swarm.result import TaskResult
 from hookswarm.lib.swarm.store import DamagedFile, Envelope, Store
+
+LATE = ("written by a later coordinator: results/ could not be written when the task ended, "
+        "so its outcome was kept on its claim (the task did not run again)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +76,11 @@ def _settle(store: Store, envelope: Envelope, max_attempts: int) -> str:
     """Close, fail or requeue an orphaned claim; says which."""
     task_id = envelope.task.id
     if store.has_result(task_id):
-        store.path("processing", task_id).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # left, it is closed again next time
+            store.path("processing", task_id).unlink()
+        return "closed"
+    if envelope.ended is not None:  # it ran; only its result was not written
+        store.finish(task_id, _written_late(envelope.ended))
         return "closed"
     if envelope.attempt + 1 >= max_attempts:
         store.finish(task_id, _abandoned(envelope, store))
@@ -78,13 +90,22 @@ def _settle(store: Store, envelope: Envelope, max_attempts: int) -> str:
 
 
 def _kill_worker(envelope: Envelope) -> int:
+    """Kill the session the claim names, if it is its coordinator's (a claim may be forged).
+
+    A live session leader must carry the owner's marker; with the leader gone, only the
+    members that carry it are killed.
+    """
     pid, ticks = envelope.worker.get("pid"), envelope.worker.get("start_ticks")
-    if not pid:
+    if not pid or not envelope.owner:
         return 0
     current = process_scan.start_ticks(pid)
     if current is not None and current != ticks:
         return 0  # the pid now belongs to an unrelated process
+    marked = set(process_scan.processes_with_env(f"{lease.OWNER_ENV}={envelope.owner}"))
+    if current is not None and pid not in marked:
+        return 0  # not a worker of that coordinator: someone else's session
     members = process_scan.session_members(pid)
+    members = members if current is not None else [m for m in members if m in marked]
     process_scan.kill_pids(members)
     return len(members)
 
@@ -94,6 +115,11 @@ def _kill_marked(owners: set[str]) -> int:
     pids = [pid for found in marked for pid in found]
     process_scan.kill_pids(pids)
     return len(pids)
+
+
+def _written_late(result: dict[str, Any]) -> dict[str, Any]:
+    notes = result.get("notes")
+    return {**result, "notes": [*(notes if isinstance(notes, list) else []), LATE]}
 
 
 def _abandoned(envelope: Envelope, store: Store) -> dict[str, object]:

@@ -21,9 +21,11 @@ with status ``damaged``; a damaged ``state.json`` is rebuilt.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import secrets
+import stat
 import threading
 import time
 from dataclasses import dataclass, field
@@ -75,29 +77,36 @@ class Envelope:
     attempt: int = 0
     owner: str = ""
     worker: dict[str, int] = field(default_factory=dict)
+    ended: dict[str, Any] | None = None  # the result that results/ could not take
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": VERSION, "task": self.task.model_dump(mode="json"),
+        data = {"version": VERSION, "task": self.task.model_dump(mode="json"),
                 "submitted_at": self.submitted_at, "attempt": self.attempt,
                 "owner": self.owner, "worker": self.worker}
+        return data if self.ended is None else {**data, "ended": self.ended}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Envelope:
+        ended = data.get("ended")
         return cls(Task.model_validate(data["task"]), float(data["submitted_at"]),
                    int(data.get("attempt", 0)), str(data.get("owner", "")),
-                   dict(data.get("worker") or {}))
+                   dict(data.get("worker") or {}), ended if isinstance(ended, dict) else None)
 
     @classmethod
     def read(cls, path: Path) -> Envelope:
         """Read an envelope file; :class:`DamagedFile` if it is not one."""
         data = _read_json(path)
         try:
-            return cls.from_json(data)
+            envelope = cls.from_json(data)
         except ValidationError as exc:
             key, reason = first_problem(exc)
             raise DamagedFile(path, f"task key '{key}': {reason}") from None
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise DamagedFile(path, f"not a task envelope ({type(exc).__name__}: {exc})") from None
+        if path.name != f"{envelope.task.id}.json":  # every folder finds a task by its name
+            raise DamagedFile(path, f"it holds task '{envelope.task.id}', but a task's file is "
+                                    "named for its id")
+        return envelope
 
 
 class Store:
@@ -267,9 +276,25 @@ class Store:
                 self.reject("processing", task_id, exc)
                 return
             envelope.attempt, envelope.owner, envelope.worker = attempt, "", {}
+            envelope.ended = None
             _write_json(self.path("requests", task_id), envelope.to_json(), mode=_PRIVATE)
             source.unlink()
             self._refresh_state()
+
+    def keep_outcome(self, task_id: str, result: Mapping[str, Any]) -> bool:
+        """Keep on its claim the result of a task that ran but that results/ could not take.
+
+        Recovery then writes it to results/ instead of running the task again. False when the
+        claim cannot be rewritten either: the task then runs again, as a retry.
+        """
+        try:
+            with self.lock():
+                envelope = self.claimed(task_id)
+                envelope.ended = dict(result)
+                _write_json(self.path("processing", task_id), envelope.to_json(), mode=_PRIVATE)
+        except (OSError, DamagedFile):
+            return False
+        return True
 
     def reject(self, kind: str, task_id: str, damage: DamagedFile) -> TaskResult | None:
         """Move a request or claim that cannot be read to ``rejected/`` and fail its task.
@@ -281,15 +306,32 @@ class Store:
             source = self.path(kind, task_id)
             target = self.root / "rejected" / f"{task_id}.{secrets.token_hex(3)}.json"
             try:
-                os.rename(source, target)
+                where = self._move_aside(source, target)
             except FileNotFoundError:
                 return None
             if not valid_id(task_id):
                 return None
             result = TaskResult.rejected(
-                task_id, f"{damage}; moved to {target}: submit the task again (with a new id) "
-                         "if it should run", log=str(self.log_path(task_id)))
+                task_id, f"{damage}; {where}; submit the task again (with a new id) if it "
+                         "should run", log=str(self.log_path(task_id)))
             return result if self.finish(task_id, result.to_json()) else None
+
+    def _move_aside(self, source: Path, target: Path) -> str:
+        """Set ``source`` aside in ``target``, or hidden beside itself when rejected/ cannot
+        take it (its task still fails: one bad file must not stop the others); says where."""
+        try:
+            return f"moved to {target} ({_set_aside(source, target)})"
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            problem = f"{target.parent} cannot take it ({exc.strerror or exc}): fix that folder"
+        hidden = source.with_name(f".{target.stem}.rejected")
+        try:
+            return f"kept as {hidden} ({_set_aside(source, hidden)}), since {problem}"
+        except FileNotFoundError:
+            raise
+        except OSError:
+            return f"left where it is, since {problem}, or remove the file"
 
     # ------------------------------------------------------------ results
 
@@ -309,9 +351,10 @@ class Store:
         """:meth:`finish` for a batch of tasks, waiting for the disk once for all of them.
 
         Each result is written to its own temporary file; all of them are flushed together,
-        then linked to their names, their claims dropped, and ``results/`` flushed once for
-        the links. Per task: True if written, False if it had a result already, or the error
-        it would raise.
+        then linked to their names, and ``results/`` flushed once for the links. Only then are
+        the claims dropped: a claim goes once its result is durable, so a flush that fails
+        leaves the claims (and recovery closes those whose result did reach the disk). Per
+        task: True if written, False if it had a result already, or the error it would raise.
         """
         done: dict[str, bool | ResultsUnwritable] = {}
         for chunk in _chunks(list(results.items()), _BATCH_FILES):
@@ -319,9 +362,11 @@ class Store:
             for task_id, tmp in temps.items():
                 done[task_id] = self._link_temp(task_id, tmp, results[task_id])
         linked = [task_id for task_id, ok in done.items() if ok is True]
-        if linked:  # the claims go before the flush, so that one commit carries both
-            self._drop_claims(linked, update_state=update_state)
+        if linked:
             self._sync_results(linked, done)
+        durable = [task_id for task_id in linked if done[task_id] is True]
+        if durable:
+            self._drop_claims(durable, update_state=update_state)
         return done
 
     def _durable_temps(self, results: Mapping[str, Mapping[str, Any]],
@@ -395,10 +440,11 @@ class Store:
                 done[task_id] = self._unusable(exc)
 
     def _drop_claims(self, task_ids: list[str], *, update_state: bool) -> None:
-        with self.lock():
+        """Remove the claims of tasks whose results are on disk (one left is closed later)."""
+        with contextlib.suppress(OSError), self.lock():
             for task_id in task_ids:
                 for kind in ("processing", "requests"):
-                    with contextlib.suppress(FileNotFoundError):
+                    with contextlib.suppress(OSError):
                         self.path(kind, task_id).unlink()
             if update_state:
                 self._refresh_state()
@@ -412,6 +458,12 @@ class Store:
         except OSError as exc:
             raise self._unusable(exc) from None
         return True
+
+    def unusable(self, exc: OSError) -> str:
+        """Why the store cannot be worked on, naming what ``exc`` names, and the fix."""
+        return (f"cannot use {exc.filename or self.root} ({exc.strerror or exc}); fix it (its "
+                "owner and permissions, or a file where a folder belongs), then run the queue "
+                "again")
 
     def _unusable(self, exc: OSError) -> ResultsUnwritable:
         return ResultsUnwritable(
@@ -452,14 +504,19 @@ class Store:
     # ------------------------------------------------------------ context, state
 
     def write_context(self, task_id: str, text: str) -> Path:
-        """Write a lazy context file readable by its owner only (0600)."""
+        """Write a lazy context file readable by its owner only (0600).
+
+        It is written aside and renamed into place, so a symlink at its name is replaced,
+        never written through. :class:`StoreError` names the file and the fix.
+        """
         path = self.path("context", task_id)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            os.fchmod(fd, 0o600)
-            os.write(fd, text.encode())
-        finally:
-            os.close(fd)
+            _write_replacing(path, text.encode(), durable=False, mode=_PRIVATE)
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            raise StoreError(f"cannot write the task's context file {path} ({why}); fix "
+                             f"{path.parent} (its owner and permissions), or give the task a "
+                             "context short enough to go inline") from None
         return path
 
     def state(self) -> dict[str, Any]:
@@ -484,8 +541,12 @@ class Store:
 
     def update_state(self) -> None:
         """Recount the folders into ``state.json`` (after changes with ``update_state=False``)."""
-        with self.lock():
-            self._refresh_state()
+        try:
+            with self.lock():
+                self._refresh_state()
+        except OSError as exc:  # the store itself cannot be opened: a summary goes without
+            self.state_problem = (f"{self.root / 'state.json'} could not be updated "
+                                  f"({self.unusable(exc)})")
 
     def begin_session(self, *, owner: str, max_parallel: int, now: float) -> None:
         """Record the running coordinator's cap, for ``status``'s efficiency figure."""
@@ -637,8 +698,13 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
 
 def _write_json(path: Path, data: dict[str, Any], *, durable: bool = True,
                 mode: int = 0o644) -> None:
+    _write_replacing(path, _dumps(data), durable=durable, mode=mode)
+
+
+def _write_replacing(path: Path, data: bytes, *, durable: bool, mode: int) -> None:
+    """Write ``data`` aside and rename it to ``path``, replacing whatever stands there."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    _write_file(tmp, _dumps(data), durable=durable, mode=mode)
+    _write_file(tmp, data, durable=durable, mode=mode)
     try:
         os.replace(tmp, path)
     except BaseException:
@@ -668,11 +734,69 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise
     except OSError as exc:
         raise DamagedFile(path, f"cannot be read ({exc.strerror or exc})") from None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise DamagedFile(path, f"not JSON ({exc})") from None
     if not isinstance(data, dict):
         raise DamagedFile(path, f"a JSON {type(data).__name__}, not an object")
     return data
+
+
+def _set_aside(source: Path, target: Path) -> str:
+    """Move a request or claim that cannot be used to ``target`` without its env values.
+
+    Its task has ended, so the values (tokens, keys) must not rest on disk any longer. JSON is
+    kept with every ``env`` table reduced to its names; text that does not parse is not kept
+    (a value in it cannot be told from the rest), only its size and digest; a file that
+    cannot be read, a symlink or a directory is moved as it is (nothing here can read it).
+    """
+    data = _regular_bytes(source)
+    if data is None:
+        os.rename(source, target)
+        return "kept as found: it cannot be read"
+    kept, note = _without_secrets(data)
+    _write_file(target, kept, mode=_PRIVATE)
+    source.unlink()
+    return note
+
+
+def _regular_bytes(path: Path) -> bytes | None:
+    """A regular file's bytes; None for anything else, or one that cannot be read.
+
+    A symlink is not followed (its target may be anyone's file); FileNotFoundError passes.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            return fh.read() if stat.S_ISREG(os.fstat(fd).st_mode) else None
+    except OSError:
+        return None
+
+
+def _without_secrets(data: bytes) -> tuple[bytes, str]:
+    """What ``rejected/`` keeps of a damaged request's bytes, and a note saying what that is."""
+    try:
+        kept = json.dumps(_env_names_only(json.loads(data)), indent=1, sort_keys=True)
+    except (ValueError, RecursionError):
+        digest = hashlib.sha256(data).hexdigest()
+        stub = {"version": VERSION, "content": "not kept", "size": len(data), "sha256": digest,
+                "why": "it is not JSON, so env values in it cannot be told apart and removed"}
+        return _dumps(stub), "its content not kept: it is not JSON and may hold env values"
+    return kept.encode() + b"\n", "env values removed, names kept"
+
+
+def _env_names_only(value: Any) -> Any:
+    """``value`` with every ``env`` entry reduced to the sorted names of its keys."""
+    if isinstance(value, dict):
+        return {key: (sorted(map(str, item)) if isinstance(item, dict) else [])
+                if key == "env" else _env_names_only(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_env_names_only(item) for item in value]
+    return value
 
 
 def _ids_by_age(directory: Path) -> list[str]:
@@ -704,7 +828,7 @@ def _mtime(path: Path) -> float:
 
 
 def _drop_stale_tmp(root: Path, cutoff: float) -> None:
-    for directory in ("requests", "processing", "results"):
+    for directory in ("requests", "processing", "results", "logs"):
         for tmp in (root / directory).glob(".*.tmp"):
             if _mtime(tmp) <= cutoff:
                 with contextlib.suppress(FileNotFoundError):

@@ -211,7 +211,7 @@ def recall(root: Path | None) -> dict[str, Any]:
         return {}
     try:
         data = json.loads((root / MEMORY).read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 

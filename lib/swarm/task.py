@@ -218,7 +218,7 @@ def _parse(path: Path) -> Any:
         if path.suffix.lower() == ".json":
             return json.loads(text)
         return tomllib.loads(text)
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
+    except (ValueError, RecursionError, tomllib.TOMLDecodeError) as exc:
         raise TaskFileError(f"not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {exc}",
                             path=str(path)) from None
 

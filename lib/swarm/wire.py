@@ -169,7 +169,7 @@ def error_text(status: int, body: bytes) -> str:
 def _json_object(text: str) -> dict[str, Any] | None:
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 

@@ -85,8 +85,10 @@ def test_as_a_process_an_owned_write_prints_nothing(tmp_path: Path) -> None:
     assert (done.returncode, done.stdout) == (0, "")
 
 
-def test_garbage_stdin_fails_closed(tmp_path: Path) -> None:
-    done = run_guard(tmp_path, "{not json", "--cwd", str(tmp_path), "--own", "a.py")
+@pytest.mark.parametrize("garbage", ["{not json", "[" * 100000, '{"tool_input": ' * 50000])
+def test_garbage_stdin_fails_closed(tmp_path: Path, garbage: str) -> None:
+    done = run_guard(tmp_path, garbage, "--cwd", str(tmp_path), "--own", "a.py")
+    assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["hookSpecificOutput"]["permissionDecision"] == "deny"
 
 

@@ -265,6 +265,28 @@ def test_a_line_over_max_line_is_logged_but_not_parsed_and_the_reason_says_so(
     assert seen.count(b"x") == 300000
 
 
+DEEP_LINE_CLAUDE = """#!/bin/sh
+cat > /dev/null
+printf '{"result": '
+head -c 100000 /dev/zero | tr '\\0' '['
+echo
+echo '{"type":"result","is_error":false,"terminal_reason":"completed","result":"ok"}'
+"""
+
+
+def test_a_stream_line_nested_past_the_parsers_depth_is_skipped(tmp_path: Path) -> None:
+    fake = tmp_path / "claude"
+    fake.write_text(DEEP_LINE_CLAUDE)
+    fake.chmod(0o755)
+    backend = ClaudeBackend(ClaudeSettings(bin=str(fake)), environ={})
+    [task] = build_tasks([{"prompt": "p"}], base=str(tmp_path))
+    worker = backend.start(Launch(task, "p", {"PATH": os.environ["PATH"]}))
+    assert not isinstance(worker, WorkerEnd)
+    end = anyio.run(lambda: worker.run(lambda chunk: None))
+    assert end.clean, end.reason
+    assert end.details["result"] == "ok"
+
+
 OK_RESULT = {"type": "result", "subtype": "success", "is_error": False,
              "terminal_reason": "completed", "api_error_status": None, "result": "done"}
 

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import anyio
 import pytest
 
 from hookswarm.lib import process_scan
+from hookswarm.lib.swarm import lease
 from hookswarm.lib.swarm.cli import main as swarm_main
 from hookswarm.lib.swarm.config import SwarmConfig
 from hookswarm.lib.swarm.coordinator import Coordinator
 from hookswarm.lib.swarm.settle import TASK_ID_ENV
-from hookswarm.lib.swarm.store import Store
+from hookswarm.lib.swarm.store import Envelope, Store
 from hookswarm.lib.swarm.task import build_tasks
 from tests.helpers.swarm import coordinate, pids_alive, unprivileged
 
@@ -53,6 +55,57 @@ def test_a_request_no_one_may_read_is_rejected_and_the_others_run(tmp_path: Path
     assert "Permission denied" in locked["reason"]
     assert str(store.path("requests", "locked")) in locked["reason"]
     assert store.pending() == []
+
+
+POISONED_REQUESTS = {
+    "nested past the parser's depth": "[" * 100000,
+    "an attempt past any integer": '{"task": {"id": "zz", "backend": "command", "argv": ["true"]},'
+                                   ' "submitted_at": 0, "attempt": 1e400}',
+    "not UTF-8": b'{"task": "\xff\xfe"}'.decode("latin-1"),
+}
+
+
+@pytest.mark.parametrize("text", POISONED_REQUESTS.values(), ids=POISONED_REQUESTS.keys())
+def test_a_poisoned_request_is_rejected_and_serve_carries_on(swarm_dir: Store, tmp_path: Path,
+                                                             text: str) -> None:
+    swarm_dir.path("requests", "zz").write_bytes(text.encode("latin-1"))
+    _, events, _ = coordinate(swarm_dir, [{"id": "fine", **TRUE}], tmp_path, only=False)
+    ended = {e["id"]: e for e in events if e["kind"] == "ended"}
+    assert ended["fine"]["status"] == "succeeded"
+    assert (swarm_dir.result("zz") or {})["status"] == "failed"
+    assert str(swarm_dir.path("requests", "zz")) in ended["zz"]["reason"]
+    assert swarm_dir.pending() == []
+
+
+def test_a_damaged_request_that_rejected_cannot_take_still_fails_and_the_rest_run(
+        tmp_path: Path) -> None:
+    store = Store.for_project(tmp_path)
+    store.submit(build_tasks([{"id": "fine", **TRUE}], base=str(tmp_path)))
+    store.path("requests", "zz").write_text(json.dumps(
+        {"task": {"id": "zz", "bogus": 1, "env": {"TOKEN": "s3cret"}}, "submitted_at": 0}))
+    (store.root / "rejected").chmod(0o500)
+    assert unprivileged(lambda: serve_until_idle(store)) == 0
+    assert (store.result("fine") or {})["status"] == "succeeded"
+    failed = store.result("zz") or {}
+    assert failed["status"] == "failed"
+    assert f"{store.root / 'rejected'} cannot take it (Permission denied)" in failed["reason"]
+    [kept] = (store.root / "requests").iterdir()
+    assert kept.name.startswith(".zz.")
+    assert str(kept) in failed["reason"]
+    assert json.loads(kept.read_text())["task"]["env"] == ["TOKEN"]
+    assert store.pending() == []
+
+
+def test_a_request_whose_task_id_is_not_its_file_name_is_rejected(swarm_dir: Store,
+                                                                     tmp_path: Path) -> None:
+    [other] = build_tasks([{"id": "other", **TRUE}], base=str(tmp_path))
+    swarm_dir.path("requests", "zz").write_text(json.dumps(Envelope(other, 0).to_json()))
+    _, events, _ = coordinate(swarm_dir, [{"id": "fine", **TRUE}], tmp_path, only=False)
+    ended = {e["id"]: e for e in events if e["kind"] == "ended"}
+    assert ended["fine"]["status"] == "succeeded"
+    assert "it holds task 'other'" in ended["zz"]["reason"]
+    assert swarm_dir.result("other") is None
+    assert (swarm_dir.pending(), swarm_dir.processing()) == ([], [])
 
 
 def held(release: Path, **extra: object) -> dict[str, object]:
@@ -233,6 +286,117 @@ def test_unwritable_results_fail_the_task_stop_admission_and_lose_no_queued_work
         ["t0", "t1", "t2", "t3"], "succeeded")
 
 
+def test_a_task_whose_result_could_not_be_written_does_not_run_again(tmp_path: Path) -> None:
+    """The halted coordinator keeps the outcome on the claim; the next one writes it."""
+    store = Store.for_project(tmp_path)
+    runs = tmp_path / "runs"
+    damage = f"echo ran >> {runs}; " + ONCE.format("chmod 000 .swarm/results")
+    reason = tmp_path / "reason.txt"
+
+    def run_and_report() -> None:
+        entries = damaging_run(damage, 2)
+        entries[0]["env"] = {"TOKEN": "s3cret"}
+        ids = store.submit(build_tasks(entries, base=str(tmp_path)))
+        coordinator = Coordinator(store, SwarmConfig(max_parallel=1))
+        anyio.run(lambda: coordinator.run(only=ids))
+        reason.write_text(coordinator.results["t0"].reason)
+
+    assert unprivileged(run_and_report) == 0
+    assert "the outcome is kept on its claim" in reason.read_text()
+    assert lease.someone_died(store.root)  # so a live coordinator recovers the claim soon
+    (store.root / "results").chmod(0o700)
+    for _ in range(2):  # serve, then a second serve: neither runs t0 again
+        assert unprivileged(lambda: serve_until_idle(store)) == 0
+    assert runs.read_text() == "ran\n"
+    first = store.result("t0") or {}
+    assert first["status"] == "succeeded"
+    assert "did not run again" in first["notes"][-1]
+    assert first["task"]["env"] == ["TOKEN"]
+    assert not [p for p in store.root.rglob("*") if p.is_file() and b"s3cret" in p.read_bytes()]
+    assert (store.result("t1") or {})["status"] == "succeeded"
+    assert (store.processing(), store.pending()) == ([], [])
+
+
+FOLDER_DAMAGE = {
+    "requests/ unreadable": ("chmod 000 .swarm/requests", "chmod 700 .swarm/requests"),
+    "processing/ unwritable": ("chmod 500 .swarm/processing", "chmod 700 .swarm/processing"),
+    "processing/ a file": ("mv .swarm/processing .swarm/away; touch .swarm/processing",
+                           "rm .swarm/processing; mv .swarm/away .swarm/processing"),
+    ".swarm/ unreadable": ("chmod 000 .swarm", "chmod 700 .swarm"),
+    "coordinators/ unwritable": ("chmod 500 .swarm/coordinators",
+                                 "chmod 700 .swarm/coordinators"),
+}
+
+
+@pytest.mark.parametrize(("damage", "repair"), FOLDER_DAMAGE.values(), ids=FOLDER_DAMAGE.keys())
+def test_a_store_folder_damaged_mid_run_halts_with_the_fix_and_loses_nothing(
+        tmp_path: Path, damage: str, repair: str) -> None:
+    store = Store.for_project(tmp_path)
+    runs = tmp_path / "runs"
+    report = tmp_path / "report.json"
+
+    def run_and_report() -> None:
+        entries = damaging_run(f"echo ran >> {runs}; " + ONCE.format(damage), 4)
+        ids = store.submit(build_tasks(entries, base=str(tmp_path)))
+        coordinator = Coordinator(store, SwarmConfig(max_parallel=1))
+        anyio.run(lambda: coordinator.run(only=ids))
+        report.write_text(json.dumps({"halted": coordinator.halted, "reasons": {
+            i: r.reason for i, r in coordinator.results.items()}}))
+
+    assert unprivileged(run_and_report) == 0
+    assert subprocess.run(["sh", "-c", repair], cwd=tmp_path, check=False).returncode == 0
+    seen = json.loads(report.read_text())
+    if seen["halted"]:
+        assert "fix it" in seen["halted"] or "fix that folder" in seen["halted"]
+        assert str(store.root) in seen["halted"]
+    assert unprivileged(lambda: serve_until_idle(store)) == 0
+    assert {r["id"]: r["status"] for r in store.results()} == dict.fromkeys(
+        ["t0", "t1", "t2", "t3"], "succeeded")
+    ran = runs.read_text().count("ran")
+    assert ran == 1 or (ran == 2 and (store.result("t0") or {})["attempt"] == 1)  # a retry, said
+    assert (store.pending(), store.processing()) == ([], [])
+
+
+def test_a_symlink_at_a_log_or_context_name_is_never_written_through(swarm_dir: Store,
+                                                                      tmp_path: Path) -> None:
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.txt"
+    outside.write_text("the user's own file\n")
+    swarm_dir.log_path("talker").symlink_to(outside)
+    swarm_dir.path("context", "long").symlink_to(outside)
+    coordinate(swarm_dir, [{"id": "talker", "backend": "command", "argv": ["echo", "output"]},
+                           {"id": "long", "backend": "command", "argv": ["true"],
+                            "context": "c" * 100000}], tmp_path)
+    assert outside.read_text() == "the user's own file\n"
+    talker = swarm_dir.result("talker") or {}
+    assert talker["status"] == "succeeded"
+    assert talker["output_bytes"] == len("output\n")
+    assert "could not be written (a symlink)" in talker["notes"][0]
+    assert (swarm_dir.result("long") or {})["status"] == "succeeded"
+    assert swarm_dir.path("context", "long").read_text() == "c" * 100000
+
+
+def test_a_log_folder_closed_mid_run_loses_the_logs_not_the_tasks(tmp_path: Path) -> None:
+    store = Store.for_project(tmp_path)
+    entries = damaging_run(ONCE.format("chmod 000 .swarm/logs"), 3)
+    assert unprivileged(lambda: run_one_at_a_time(store, tmp_path, entries)) == 0
+    results = {r["id"]: r for r in store.results()}
+    assert [r["status"] for r in results.values()] == ["succeeded"] * 3
+    assert "fix " + str(store.root / "logs") in results["t1"]["notes"][0]
+    assert (store.pending(), store.processing()) == ([], [])
+
+
+def test_a_context_folder_that_cannot_be_written_fails_the_task_with_the_fix(
+        swarm_dir: Store, tmp_path: Path) -> None:
+    (swarm_dir.root / "context").rmdir()
+    (swarm_dir.root / "context").write_text("not a folder")
+    coordinate(swarm_dir, [{"id": "long", "backend": "command", "argv": ["true"],
+                            "context": "c" * 100000}, {"id": "fine", **TRUE}], tmp_path)
+    reason = (swarm_dir.result("long") or {})["reason"]
+    assert "cannot write the task's context file" in reason
+    assert f"fix {swarm_dir.root / 'context'}" in reason
+    assert (swarm_dir.result("fine") or {})["status"] == "succeeded"
+
+
 def test_recovery_into_unwritable_results_halts_instead_of_crashing(tmp_path: Path) -> None:
     store = Store.for_project(tmp_path)
     store.submit(build_tasks([{"id": "orphan", **TRUE}, {"id": "queued", **TRUE}],
@@ -308,3 +472,31 @@ def test_a_state_json_that_cannot_be_rebuilt_is_done_without_and_said_once(
     [warned] = json.loads(warnings.read_text())
     assert "state.json could not be updated" in warned["problem"]
     assert store.state()["finished"] == 4  # recounted on demand
+
+
+@pytest.mark.parametrize("closed", ["results", "processing", "logs"])
+@pytest.mark.parametrize("verb", [["status"], ["status", "--all"], ["logs", "t1"],
+                                  ["clean", "--all"]])
+def test_the_reading_verbs_name_a_closed_folder_instead_of_a_traceback(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str], closed: str, verb: list[str]) -> None:
+    store = Store.for_project(tmp_path)
+    store.submit(build_tasks([{"id": "t1", **TRUE}], base=str(tmp_path)))
+    store.finish("t1", {"id": "t1", "status": "succeeded"})
+    store.log_path("t1").write_text("output\n")
+    (store.root / closed).chmod(0)
+    exit_code = tmp_path / "exit-code"
+
+    def verb_cli() -> None:
+        try:
+            swarm_main(["--dir", str(tmp_path), *verb])
+            exit_code.write_text("0")
+        except SystemExit as stop:
+            exit_code.write_text(str(stop.code))
+
+    assert unprivileged(verb_cli) == 0
+    err = capfd.readouterr().err
+    assert "Traceback" not in err
+    assert exit_code.read_text() in ("0", "2")
+    if exit_code.read_text() == "2":
+        assert f"swarm: cannot use {store.root / closed}" in err
+        assert "fix it" in err

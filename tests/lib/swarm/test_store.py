@@ -177,6 +177,25 @@ def _not_read(path: Path) -> Envelope:
     raise AssertionError(f"{path} was read")
 
 
+def test_recovery_does_not_kill_a_session_a_forged_claim_names(swarm_dir: Store) -> None:
+    """A claim names its worker by pid; one that names a session its owner never started
+    (a hand-made or forged claim) must not get that session killed."""
+    victim = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    try:
+        swarm_dir.submit(tasks(1))
+        [claimed] = swarm_dir.claim(["t0"], owner="dead-owner")
+        claimed.worker = {"pid": victim.pid,
+                          "start_ticks": process_scan.start_ticks(victim.pid) or 0}
+        swarm_dir.path("processing", "t0").write_text(json.dumps(claimed.to_json()))
+        found = recover(swarm_dir, max_attempts=2)
+        assert found.requeued == ("t0",)
+        assert found.killed == 0
+        assert victim.poll() is None
+    finally:
+        victim.kill()
+        victim.wait()
+
+
 def test_a_claim_is_written_with_its_owner_and_worker_when_the_block_ends(
         swarm_dir: Store) -> None:
     swarm_dir.submit(tasks(2))
@@ -321,6 +340,34 @@ def test_a_batch_whose_results_cannot_be_written_fails_each_task_with_the_fix(
     assert sorted(swarm_dir.processing()) == ["t0", "t1"]
 
 
+def test_a_claim_is_dropped_only_once_its_result_is_durable(
+        swarm_dir: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed flush of results/ leaves every claim of the batch: no task's work is lost."""
+    swarm_dir.submit(tasks(3))
+    swarm_dir.claim(["t0", "t1", "t2"], owner="me")
+    real_fsync = os.fsync
+    claims_at_flush: list[list[str]] = []
+
+    def failing_directory_flush(fd: int) -> None:
+        if os.path.basename(os.readlink(f"/proc/self/fd/{fd}")) == "results":
+            claims_at_flush.append(swarm_dir.processing())
+            raise OSError(5, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", failing_directory_flush)
+    done = swarm_dir.finish_all({f"t{i}": {"id": f"t{i}", "status": "succeeded"}
+                                 for i in range(3)}, update_state=False)
+    assert claims_at_flush == [["t0", "t1", "t2"]]
+    for outcome in done.values():
+        assert isinstance(outcome, StoreError)
+        assert "Input/output error" in str(outcome)
+    assert sorted(swarm_dir.processing()) == ["t0", "t1", "t2"]
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    found = recover(swarm_dir, max_attempts=2)
+    assert sorted(found.closed) == ["t0", "t1", "t2"]  # their results did reach results/
+    assert swarm_dir.processing() == []
+
+
 def test_requests_claims_and_results_are_private(swarm_dir: Store) -> None:
     swarm_dir.submit(tasks(2))
     mode = lambda path: stat.S_IMODE(path.stat().st_mode)  # noqa: E731
@@ -355,11 +402,79 @@ def test_a_request_that_cannot_be_read_is_moved_aside_and_its_task_fails(
     assert str(path) in result.reason
     assert problem in result.reason
     [moved] = (swarm_dir.root / "rejected").iterdir()
-    assert moved.read_text() == text
     assert str(moved) in result.reason
     assert swarm_dir.pending() == []
     assert swarm_dir.result("g") == {"version": 1, **result.to_json()}
     assert swarm_dir.reject("requests", "g", damage.value) is None  # already moved
+
+
+SECRET_ENVELOPES = {
+    "an unknown key": {"task": {"id": "g", "backend": "command", "argv": ["true"], "bogus": 1,
+                                "env": {"TOKEN": "s3cret-value", "HOME_DIR": "/root"}},
+                       "submitted_at": 0},
+    "an env of the wrong type": {"task": {"id": "g", "backend": "command", "argv": ["true"],
+                                          "env": ["TOKEN=s3cret-value"]}, "submitted_at": 0},
+    "a task without its envelope": {"id": "g", "env": {"TOKEN": "s3cret-value"},
+                                    "steps": [{"env": {"NESTED": "s3cret-value"}}]},
+}
+
+
+@pytest.mark.parametrize("kind", ["requests", "processing"])
+@pytest.mark.parametrize("envelope", SECRET_ENVELOPES.values(), ids=SECRET_ENVELOPES.keys())
+def test_a_rejected_request_keeps_its_env_names_but_not_their_values(
+        swarm_dir: Store, kind: str, envelope: dict[str, object]) -> None:
+    path = swarm_dir.path(kind, "g")
+    path.write_text(json.dumps(envelope))
+    with pytest.raises(DamagedFile) as damage:
+        Store.claimed(swarm_dir, "g") if kind == "processing" else swarm_dir.request("g")
+    result = swarm_dir.reject(kind, "g", damage.value)
+    assert result is not None
+    assert "env values removed, names kept" in result.reason
+    [moved] = (swarm_dir.root / "rejected").iterdir()
+    kept = moved.read_text()
+    assert "s3cret-value" not in kept
+    assert stat.S_IMODE(moved.stat().st_mode) == 0o600
+    assert not path.exists()
+    whole = json.loads(kept)
+    if "task" in whole:
+        assert whole["task"]["argv"] == ["true"]
+        assert whole["task"]["env"] in (["HOME_DIR", "TOKEN"], [])
+    else:
+        assert whole["env"] == ["TOKEN"]
+        assert whole["steps"] == [{"env": ["NESTED"]}]
+
+
+@pytest.mark.parametrize("text", ['{"task": {"env": {"TOKEN": "s3cret-value"}', "[" * 100000,
+                                  '{"task": {"env": {"TOKEN": "s3cret-value"}}} trailing'])
+def test_a_rejected_request_that_is_not_json_is_not_kept_but_said_so(swarm_dir: Store,
+                                                                      text: str) -> None:
+    path = swarm_dir.path("requests", "g")
+    path.write_text(text)
+    with pytest.raises(DamagedFile, match="not JSON") as damage:
+        swarm_dir.request("g")
+    result = swarm_dir.reject("requests", "g", damage.value)
+    assert result is not None
+    assert "its content not kept: it is not JSON and may hold env values" in result.reason
+    [moved] = (swarm_dir.root / "rejected").iterdir()
+    stub = json.loads(moved.read_text())
+    assert stub["content"] == "not kept"
+    assert stub["size"] == len(text)
+    assert "s3cret-value" not in moved.read_text()
+
+
+def test_a_symlink_in_place_of_a_request_is_moved_as_it_is(swarm_dir: Store,
+                                                            tmp_path: Path) -> None:
+    elsewhere = tmp_path / "someone-elses.json"
+    elsewhere.write_text('{"env": {"TOKEN": "s3cret-value"}}')
+    swarm_dir.path("requests", "g").symlink_to(elsewhere)
+    with pytest.raises(DamagedFile) as damage:
+        swarm_dir.request("g")
+    result = swarm_dir.reject("requests", "g", damage.value)
+    assert result is not None
+    assert "kept as found" in result.reason
+    [moved] = (swarm_dir.root / "rejected").iterdir()
+    assert moved.is_symlink()
+    assert elsewhere.read_text() == '{"env": {"TOKEN": "s3cret-value"}}'
 
 
 @pytest.mark.parametrize(("text", "problem"), BAD_ENVELOPES.values(), ids=BAD_ENVELOPES.keys())

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING
 import pytest
 
 from hookswarm.lib.swarm.config import SwarmConfig
-from hookswarm.lib.swarm.sweetspot import SERIAL_REASON, Level, Span, choose, levels_up_to, serial
+from hookswarm.lib.swarm.sweetspot import (
+    MEMORY,
+    SERIAL_REASON,
+    Level,
+    Span,
+    choose,
+    levels_up_to,
+    recall,
+    serial,
+)
 from tests.fakes.ollama_api import FakeModel, OllamaAPI
 from tests.helpers.swarm import Runner, swarm
 
@@ -111,3 +120,8 @@ def test_a_remembered_choice_is_not_measured_again(run_swarm: Runner, tmp_path: 
         chats = api.requests("/api/chat")
     assert all(r["status"] == "succeeded" for r in run.results.values())
     assert len(chats) == 3  # the warm-up and the two tasks: no measuring requests
+
+
+def test_a_memory_nested_past_the_parsers_depth_is_forgotten(tmp_path: Path) -> None:
+    (tmp_path / MEMORY).write_text("[" * 100000)
+    assert recall(tmp_path) == {}

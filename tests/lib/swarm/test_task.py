@@ -79,6 +79,8 @@ def test_a_malformed_task_names_the_task_and_the_key(tmp_path: Path, body: str, 
 @pytest.mark.parametrize(("body", "suffix", "says"), [
     ("[[tasks]\n", ".toml", "not valid TOML"),
     ("{", ".json", "not valid JSON"),
+    ("[" * 100000, ".json", "not valid JSON"),
+    ("a = " + "[" * 100000, ".toml", "not valid TOML"),
     ('"just a string"', ".json", "expected a task"),
     ('{"tasks": [], "extra": 1}', ".json", "unknown top-level key"),
 ])

@@ -81,3 +81,9 @@ def test_openai_urls(base: str, url: str) -> None:
     (500, b"", "HTTP 500")])
 def test_error_text(status: int, body: bytes, text: str) -> None:
     assert error_text(status, body) == text
+
+
+def test_a_line_nested_past_the_parsers_depth_is_an_error_piece_not_a_crash() -> None:
+    deep = "[" * 100000
+    assert (OLLAMA.parse(deep) or Piece()).error.startswith("not an NDJSON object")
+    assert (OPENAI.parse(f"data: {deep}") or Piece()).error.startswith("not a JSON event")
