@@ -261,30 +261,15 @@ def test_python_script_hooks_start_warm_unless_they_opt_out(project: Project) ->
     assert warm_parent.endswith(" True")
 
 
-def test_a_changed_call_module_is_run_by_a_fresh_process(project: Project) -> None:
-    project.module("ctxmod", "def hook(payload):\n    return 'OLD'\n")
-    project.config('[[hooks]]\nname = "c"\nevent = "UserPromptSubmit"\ncall = "ctxmod:hook"\n')
-    server = Running(project)
-    try:
-        _, before = server.post("UserPromptSubmit", prompt())
-        (project.root / "ctxmod.py").write_text("def hook(payload):\n    return 'NEW-CODE'\n")
-        _, after = server.post("UserPromptSubmit", prompt())
-    finally:
-        server.stop()
-    assert before["hookSpecificOutput"]["additionalContext"] == "OLD"
-    assert after["hookSpecificOutput"]["additionalContext"] == "NEW-CODE"
-    assert sys.modules["ctxmod"].hook({}) == "OLD"  # this process never reloaded it
-
-
-def test_a_fresh_run_gives_command_hooks_this_events_variables(
+def test_a_changed_call_module_is_run_by_a_fresh_process_with_this_events_variables(
         project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLAUDE_ENV_FILE", "/session/env.sh")  # SessionStart's, kept by the server
-    project.module("envmod", "def hook(payload):\n    return 'OLD'\n")
+    project.module("ctxmod", "def hook(payload):\n    return 'OLD'\n")
     project.config("""
         [[hooks]]
         name = "c"
         event = "UserPromptSubmit"
-        call = "envmod:hook"
+        call = "ctxmod:hook"
 
         [[hooks]]
         name = "env"
@@ -293,13 +278,14 @@ def test_a_fresh_run_gives_command_hooks_this_events_variables(
     """)
     server = Running(project)
     try:
-        _, kept = server.post("UserPromptSubmit", prompt())
-        (project.root / "envmod.py").write_text("def hook(payload):\n    return 'NEW'\n")
-        _, fresh = server.post("UserPromptSubmit", prompt())
+        _, before = server.post("UserPromptSubmit", prompt())
+        (project.root / "ctxmod.py").write_text("def hook(payload):\n    return 'NEW-CODE'\n")
+        _, after = server.post("UserPromptSubmit", prompt())
     finally:
         server.stop()
-    assert kept["hookSpecificOutput"]["additionalContext"] == "OLD\n\nfile=none"
-    assert fresh["hookSpecificOutput"]["additionalContext"] == "NEW\n\nfile=none"
+    assert before["hookSpecificOutput"]["additionalContext"] == "OLD\n\nfile=none"
+    assert after["hookSpecificOutput"]["additionalContext"] == "NEW-CODE\n\nfile=none"
+    assert sys.modules["ctxmod"].hook({}) == "OLD"  # this process never reloaded it
 
 
 def test_a_changed_call_module_replaces_the_server(project: Project) -> None:
