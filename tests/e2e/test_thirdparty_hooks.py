@@ -43,6 +43,7 @@ class Scenario:
     tools: str
     markers: tuple[str, ...]
     wait_for: tuple[str, ...] = ()
+    raced: tuple[str, ...] = ()  # written natively or not, by a hook beside a block (below)
 
 
 # Over a pipe's 64 KiB, so a hook that never reads its input leaves the writer blocked.
@@ -95,8 +96,11 @@ SCENARIOS = {
          '"CTX-JSON-STRING"', "CTX-JSON-ARRAY", "CTX-WRONG-EVENT", "LEGACY-BLOCK",
          "CTX-HEAD-ONLY", "PROMPT-GATE")),
     # The same hooks on a prompt that pastes a key: the exit-2 gate drops it before the model.
+    # Natively, whether env_dump.sh beside the gate has written its log when Claude Code acts
+    # on the block is a race; hookrun lets it finish (cancel_on_block is opt-in).
     "gate": Scenario("odd/settings.json", "use key sk-live-123 please",
-                     lambda root: [reply("never")], "Bash", ("PROMPT-GATE",)),
+                     lambda root: [reply("never")], "Bash", ("PROMPT-GATE",),
+                     raced=("logs/env-UserPromptSubmit.txt",)),
     # After the model's ``cd sub`` Claude Code runs hooks in sub/: relative script paths are
     # gone (sh exits 2, "No such file"), which blocks tools but, on Stop, not the turn's end.
     "cd": Scenario(
@@ -107,17 +111,18 @@ SCENARIOS = {
 }
 
 
-def intended(run: Run) -> Run:
+def intended(run: Run, *, without: tuple[str, ...] = ()) -> Run:
     """``run`` with hookrun's documented differences made equal.
 
     Context arrives as one block in config order (Claude Code: a block per hook, labelled
     ``hook success`` for plain text, in completion order), so the model's input is compared
     by ``lines`` and ``seen``; a ``decision: block`` names the settings entry that ran, which
-    is hookrun's.
+    is hookrun's. The files in ``without`` are left out.
     """
     entry = re.compile(r'from command: "[^"]*"')
     return replace(run, model_input=(), tool_results=tuple(
-        (error, entry.sub("from command: <entry>", text)) for error, text in run.tool_results))
+        (error, entry.sub("from command: <entry>", text)) for error, text in run.tool_results),
+        files={path: data for path, data in run.files.items() if path not in without})
 
 
 _LABEL = re.compile(r'^\S+ hook (?:success|additional context|blocking error from command: '
@@ -164,5 +169,7 @@ def test_published_hooks_behave_as_they_do_natively(
     through = _observe(root, scenario)
     assert seen(through, scenario.markers) == seen(native, scenario.markers)
     assert lines(through) == lines(native)
-    assert intended(through).files == intended(native).files
-    assert intended(through) == intended(native)
+    assert all(path in through.files for path in scenario.raced)  # no hook is cut short
+    through, native = (intended(run, without=scenario.raced) for run in (through, native))
+    assert through.files == native.files
+    assert through == native
