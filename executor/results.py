@@ -164,7 +164,7 @@ def _with_answer(base: HookResult, stdout: str, event: str) -> HookResult:
         return base._replace(output=stdout)
     try:
         parsed = answers.loads(stripped)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested past the parser's depth
         note = f"printed text that starts with {{ but is not JSON ({exc}); read as plain text\n"
         return base._replace(output=stdout, stderr=base.stderr + note)
     return _checked(base._replace(output=parsed), parsed, event)
@@ -183,7 +183,7 @@ def _json_object(stdout: str, event: str) -> tuple[dict[str, Any] | None, str]:
     """The JSON answer a failed hook printed, if any, or why it does not count."""
     try:
         parsed = answers.loads(stdout) if stdout.strip().startswith("{") else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, ""
     if not isinstance(parsed, dict):
         return None, ""

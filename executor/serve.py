@@ -203,7 +203,7 @@ def _payload(raw: bytes) -> dict[str, Any]:
     """The event's payload as far as it is a JSON object (``hookrun run`` judges the rest)."""
     try:
         payload = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return payload if isinstance(payload, dict) else {}
 

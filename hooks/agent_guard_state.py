@@ -186,7 +186,7 @@ def peek(directory: str, name: str) -> Session | None:
             return from_json(json.loads(handle.read()))
     except FileNotFoundError:
         return Session()
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
 
 
@@ -219,7 +219,7 @@ def _load(path: str, note: Callable[[str], None]) -> tuple[Session, bool]:
         return Session(), True
     try:
         return from_json(json.loads(raw)), False
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # nested past the parser's depth: corrupt
         note(f"state file {path} is corrupt ({error}); allowing and starting a fresh state")
         return Session(), False
 

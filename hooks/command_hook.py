@@ -37,7 +37,7 @@ def main(check: Check, note: Note) -> int:
     """Payload on stdin, answer on stdout: exit 0, 1 on a config error, 2 when ``check`` blocks."""
     try:
         payload = json.loads(sys.stdin.buffer.read() or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the parser's depth: not a payload either
         payload = None
     if not isinstance(payload, dict):
         note("stdin is not a hook payload (a JSON object); allowing")

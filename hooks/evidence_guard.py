@@ -294,7 +294,7 @@ def spawn_key_of(transcript: str) -> str:
     try:
         with open(transcript[:-len(".jsonl")] + ".meta.json", "rb") as handle:
             meta = json.loads(handle.read(HEAD_BYTES))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return ""
     return _text(meta.get("toolUseId")) if isinstance(meta, dict) else ""
 
@@ -316,7 +316,7 @@ def first_prompt(transcript: str) -> str:
 def _user_message(line: bytes) -> str | None:
     try:
         entry = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     is_user = isinstance(entry, dict) and entry.get("type") == "user"
     message = entry.get("message") if is_user else None

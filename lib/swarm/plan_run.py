@@ -98,7 +98,7 @@ class PlanRun:
         path = self.dir / "state.json"
         try:
             self.state = json.loads(path.read_text())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             raise PlanError(f"no run of plan '{self.plan.name}' to resume ({path} is missing "
                             "or damaged); start one with `swarm plan run`") from None
         for phase in self.plan.phases:

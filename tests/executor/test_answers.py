@@ -64,6 +64,7 @@ NOT_JSON = [
     '{"continue": -Infinity}',
     '{"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny"',
     '{"finding": 1}\n{"finding": 2}',
+    '{"a": ' * 100_000 + "1" + "}" * 100_000,  # nested past the parser's depth
 ]
 
 

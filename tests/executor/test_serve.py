@@ -86,6 +86,22 @@ def test_plain_text_context_comes_back_as_json_with_200(running: Running) -> Non
     assert body["hookSpecificOutput"]["additionalContext"] == "CTX-PLAIN"
 
 
+@pytest.mark.parametrize(("body", "says"), [
+    (b"not json", "the payload on stdin is not a JSON object"),
+    (b"[" * 100_000 + b"]" * 100_000, "reading the payload failed (RecursionError"),
+])
+def test_a_payload_hookrun_cannot_read_is_still_answered(running: Running, body: bytes,
+                                                          says: str) -> None:
+    """As ``hookrun run`` answers it: not JSON fails open; JSON too deep for the parser is a
+    fault of hookrun's own, answered per on_error (here the default, allow)."""
+    connection = http.client.HTTPConnection("127.0.0.1", running.port, timeout=30)
+    connection.request("POST", "/hookrun-install/UserPromptSubmit", body=body,
+                       headers={"Authorization": f"Bearer {TOKEN}"})
+    reply = connection.getresponse()
+    assert reply.status == 200
+    assert says in json.loads(reply.read())["systemMessage"]
+
+
 def test_an_event_without_hooks_is_an_empty_json_object(running: Running) -> None:
     assert running.post("PreToolUse", PRE_TOOL) == (200, {})
 

@@ -286,6 +286,7 @@ def test_command_hook_prints_the_deny_and_exits_0(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("stdin", "env", "code", "err"), [
     ("not json", {}, 0, "stdin is not a hook payload"),
     ("[1, 2]", {}, 0, "stdin is not a hook payload"),
+    ("[" * 100_000 + "]" * 100_000, {}, 0, "stdin is not a hook payload"),  # past the depth
     ('{"hook_event_name": "PreToolUse", "tool_name": "Agent", "session_id": "s"}',
      {"HOOKSWARM_AGENT_GUARD": "strict"}, 1, "$HOOKSWARM_AGENT_GUARD is 'strict'"),
 ])

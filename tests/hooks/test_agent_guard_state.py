@@ -127,13 +127,17 @@ def test_update_creates_the_file_and_returns_the_change_result(tmp_path: Path) -
         json.loads((tmp_path / ".swarm" / "guard" / "s1.json").read_text()))
 
 
-def test_peek_is_empty_when_missing_and_none_when_corrupt(tmp_path: Path) -> None:
+DEEP = "[" * 100_000 + "]" * 100_000  # JSON nested past the parser's depth
+
+
+@pytest.mark.parametrize("content", ["{not json", DEEP])
+def test_peek_is_empty_when_missing_and_none_when_corrupt(tmp_path: Path, content: str) -> None:
     assert state.peek(str(tmp_path), "s1") == Session()
-    (tmp_path / "s1.json").write_text("{not json")
+    (tmp_path / "s1.json").write_text(content)
     assert state.peek(str(tmp_path), "s1") is None
 
 
-@pytest.mark.parametrize("content", ["{truncated", '{"version": 1}', "[]", ""])
+@pytest.mark.parametrize("content", ["{truncated", '{"version": 1}', "[]", "", DEEP])
 def test_a_corrupt_file_is_reported_once_and_replaced(tmp_path: Path, content: str) -> None:
     (tmp_path / "s1.json").write_text(content)
     notes: list[str] = []

@@ -229,6 +229,8 @@ def test_without_meta_json_the_transcripts_first_prompt_finds_the_claim(
      {"type": "user", "message": {"content": [{"type": "text", "text": "<system-reminder>x"},
                                               {"type": "text", "text": "the prompt"}]}},
      {"type": "user", "message": {"content": "a later message"}}],
+    ["[" * 60_000 + "]" * 60_000,  # nested past the parser's depth: skipped like any bad line
+     {"type": "user", "message": {"content": "the prompt"}}],
 ])
 def test_first_prompt_reads_the_first_user_message_without_reminders(
         tmp_path: Path, lines: list[Any]) -> None:
@@ -237,6 +239,12 @@ def test_first_prompt_reads_the_first_user_message_without_reminders(
                                   for line in lines))
     assert evidence_guard.first_prompt(str(transcript)) == "the prompt"
     assert evidence_guard.first_prompt(str(tmp_path / "missing.jsonl")) == ""
+
+
+@pytest.mark.parametrize("meta", ["{not json", '{"toolUseId": ' * 60_000 + "1" + "}" * 60_000])
+def test_a_meta_json_that_cannot_be_read_gives_no_spawn_key(tmp_path: Path, meta: str) -> None:
+    (tmp_path / "agent-x.meta.json").write_text(meta)
+    assert evidence_guard.spawn_key_of(str(tmp_path / "agent-x.jsonl")) == ""
 
 
 def test_a_stop_that_cannot_be_matched_is_left_alone(
@@ -408,6 +416,7 @@ def test_command_hook_refuses_a_task_with_exit_2_and_the_reason_on_stderr(
 
 @pytest.mark.parametrize(("stdin", "env", "code", "err"), [
     ("not json", {}, 0, "stdin is not a hook payload"),
+    ('{"a": ' * 100_000 + "1" + "}" * 100_000, {}, 0, "stdin is not a hook payload"),
     (json.dumps({"hook_event_name": "PreToolUse", "session_id": SESSION}),
      {"HOOKSWARM_EVIDENCE_GUARD": "loud"}, 1, "$HOOKSWARM_EVIDENCE_GUARD is 'loud'"),
 ])

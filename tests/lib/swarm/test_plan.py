@@ -270,3 +270,10 @@ def test_swarm_plan_cli_runs_resumes_and_refuses_bad_plans(tmp_path: Path) -> No
     code, _, err = swarm(tmp_path, "plan", "resume", str(other))
     assert code == 2
     assert "no run of plan 'q' to resume" in err
+    state = tmp_path / ".swarm" / "plans" / "q" / "state.json"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text("[" * 100_000 + "]" * 100_000)  # nested past the parser's depth
+    code, _, err = swarm(tmp_path, "plan", "resume", str(other))
+    assert code == 2
+    assert "no run of plan 'q' to resume" in err
+    assert "is missing or damaged" in err
