@@ -339,18 +339,41 @@ def logs(env: _Env, task_id: str, follow: bool, as_json: bool) -> None:
     follower = LogFollower(store.log_path(task_id))
     try:
         while True:
-            final = not follow or store.result(task_id) is not None
+            final = not follow or not _may_print(store, task_id)
             sys.stdout.buffer.write(follower.read(final=final))
             sys.stdout.flush()
             if final:
-                return
+                break
             time.sleep(0.2)
     finally:
         follower.close()
+    if follow and store.result(task_id) is None:
+        click.echo(_GONE.format(task_id), err=True)
+        sys.exit(EXIT_FAILED)
+
+
+_GONE = ("swarm: task '{}' left .swarm/ before it had a result (removed by `swarm clean` or by "
+         "hand); its log ends here")
+
+
+def _may_print(store: Any, task_id: str) -> bool:
+    """Whether a followed task may print more: no result yet, and still in the store.
+
+    A requeue writes the request before it drops the claim, so a task that seems gone is
+    looked for once more before a follower gives up on it.
+    """
+    for look in range(2):
+        if store.result(task_id) is not None:
+            return False
+        if store.known(task_id):
+            return True
+        if not look:
+            time.sleep(0.05)
+    return False
 
 
 def _log_report(store: Any, task_id: str, *, follow: bool) -> dict[str, Any]:
-    while follow and store.result(task_id) is None:
+    while follow and _may_print(store, task_id):
         time.sleep(0.2)
     result = store.result(task_id)
     path = store.log_path(task_id)

@@ -87,6 +87,33 @@ def test_submit_status_logs_and_clean(tmp_path: Path) -> None:
     assert json.loads(swarm(tmp_path, "status", "--json")[1])["finished"] == 0
 
 
+@pytest.mark.parametrize("as_json", [False, True])
+def test_logs_follow_ends_when_the_task_leaves_the_store_without_a_result(
+        tmp_path: Path, as_json: bool) -> None:
+    swarm(tmp_path, "submit", "--id", "q1", "--", "echo", "never run")
+    log = tmp_path / ".swarm" / "logs" / "q1.stream.txt"
+    log.write_text("printed so far\n")
+    follow = subprocess.Popen(
+        [sys.executable, "-m", "hookswarm.lib.swarm.cli", "--dir", str(tmp_path), "logs", "-f",
+         "q1", *(["--json"] if as_json else [])],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert follow.stdout is not None
+        if not as_json:
+            assert follow.stdout.readline() == "printed so far\n"  # it is following now
+        (tmp_path / ".swarm" / "requests" / "q1.json").unlink()  # as a clean by hand would
+        out, err = follow.communicate(timeout=30)
+    finally:
+        follow.kill()
+    if as_json:
+        assert follow.returncode == 0
+        assert (json.loads(out)["status"], json.loads(out)["text"]) == (None, "printed so far\n")
+    else:
+        assert follow.returncode == 1
+        assert err == ("swarm: task 'q1' left .swarm/ before it had a result (removed by `swarm "
+                       "clean` or by hand); its log ends here\n")
+
+
 def test_serve_exits_1_when_a_task_it_ended_failed(tmp_path: Path) -> None:
     swarm(tmp_path, "submit", "--id", "bad", "--", "sh", "-c", "exit 3")
     swarm(tmp_path, "submit", "--id", "good", "--", "true")
