@@ -34,7 +34,6 @@ floor's + 2 ms (the ``floor`` line's ``swarm:`` figures).
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import selectors
 import shutil
@@ -64,8 +63,7 @@ def one_run(size: int, seconds: float) -> dict[str, Any]:
         coordinator = Coordinator(store, config, on_event=events.append)
         cpu = time.process_time()
         anyio.run(lambda: coordinator.run(only=ids))
-        done = time.monotonic()
-        return {**measure(events, ids, done, size, seconds, store),
+        return {**measure(events, ids, store),
                 "cpu_ms": (time.process_time() - cpu) * 1000 / size}
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -113,17 +111,15 @@ def pipes() -> tuple[list[int], list[int]]:
     return [stdin[1], stdout[0], stderr[0]], [stdin[0], stdout[1], stderr[1]]
 
 
-def measure(events: list[dict[str, Any]], ids: list[str], done: float, size: int,
-            seconds: float, store: Store) -> dict[str, Any]:
+def measure(events: list[dict[str, Any]], ids: list[str], store: Store) -> dict[str, Any]:
     seen = {e["id"]: e["t"] for e in events if e["kind"] == "queued"}
     started = {e["id"]: e for e in events if e["kind"] == "started"}
     ended = max(e["t"] for e in events if e["kind"] == "ended")
     statuses = {r["status"] for i in ids if (r := store.result(i))}
     assert statuses == {"succeeded"}, statuses
-    ideal = math.ceil(size / size) * seconds
     return {"latency": [(started[i]["t"] - seen[i]) * 1000 for i in ids],
             "admit": [started[i]["spawn_ms"] for i in ids],
-            "wall": ended - min(seen.values()), "ideal": ideal, "closed": done - ended}
+            "wall": ended - min(seen.values())}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -146,15 +142,15 @@ def main() -> None:
             floors["floor"].append(floor_run(size, args.seconds))
             floors["piped"].append(floor_run(size, args.seconds, piped=True))
             floors["claimed"].append(floor_run(size, args.seconds, claimed=True))
-        report(size, runs, floors)
+        report(size, args.seconds, runs, floors)
     print(f"load average during the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
 
-def report(size: int, runs: list[dict[str, Any]],
+def report(size: int, ideal: float, runs: list[dict[str, Any]],
            floors: dict[str, list[dict[str, Any]]]) -> None:
+    """One block per size; ``ideal`` is the wall time if every worker started at once."""
     latency = [v for r in runs for v in r["latency"]]
     wall, p50 = statistics.median(r["wall"] for r in runs), statistics.median(latency)
-    ideal = runs[0]["ideal"]
     print(f"{size} workers, cap {size} (ideal wall {ideal:.3f} s)")
     print(f"  {'swarm':<8} spawn p50 {p50:6.2f} ms  p95 {pct(latency, 0.95):6.2f} ms  "
           f"max {max(latency):6.2f} ms  wall {wall:.3f} s  efficiency {ideal / wall:6.1%}  "
