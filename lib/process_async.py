@@ -234,8 +234,9 @@ class Environment(Mapping[str, str]):
         if b"\0" in b"".join(own):
             raise ValueError("embedded null byte")
         more = object.__new__(Environment)
-        more._values, more._shared, more._own = {**self._values, **values}, self._shared, [
-            *self._own, *own]
+        more._values = {**self._values, **values}
+        more._shared = self._shared
+        more._own = [*self._own, *own]
         return more
 
     def envp(self) -> ctypes.Array[ctypes.c_char_p]:
